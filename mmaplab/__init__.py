@@ -1,0 +1,68 @@
+"""mmaplab: an executable model of the Linux mmap path and its ``mmap_prepare`` hook.
+
+The model follows Linux 7.0 with the "mm: expand mmap_prepare functionality"
+v4 series applied (see :mod:`mmaplab.config` for the later fixes).  Start with
+:class:`MM` and :class:`RegularFile`; see ARCHITECTURE.md for the module map.
+"""
+
+from .config import V4, V4_FIXED, KernelConfig
+from .errors import (
+                     BusError,
+                     DeadlockError,
+                     HookError,
+                     HookViolation,
+                     KernelError,
+                     SegmentationFault,
+                     UseAfterFreeError,
+)
+from .filemap import RegularFile
+from .flags import (
+                     MAP_ANONYMOUS,
+                     MAP_DROPPABLE,
+                     MAP_FIXED,
+                     MAP_FIXED_NOREPLACE,
+                     MAP_GROWSDOWN,
+                     MAP_LOCKED,
+                     MAP_NORESERVE,
+                     MAP_POPULATE,
+                     MAP_PRIVATE,
+                     MAP_SHARED,
+                     MAP_SHARED_VALIDATE,
+                     MAP_STACK,
+                     MAP_TYPE,
+                     PAGE_SHIFT,
+                     PAGE_SIZE,
+                     PROT_EXEC,
+                     PROT_GROWSDOWN,
+                     PROT_GROWSUP,
+                     PROT_NONE,
+                     PROT_READ,
+                     PROT_SEM,
+                     PROT_WRITE,
+                     VM_SPECIAL,
+                     VMFlag,
+)
+from .fs import File, FileOperations, FMode, Inode
+from .mm import MM
+from .mm_types import (
+                     MmapAction,
+                     MmapActionType,
+                     Ref,
+                     VmAreaDesc,
+                     VmAreaStruct,
+                     VmFault,
+                     VmOperationsStruct,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MM", "RegularFile", "File", "FileOperations", "FMode", "Inode", "VmAreaStruct",
+    "VmAreaDesc", "VmOperationsStruct", "VmFault", "MmapAction", "MmapActionType", "Ref",
+    "VMFlag", "VM_SPECIAL", "KernelConfig", "V4", "V4_FIXED", "KernelError", "HookError",
+    "HookViolation", "DeadlockError", "UseAfterFreeError", "SegmentationFault", "BusError",
+    "PAGE_SIZE", "PAGE_SHIFT", "PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC", "PROT_SEM",
+    "PROT_GROWSDOWN", "PROT_GROWSUP", "MAP_SHARED", "MAP_PRIVATE", "MAP_SHARED_VALIDATE",
+    "MAP_DROPPABLE", "MAP_TYPE", "MAP_FIXED", "MAP_FIXED_NOREPLACE", "MAP_ANONYMOUS",
+    "MAP_NORESERVE", "MAP_POPULATE", "MAP_LOCKED", "MAP_GROWSDOWN", "MAP_STACK", "__version__",
+]

@@ -1,0 +1,152 @@
+"""What every driver model provides, so the equivalence harness and exercises can drive it.
+
+A driver module ``mmaplab/drivers/<name>.py`` defines a :class:`Driver`
+subclass (the device/object state the mmap hook depends on, small and explicit)
+whose ``legacy`` variant installs ``f_op->mmap`` (or ``uio_info->mmap``) as it
+was before the series, and whose ``prepare`` variant installs the converted
+``f_op->mmap_prepare`` (or ``uio_info->mmap_prepare``) — plus a module-level
+``SPEC`` (:class:`DriverSpec`) naming the kernel file/version followed, the
+scenarios to run, the differences the series intends, and realistic mutants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..flags import MAP_FIXED, MAP_SHARED, PAGE_SIZE, PROT_READ
+from ..fs import File, FMode
+
+__all__ = ["Driver", "DriverSpec", "Op", "Scenario", "mmap_op", "munmap_op", "mprotect_op",
+           "fork_op", "fault_op", "exit_op", "child_exit_op", "anon_neighbour_op", "WINDOW",
+           "Mutant"]
+
+#: Scenarios address pages relative to this base (a fixed, free window).
+WINDOW = 0x7F0000000000
+
+
+class Driver:
+    """Device state plus the file operations of one variant (``legacy`` or ``prepare``).
+
+    Subclasses set ``name`` and implement :meth:`file_operations` and
+    :meth:`observe`; :meth:`open` returns a new ``struct file`` on the device.
+    """
+
+    name = "driver"
+
+    def __init__(self, variant: str = "prepare") -> None:
+        if variant not in ("legacy", "prepare"):
+            raise ValueError(f"variant must be 'legacy' or 'prepare', not {variant!r}")
+        self.variant = variant
+        self.log: list[str] = []
+
+    def open(self, mode: FMode = FMode.READ | FMode.WRITE) -> File:
+        """``open(2)`` of the device node/file: a new ``struct file``."""
+        raise NotImplementedError
+
+    def observe(self) -> dict[str, Any]:
+        """Driver-private state worth comparing (refcounts, counters, ...), JSON-like."""
+        return {}
+
+
+@dataclass(frozen=True)
+class Op:
+    """One step of a scenario; ``page``/``pages`` are relative to :data:`WINDOW`."""
+
+    kind: str
+    page: int = 0
+    pages: int = 1
+    prot: int = PROT_READ
+    flags: int = MAP_SHARED | MAP_FIXED
+    offset_pages: int = 0
+    mode: FMode = FMode.READ | FMode.WRITE
+    write: bool = False
+    #: Reuse the file opened by an earlier mmap op (index into the scenario's files).
+    same_file: bool = True
+
+    def describe(self) -> str:
+        a = WINDOW + self.page * PAGE_SIZE
+        if self.kind == "mmap":
+            return (f"mmap({a:#x}, {self.pages} page(s), prot={self.prot:#x}, "
+                    f"flags={self.flags:#x}, offset={self.offset_pages} page(s))")
+        if self.kind in ("munmap", "mprotect"):
+            extra = f", prot={self.prot:#x}" if self.kind == "mprotect" else ""
+            return f"{self.kind}({a:#x}, {self.pages} page(s){extra})"
+        if self.kind == "fault":
+            return f"{'write' if self.write else 'read'} of {a:#x}"
+        return self.kind
+
+
+def mmap_op(page: int = 0, pages: int = 1, prot: int = PROT_READ, flags: int = MAP_SHARED,
+            offset_pages: int = 0, mode: FMode = FMode.READ | FMode.WRITE,
+            same_file: bool = True) -> Op:
+    """Map the device (MAP_FIXED at ``WINDOW + page``)."""
+    return Op("mmap", page, pages, prot, flags | MAP_FIXED, offset_pages, mode,
+              same_file=same_file)
+
+
+def anon_neighbour_op(page: int, pages: int = 1, prot: int = PROT_READ) -> Op:
+    """An unrelated anonymous mapping (to test merges next to it)."""
+    return Op("anon", page, pages, prot)
+
+
+def munmap_op(page: int, pages: int = 1) -> Op:
+    return Op("munmap", page, pages)
+
+
+def mprotect_op(page: int, pages: int, prot: int) -> Op:
+    return Op("mprotect", page, pages, prot)
+
+
+def fault_op(page: int, write: bool = False) -> Op:
+    return Op("fault", page, write=write)
+
+
+def fork_op() -> Op:
+    """fork(): the child's address space is kept until ``child_exit_op``."""
+    return Op("fork")
+
+
+def child_exit_op() -> Op:
+    return Op("child_exit")
+
+
+def exit_op() -> Op:
+    """exit(): unmap everything in the parent."""
+    return Op("exit")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named sequence of operations on a fresh address space and fresh device."""
+
+    name: str
+    ops: tuple[Op, ...]
+    note: str = ""
+    #: Optional fault injection: (point, nth) — see mmaplab.fault_inject.POINTS.
+    inject: tuple[str, int] | None = None
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A realistic wrong conversion: ``make(variant)`` returns a broken driver."""
+
+    name: str
+    misconception: str
+    make: Callable[[], Driver]
+
+
+@dataclass(frozen=True)
+class DriverSpec:
+    """Everything the harness needs to know about one driver model."""
+
+    name: str
+    kernel_files: tuple[str, ...]
+    kernel_version: str
+    make: Callable[[str], Driver]
+    scenarios: tuple[Scenario, ...]
+    #: Differences the series intends, keyed by a short id the harness reports,
+    #: with the explanation a learner should read.
+    intended: dict[str, str] = field(default_factory=dict)
+    mutants: tuple[Mutant, ...] = ()

@@ -1,0 +1,182 @@
+"""VMA flags, protection and mapping constants, with their Linux values.
+
+Models ``include/linux/mm.h`` (``VM_*`` bits, ``VM_SPECIAL`` and friends,
+``calc_vm_prot_bits``/``calc_vm_flag_bits`` from ``include/linux/mman.h``) and
+``include/uapi/asm-generic/mman-common.h`` plus the x86-64 ``mman.h`` values.
+Bit numbers follow Linux 6.18 on x86-64 (``VM_MAYBE_GUARD`` from 6.19).
+"""
+
+from __future__ import annotations
+
+import enum
+
+PAGE_SHIFT = 12
+PAGE_SIZE = 1 << PAGE_SHIFT
+PAGE_MASK = ~(PAGE_SIZE - 1)
+PMD_SIZE = 1 << 21
+
+#: x86-64 with 4-level page tables: user space ends one page below 2**47.
+TASK_SIZE = (1 << 47) - PAGE_SIZE
+DEFAULT_MAP_WINDOW = TASK_SIZE
+#: Top-down mmap base without randomisation: TASK_SIZE minus the 128 MiB minimum gap.
+MMAP_BASE = TASK_SIZE - (128 << 20)
+#: Bottom-up search start (``TASK_UNMAPPED_BASE``): a third of the address space.
+TASK_UNMAPPED_BASE = (TASK_SIZE // 3) & PAGE_MASK
+DEFAULT_MMAP_MIN_ADDR = 65536
+DEFAULT_MAX_MAP_COUNT = 65530
+#: ``stack_guard_gap``: 256 pages kept free below a VM_GROWSDOWN VMA.
+STACK_GUARD_GAP = 256 << PAGE_SHIFT
+
+# -- mmap(2)/mprotect(2) protection bits (asm-generic/mman-common.h) ---------
+PROT_NONE = 0x0
+PROT_READ = 0x1
+PROT_WRITE = 0x2
+PROT_EXEC = 0x4
+PROT_SEM = 0x8
+PROT_GROWSDOWN = 0x01000000
+PROT_GROWSUP = 0x02000000
+
+# -- mmap(2) flags (asm-generic/mman-common.h, x86 mman.h) -------------------
+MAP_SHARED = 0x01
+MAP_PRIVATE = 0x02
+MAP_SHARED_VALIDATE = 0x03
+MAP_DROPPABLE = 0x08
+MAP_TYPE = 0x0F
+MAP_FIXED = 0x10
+MAP_ANONYMOUS = 0x20
+MAP_32BIT = 0x40
+MAP_ABOVE4G = 0x80
+MAP_GROWSDOWN = 0x0100
+MAP_DENYWRITE = 0x0800
+MAP_EXECUTABLE = 0x1000
+MAP_LOCKED = 0x2000
+MAP_NORESERVE = 0x4000
+MAP_POPULATE = 0x8000
+MAP_NONBLOCK = 0x10000
+MAP_STACK = 0x20000
+MAP_HUGETLB = 0x40000
+MAP_SYNC = 0x80000
+MAP_FIXED_NOREPLACE = 0x100000
+MAP_UNINITIALIZED = 0x4000000
+MAP_HUGE_SHIFT = 26
+MAP_HUGE_2MB = 21 << MAP_HUGE_SHIFT
+MAP_HUGE_1GB = 30 << MAP_HUGE_SHIFT
+
+#: Flags plain MAP_SHARED silently accepts (include/linux/mman.h LEGACY_MAP_MASK).
+LEGACY_MAP_MASK = (
+    MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE | MAP_EXECUTABLE
+    | MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE
+    | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_32BIT | MAP_ABOVE4G | MAP_HUGE_2MB
+    | MAP_HUGE_1GB
+)
+
+
+class VMFlag(enum.Flag):
+    """``vm_flags_t`` bits of ``struct vm_area_struct`` (include/linux/mm.h)."""
+
+    NONE = 0
+    READ = 1 << 0
+    WRITE = 1 << 1
+    EXEC = 1 << 2
+    SHARED = 1 << 3
+    MAYREAD = 1 << 4
+    MAYWRITE = 1 << 5
+    MAYEXEC = 1 << 6
+    MAYSHARE = 1 << 7
+    GROWSDOWN = 1 << 8
+    UFFD_MISSING = 1 << 9
+    PFNMAP = 1 << 10
+    MAYBE_GUARD = 1 << 11
+    UFFD_WP = 1 << 12
+    LOCKED = 1 << 13
+    IO = 1 << 14
+    SEQ_READ = 1 << 15
+    RAND_READ = 1 << 16
+    DONTCOPY = 1 << 17
+    DONTEXPAND = 1 << 18
+    LOCKONFAULT = 1 << 19
+    ACCOUNT = 1 << 20
+    NORESERVE = 1 << 21
+    HUGETLB = 1 << 22
+    SYNC = 1 << 23
+    ARCH_1 = 1 << 24
+    WIPEONFORK = 1 << 25
+    DONTDUMP = 1 << 26
+    SOFTDIRTY = 1 << 27
+    MIXEDMAP = 1 << 28
+    HUGEPAGE = 1 << 29
+    NOHUGEPAGE = 1 << 30
+    MERGEABLE = 1 << 31
+    DROPPABLE = 1 << 40
+    SEALED = 1 << 42
+
+    def names(self) -> str:
+        """``READ|WRITE|MAYREAD`` style, in bit order (deterministic for notebooks)."""
+        parts = [m.name for m in VMFlag if m.value and m in self and m.name]
+        return "|".join(parts) if parts else "NONE"
+
+
+VM_NONE = VMFlag.NONE
+VM_ACCESS_FLAGS = VMFlag.READ | VMFlag.WRITE | VMFlag.EXEC
+#: Mappings that are never merged and never expanded (mm.h VM_SPECIAL).
+VM_SPECIAL = VMFlag.IO | VMFlag.DONTEXPAND | VMFlag.PFNMAP | VMFlag.MIXEDMAP
+#: Flags whose difference does not prevent a merge; the merged VMA gets their union.
+VM_STICKY = VMFlag.SOFTDIRTY | VMFlag.MAYBE_GUARD
+VM_IGNORE_MERGE = VM_STICKY
+#: Flags that force page tables to be copied at fork.
+VM_COPY_ON_FORK = VMFlag.PFNMAP | VMFlag.MIXEDMAP | VMFlag.UFFD_WP | VMFlag.MAYBE_GUARD
+#: What remap_pfn_range() marks a VMA with.
+VM_REMAP_FLAGS = VMFlag.IO | VMFlag.PFNMAP | VMFlag.DONTEXPAND | VMFlag.DONTDUMP
+VM_LOCKED_MASK = VMFlag.LOCKED | VMFlag.LOCKONFAULT
+VM_MAY_FLAGS = VMFlag.MAYREAD | VMFlag.MAYWRITE | VMFlag.MAYEXEC | VMFlag.MAYSHARE
+
+
+def calc_vm_prot_bits(prot: int) -> VMFlag:
+    """PROT_* to VM_READ/WRITE/EXEC — ``calc_vm_prot_bits()``, include/linux/mman.h."""
+    flags = VMFlag.NONE
+    if prot & PROT_READ:
+        flags |= VMFlag.READ
+    if prot & PROT_WRITE:
+        flags |= VMFlag.WRITE
+    if prot & PROT_EXEC:
+        flags |= VMFlag.EXEC
+    return flags
+
+
+def calc_vm_flag_bits(flags: int) -> VMFlag:
+    """MAP_* to VM_* — ``calc_vm_flag_bits()``, include/linux/mman.h (6.7+: STACK)."""
+    out = VMFlag.NONE
+    if flags & MAP_GROWSDOWN:
+        out |= VMFlag.GROWSDOWN
+    if flags & MAP_LOCKED:
+        out |= VMFlag.LOCKED
+    if flags & MAP_SYNC:
+        out |= VMFlag.SYNC
+    if flags & MAP_STACK:
+        out |= VMFlag.NOHUGEPAGE
+    return out
+
+
+def is_cow_mapping(flags: VMFlag) -> bool:
+    """Private and possibly writable — ``is_cow_mapping()``, include/linux/mm.h."""
+    return (flags & (VMFlag.SHARED | VMFlag.MAYWRITE)) == VMFlag.MAYWRITE
+
+
+def page_align(n: int) -> int:
+    """``PAGE_ALIGN()``: round up to a page boundary (may exceed 64 bits: caller checks)."""
+    return (n + PAGE_SIZE - 1) & PAGE_MASK
+
+
+def offset_in_page(n: int) -> int:
+    """``offset_in_page()``."""
+    return n & (PAGE_SIZE - 1)
+
+
+def prot_string(flags: VMFlag) -> str:
+    """The ``rwxp``/``rwxs`` column of /proc/<pid>/maps."""
+    return (
+        ("r" if VMFlag.READ in flags else "-")
+        + ("w" if VMFlag.WRITE in flags else "-")
+        + ("x" if VMFlag.EXEC in flags else "-")
+        + ("s" if VMFlag.MAYSHARE in flags else "p")
+    )

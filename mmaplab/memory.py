@@ -1,0 +1,355 @@
+"""Page faults and the helpers drivers use to fill page tables.
+
+Models mm/memory.c (Linux 7.0 + the v4 series): ``handle_mm_fault()`` with
+``do_anonymous_page()``, ``do_fault()``/``do_cow_fault()``, ``do_wp_page()``;
+``anon_vma_prepare()`` with ``find_mergeable_anon_vma()`` (mm/rmap.c,
+mm/vma.c); and the driver helpers ``remap_pfn_range()``,
+``io_remap_pfn_range()``, ``vm_iomap_memory()``, ``vm_insert_page()``,
+``vm_insert_pages()``, ``vm_map_pages[_zero]()``, ``zap_vma_ptes()``.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING
+
+from .errors import BusError, KernelError, SegmentationFault, kerr
+from .filemap import VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV
+from .flags import (
+    PAGE_MASK,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    VM_ACCESS_FLAGS,
+    VM_REMAP_FLAGS,
+    VMFlag,
+    is_cow_mapping,
+)
+from .hooks import call_hook
+from .mm_types import AnonVma, VmAreaStruct, VmFault
+from .page_alloc import ZERO_PAGE, Page, alloc_page, pfn_to_page
+from .pgtable import Pgprot, Pte, pgprot_decrypted
+
+if TYPE_CHECKING:
+    from .mm import MM
+
+__all__ = ["handle_mm_fault", "anon_vma_prepare", "remap_pfn_range", "io_remap_pfn_range",
+           "vm_iomap_memory", "vm_insert_page", "vm_insert_pages", "vm_map_pages",
+           "vm_map_pages_zero", "zap_vma_ptes", "do_remap_pfn_range", "insert_pages",
+           "get_remap_pgoff", "simple_ioremap_prep", "vmf_insert_pfn"]
+
+
+# -- anon_vma -------------------------------------------------------------------
+
+def _anon_vma_compatible(a: VmAreaStruct, b: VmAreaStruct) -> bool:
+    """``anon_vma_compatible()``: a directly below b, same file, linear pgoff, flags
+    equal except for access bits and soft-dirty."""
+    return (
+        a.vm_end == b.vm_start
+        and a.vm_file is b.vm_file
+        and not ((a.vm_flags ^ b.vm_flags) & ~(VM_ACCESS_FLAGS | VMFlag.SOFTDIRTY))
+        and b.vm_pgoff == a.vm_pgoff + ((b.vm_start - a.vm_start) >> PAGE_SHIFT)
+    )
+
+
+def _reusable_anon_vma(old: VmAreaStruct, a: VmAreaStruct, b: VmAreaStruct) -> AnonVma | None:
+    """``reusable_anon_vma()``: a neighbour's anon_vma, if its chain is singular."""
+    if _anon_vma_compatible(a, b) and old.anon_vma is not None and len(old.anon_vma_chain) == 1:
+        return old.anon_vma
+    return None
+
+
+def find_mergeable_anon_vma(mm: MM, vma: VmAreaStruct) -> AnonVma | None:
+    """``find_mergeable_anon_vma()``: try next, then prev, so they may merge later."""
+    nxt = mm.mt.next_after(vma.vm_end)
+    if nxt is not None:
+        found = _reusable_anon_vma(nxt, vma, nxt)
+        if found is not None:
+            return found
+    prev = mm.mt.prev(vma.vm_start)
+    if prev is not None:
+        return _reusable_anon_vma(prev, prev, vma)
+    return None
+
+
+def anon_vma_prepare(mm: MM, vma: VmAreaStruct) -> None:
+    """``anon_vma_prepare()``: attach an anon_vma before the first anonymous page."""
+    if vma.anon_vma is not None:
+        return
+    if mm.inject is not None and mm.inject.should_fail("anon_vma_prepare"):
+        raise kerr(errno.ENOMEM, "VM_FAULT_OOM: anon_vma_prepare could not allocate")
+    anon = find_mergeable_anon_vma(mm, vma) or AnonVma()
+    vma.anon_vma = anon
+    vma.anon_vma_chain = (anon,)
+    mm.trace.step("anon_vma_prepare", f"{anon!r}")
+
+
+# -- faults ---------------------------------------------------------------------
+
+def _new_anon_page(mm: MM) -> Page:
+    if mm.inject is not None and mm.inject.should_fail("alloc_page"):
+        raise kerr(errno.ENOMEM, "VM_FAULT_OOM: no page for the fault")
+    return alloc_page("anon")
+
+
+def _map_page(mm: MM, vma: VmAreaStruct, addr: int, page: Page, writable: bool) -> Pte:
+    prot = vma.vm_page_prot | Pgprot.RW if writable else vma.vm_page_prot & ~Pgprot.RW
+    page.mapcount += 1
+    page.refcount += 1
+    pte = Pte(page.pfn, prot, page, dirty=writable)
+    mm.pagetable.set(addr, pte)
+    return pte
+
+
+def _check_fault_result(ret: int, vma: VmAreaStruct, addr: int) -> None:
+    if ret & VM_FAULT_OOM:
+        raise kerr(errno.ENOMEM, f"VM_FAULT_OOM at {addr:#x}")
+    if ret & VM_FAULT_SIGBUS:
+        raise BusError(f"the fault handler of VMA {vma.vm_start:#x}-{vma.vm_end:#x} "
+                       f"returned VM_FAULT_SIGBUS for {addr:#x}")
+    if ret & VM_FAULT_SIGSEGV:
+        raise SegmentationFault(f"the fault handler returned VM_FAULT_SIGSEGV for {addr:#x}")
+
+
+def _do_fault(mm: MM, vma: VmAreaStruct, addr: int, write: bool) -> Pte:
+    """``do_fault()``: ask ``vm_ops->fault`` for the page; COW it for private writes."""
+    ops = vma.vm_ops
+    if ops is None or ops.fault is None:
+        raise BusError(f"VMA {vma.vm_start:#x}-{vma.vm_end:#x} has no fault handler "
+                       f"(nothing was mapped at {addr:#x})")
+    pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
+    vmf = VmFault(vma, addr, pgoff, write)
+    ret = call_hook(f"{ops.name}->fault", ops.fault, vmf)
+    if ret < 0:
+        raise BusError(f"{ops.name}->fault returned {ret}, not a VM_FAULT_* code")
+    _check_fault_result(ret, vma, addr)
+    if ret & VM_FAULT_NOPAGE:
+        pte = mm.pagetable.lookup(addr)
+        if pte is None:
+            raise BusError(f"{ops.name}->fault returned VM_FAULT_NOPAGE but mapped nothing")
+        return pte
+    if vmf.page is None:
+        raise BusError(f"{ops.name}->fault returned 0 without setting vmf.page")
+    if write and VMFlag.SHARED not in vma.vm_flags:
+        anon_vma_prepare(mm, vma)
+        return _map_page(mm, vma, addr, _new_anon_page(mm), True)
+    if write and ops.page_mkwrite is not None:
+        ret = call_hook(f"{ops.name}->page_mkwrite", ops.page_mkwrite, vmf)
+        _check_fault_result(ret, vma, addr)
+    return _map_page(mm, vma, addr, vmf.page, write and VMFlag.SHARED in vma.vm_flags)
+
+
+def _do_wp_page(mm: MM, vma: VmAreaStruct, addr: int, pte: Pte) -> Pte:
+    """``do_wp_page()``: write to a present read-only PTE in a writable VMA."""
+    if VMFlag.SHARED in vma.vm_flags:
+        pte.prot |= Pgprot.RW
+        pte.dirty = True
+        return pte
+    page = pte.page
+    if page is not None and page.kind == "anon" and page.mapcount == 1:
+        pte.prot |= Pgprot.RW  # exclusive anonymous page: reuse it
+        pte.dirty = True
+        return pte
+    anon_vma_prepare(mm, vma)
+    mm.pagetable.zap(addr, addr + PAGE_SIZE)
+    return _map_page(mm, vma, addr, _new_anon_page(mm), True)
+
+
+def handle_mm_fault(mm: MM, addr: int, write: bool) -> Pte:
+    """``handle_mm_fault()`` after the arch checks (``lock_mm_and_find_vma``, x86
+    ``access_error``): SIGSEGV without a VMA or permission; otherwise fill the PTE."""
+    with mm.trace.enter("handle_mm_fault", f"{addr:#x} {'write' if write else 'read'}"):
+        vma = mm.mt.lookup(addr)
+        if vma is None:
+            raise SegmentationFault(f"no mapping at {addr:#x}")
+        if write and VMFlag.WRITE not in vma.vm_flags:
+            raise SegmentationFault(f"write to {addr:#x} in a mapping without PROT_WRITE")
+        if not write and not vma.vm_flags & VM_ACCESS_FLAGS:
+            raise SegmentationFault(f"read of {addr:#x} in a PROT_NONE mapping")
+        page_addr = addr & PAGE_MASK
+        pte = mm.pagetable.lookup(page_addr)
+        if pte is not None:
+            if write and not pte.writable:
+                return _do_wp_page(mm, vma, page_addr, pte)
+            return pte
+        if vma.vm_ops is None and vma.vm_file is None:
+            if not write:
+                return _map_page(mm, vma, page_addr, ZERO_PAGE, False)
+            anon_vma_prepare(mm, vma)
+            return _map_page(mm, vma, page_addr, _new_anon_page(mm), True)
+        return _do_fault(mm, vma, page_addr, write)
+
+
+# -- pfn remapping --------------------------------------------------------------
+
+def get_remap_pgoff(flags: VMFlag, addr: int, end: int, vm_start: int, vm_end: int,
+                    pfn: int) -> int | None:
+    """``get_remap_pgoff()``: a COW mapping must be remapped whole; its pgoff becomes pfn.
+
+    Returns the new pgoff (``None``: unchanged); raises EINVAL for a partial COW remap.
+    """
+    if is_cow_mapping(flags):
+        if addr != vm_start or end != vm_end:
+            raise kerr(errno.EINVAL, "a private writable (COW) mapping may only be remapped "
+                       "as a whole")
+        return pfn
+    return None
+
+
+def _pte_alloc(mm: MM) -> None:
+    if mm.inject is not None and mm.inject.should_fail("pte_alloc"):
+        raise kerr(errno.ENOMEM, "out of memory allocating a page table")
+
+
+def do_remap_pfn_range(vma: VmAreaStruct, addr: int, pfn: int, size: int,
+                       prot: Pgprot) -> None:
+    """``remap_pfn_range_notrack()``: write special PTEs; on failure zap what was written."""
+    mm = vma.vm_mm
+    if addr & ~PAGE_MASK:
+        raise kerr(errno.EINVAL, f"remap address {addr:#x} is not page aligned")
+    end = addr + ((size + PAGE_SIZE - 1) & PAGE_MASK)
+    if addr < vma.vm_start or end > vma.vm_end or addr >= end:
+        mm.warn(f"remap_pfn_range: {addr:#x}-{end:#x} is outside VMA "
+                f"{vma.vm_start:#x}-{vma.vm_end:#x}")
+        raise kerr(errno.EFAULT, "remap range outside the VMA")
+    with mm.trace.enter("remap_pfn_range_internal", f"{addr:#x}-{end:#x} -> pfn {pfn:#x}"):
+        try:
+            for i, va in enumerate(range(addr, end, PAGE_SIZE)):
+                if i % 512 == 0:
+                    _pte_alloc(mm)
+                mm.pagetable.set(va, Pte(pfn + i, prot, None, special=True))
+        except KernelError:
+            mm.pagetable.zap(addr, end)
+            raise
+
+
+def remap_pfn_range(vma: VmAreaStruct, addr: int, pfn: int, size: int,
+                    prot: Pgprot) -> int:
+    """``remap_pfn_range()`` (legacy, on a built VMA): flags, COW pgoff rule, PTEs.
+
+    Returns 0 or a negative errno, like the C function.
+    """
+    try:
+        pgoff = get_remap_pgoff(vma.vm_flags, addr, addr + size, vma.vm_start, vma.vm_end, pfn)
+        if pgoff is not None:
+            vma.vm_pgoff = pgoff
+        vma.vm_flags |= VM_REMAP_FLAGS
+        do_remap_pfn_range(vma, addr, pfn, size, prot)
+    except KernelError as exc:
+        return -exc.errno
+    return 0
+
+
+def io_remap_pfn_range(vma: VmAreaStruct, addr: int, pfn: int, size: int,
+                       prot: Pgprot) -> int:
+    """``io_remap_pfn_range()``: remap of I/O memory (identity pfn transform on x86)."""
+    return remap_pfn_range(vma, addr, pfn, size, pgprot_decrypted(prot))
+
+
+def simple_ioremap_prep(vm_len: int, vm_pgoff: int, start_phys: int, size: int) -> int:
+    """``__simple_ioremap_prep()`` (v4 11/21): the checks shared by ``vm_iomap_memory()``
+    and ``mmap_action_simple_ioremap()``; returns the first pfn to map or raises EINVAL."""
+    if start_phys + size >= 1 << 64:
+        raise kerr(errno.EINVAL, "physical range overflows")
+    size += start_phys & ~PAGE_MASK
+    pfn = start_phys >> PAGE_SHIFT
+    pages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT
+    if pfn + pages >= 1 << 64:
+        raise kerr(errno.EINVAL, "pfn range overflows")
+    if vm_pgoff > pages:
+        raise kerr(errno.EINVAL, f"offset of {vm_pgoff} pages is beyond the {pages}-page region")
+    pfn += vm_pgoff
+    pages -= vm_pgoff
+    if (vm_len >> PAGE_SHIFT) > pages:
+        raise kerr(errno.EINVAL, f"mapping of {vm_len >> PAGE_SHIFT} pages does not fit in the "
+                   f"{pages} pages of the region left after the offset")
+    return pfn
+
+
+def vm_iomap_memory(vma: VmAreaStruct, start: int, length: int) -> int:
+    """``vm_iomap_memory()``: map a physical region, honouring the mapping's offset."""
+    try:
+        pfn = simple_ioremap_prep(vma.vm_end - vma.vm_start, vma.vm_pgoff, start, length)
+    except KernelError as exc:
+        return -exc.errno
+    return io_remap_pfn_range(vma, vma.vm_start, pfn, vma.vm_end - vma.vm_start,
+                              vma.vm_page_prot)
+
+
+def vmf_insert_pfn(vma: VmAreaStruct, addr: int, pfn: int) -> int:
+    """``vmf_insert_pfn()`` from a fault handler: returns ``VM_FAULT_NOPAGE``."""
+    mm = vma.vm_mm
+    mm.pagetable.set(addr & PAGE_MASK, Pte(pfn, vma.vm_page_prot, None, special=True))
+    return VM_FAULT_NOPAGE
+
+
+# -- inserting kernel pages ---------------------------------------------------------
+
+def _set_mixedmap(vma: VmAreaStruct) -> None:
+    if VMFlag.MIXEDMAP not in vma.vm_flags:
+        if VMFlag.PFNMAP in vma.vm_flags and vma.vm_mm is not None:
+            vma.vm_mm.warn("vm_insert_page on a VM_PFNMAP mapping")
+        vma.vm_flags |= VMFlag.MIXEDMAP
+
+
+def insert_pages(vma: VmAreaStruct, addr: int, pages: list[Page], prot: Pgprot) -> int:
+    """``insert_pages()``: map each kernel page at successive addresses."""
+    mm = vma.vm_mm
+    try:
+        for i, page in enumerate(pages):
+            if i % 512 == 0:
+                _pte_alloc(mm)
+            page.refcount += 1
+            page.mapcount += 1
+            mm.pagetable.set(addr + i * PAGE_SIZE, Pte(page.pfn, prot, page))
+    except KernelError as exc:
+        return -exc.errno
+    return 0
+
+
+def vm_insert_pages(vma: VmAreaStruct, addr: int, pages: list[Page]) -> int:
+    """``vm_insert_pages()``: range must lie in the VMA (EFAULT); sets VM_MIXEDMAP."""
+    end = addr + PAGE_SIZE * len(pages)
+    if addr < vma.vm_start or end > vma.vm_end:
+        return -errno.EFAULT
+    _set_mixedmap(vma)
+    return insert_pages(vma, addr, pages, vma.vm_page_prot)
+
+
+def vm_insert_page(vma: VmAreaStruct, addr: int, page: Page) -> int:
+    """``vm_insert_page()``: one kernel page (EFAULT outside the VMA)."""
+    if addr < vma.vm_start or addr >= vma.vm_end:
+        return -errno.EFAULT
+    _set_mixedmap(vma)
+    return insert_pages(vma, addr, [page], vma.vm_page_prot)
+
+
+def _vm_map_pages(vma: VmAreaStruct, pages: list[Page], offset: int) -> int:
+    """``__vm_map_pages()``: ENXIO if the VMA wants more than the buffer has after offset."""
+    count = vma.pages
+    num = len(pages)
+    if offset >= num:
+        return -errno.ENXIO
+    if count > num - offset:
+        return -errno.ENXIO
+    return vm_insert_pages(vma, vma.vm_start, pages[offset:offset + count])
+
+
+def vm_map_pages(vma: VmAreaStruct, pages: list[Page]) -> int:
+    """``vm_map_pages()``: map a kernel buffer, starting ``vm_pgoff`` pages in."""
+    return _vm_map_pages(vma, pages, vma.vm_pgoff)
+
+
+def vm_map_pages_zero(vma: VmAreaStruct, pages: list[Page]) -> int:
+    """``vm_map_pages_zero()``: same, ignoring ``vm_pgoff``."""
+    return _vm_map_pages(vma, pages, 0)
+
+
+def zap_vma_ptes(vma: VmAreaStruct, addr: int, size: int) -> None:
+    """``zap_vma_ptes()``: remove PTEs a driver inserted."""
+    mm = vma.vm_mm
+    mm.pagetable.zap(addr, addr + size)
+
+
+def page_of(pfn: int) -> Page | None:
+    """``pfn_to_page()`` re-exported for drivers."""
+    return pfn_to_page(pfn)

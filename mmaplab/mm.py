@@ -1,0 +1,213 @@
+"""``struct mm_struct`` and the system calls that act on it.
+
+``MM`` is the public surface of the model: ``mmap``/``munmap``/``mprotect``
+mirror the system calls (``ksys_mmap_pgoff()``/``vm_mmap_pgoff()`` in mm/util.c
+and mm/mmap.c, ``__vm_munmap()`` in mm/vma.c, ``do_mprotect_pkey()``), taking
+``mmap_lock`` for write around the work exactly as Linux does; ``fault`` is a
+user access; ``fork`` is ``dup_mmap()``; ``maps`` is ``/proc/<pid>/maps``.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from .config import DEFAULT, KernelConfig
+from .errors import kerr
+from .fault_inject import FaultInjector
+from .flags import (
+    DEFAULT_MAX_MAP_COUNT,
+    DEFAULT_MMAP_MIN_ADDR,
+    MAP_ANONYMOUS,
+    MMAP_BASE,
+    PAGE_MASK,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    TASK_SIZE,
+    TASK_UNMAPPED_BASE,
+    VMFlag,
+    page_align,
+)
+from .fork import dup_mmap
+from .fs import File
+from .locks import RwSemaphore, lockdep
+from .maple_tree import MapleTree
+from .maps import show_map_vma
+from .memory import handle_mm_fault
+from .mm_types import VmAreaStruct
+from .mmap import do_mmap
+from .mprotect import do_mprotect_pkey
+from .pgtable import PageTable, Pte
+from .trace import Trace
+from .vma import do_vmi_munmap
+
+__all__ = ["MM"]
+
+R = TypeVar("R")
+
+
+class MM:
+    """An address space (``struct mm_struct``) of one x86-64 process.
+
+    ``MM()`` starts empty.  Options: ``mmap_min_addr`` (vm.mmap_min_addr),
+    ``cap_sys_rawio`` (may map below it), ``max_map_count`` (vm.max_map_count),
+    ``config`` (which kernel: :data:`mmaplab.config.V4` or the default with fixes).
+    """
+
+    def __init__(self, *, mmap_min_addr: int = DEFAULT_MMAP_MIN_ADDR, cap_sys_rawio: bool = False,
+                 max_map_count: int = DEFAULT_MAX_MAP_COUNT, config: KernelConfig = DEFAULT,
+                 trace: bool = False) -> None:
+        self.mt = MapleTree()
+        self.pagetable = PageTable()
+        self.mmap_lock = RwSemaphore("&mm->mmap_lock", "mmap_lock")
+        self.mmap_min_addr = mmap_min_addr
+        self.cap_sys_rawio = cap_sys_rawio
+        self.max_map_count = max_map_count
+        self.config = config
+        self.task_size = TASK_SIZE
+        self.mmap_base = MMAP_BASE
+        self.task_unmapped_base = TASK_UNMAPPED_BASE
+        self.def_flags = VMFlag.NONE
+        self.total_vm = 0
+        self.locked_vm = 0
+        #: Pages charged to overcommit accounting (``vm_acct_memory``) for VM_ACCOUNT VMAs.
+        self.committed_pages = 0
+        self.trace = Trace(enabled=trace)
+        #: Kernel warnings (``WARN_ON_ONCE`` splats) in the order they happened.
+        self.warnings: list[str] = []
+        self.inject: FaultInjector | None = None
+
+    # -- bookkeeping ------------------------------------------------------------
+    @property
+    def map_count(self) -> int:
+        """``mm->map_count``."""
+        return len(self.mt)
+
+    def warn(self, msg: str) -> None:
+        """Record a ``WARN_ON_ONCE``-style kernel warning."""
+        self.warnings.append(msg)
+        self.trace.step("WARNING", msg)
+
+    def _locked(self, what: str, fn: Callable[[], R]) -> R:
+        """Run ``fn`` under ``mmap_write_lock``; on any error release what it took."""
+        mark = lockdep.mark()
+        self.mmap_lock.down_write(what)
+        try:
+            return fn()
+        finally:
+            lockdep.unwind(mark)
+
+    @contextmanager
+    def injecting(self, point: str, nth: int = 1, err: int = errno.ENOMEM
+                  ) -> Iterator[FaultInjector]:
+        """Make fault-injection ``point`` fail on its ``nth`` evaluation inside the block."""
+        inj = FaultInjector(point, nth, err)
+        old, self.inject = self.inject, inj
+        try:
+            yield inj
+        finally:
+            self.inject = old
+
+    # -- system calls ------------------------------------------------------------
+    def mmap(self, addr: int | None, length: int, prot: int, flags: int,
+             file: File | None = None, offset: int = 0) -> int:
+        """``mmap(2)``: returns the address; raises ``OSError`` with the kernel's errno."""
+        if offset & ~PAGE_MASK:
+            raise kerr(errno.EINVAL, f"offset {offset:#x} is not a multiple of the page size")
+        if offset < 0 or length < 0 or (addr is not None and addr < 0):
+            raise kerr(errno.EINVAL, "negative address, length or offset")
+        if flags & MAP_ANONYMOUS:
+            file = None
+        elif file is None:
+            raise kerr(errno.EBADF, "no file given for a mapping without MAP_ANONYMOUS")
+        elif not isinstance(file, File):
+            raise kerr(errno.EBADF, f"{file!r} is not an open file")
+
+        def work() -> tuple[int, bool]:
+            with self.trace.enter("do_mmap", f"len={length:#x} prot={prot:#x} flags={flags:#x}"):
+                return do_mmap(self, file, addr or 0, length, prot, flags, offset >> PAGE_SHIFT)
+
+        ret, populate = self._locked("vm_mmap_pgoff", work)
+        if populate:
+            self._populate(ret, page_align(length))
+        return ret
+
+    def munmap(self, addr: int, length: int) -> None:
+        """``munmap(2)``."""
+        if addr & ~PAGE_MASK or addr > self.task_size or length > self.task_size - addr:
+            raise kerr(errno.EINVAL, f"bad range {addr:#x}+{length:#x}")
+        length = page_align(length)
+        if not length:
+            raise kerr(errno.EINVAL, "length is zero")
+        self._locked("__vm_munmap", lambda: do_vmi_munmap(self, addr, addr + length))
+
+    def mprotect(self, addr: int, length: int, prot: int) -> None:
+        """``mprotect(2)``."""
+        self._locked("do_mprotect_pkey", lambda: do_mprotect_pkey(self, addr, length, prot))
+
+    def fault(self, addr: int, write: bool = False) -> Pte:
+        """A user read or write of ``addr``: returns the PTE after the fault.
+
+        Raises :class:`~mmaplab.errors.SegmentationFault` or
+        :class:`~mmaplab.errors.BusError` (both ``OSError(EFAULT)``).
+        """
+        mark = lockdep.mark()
+        self.mmap_lock.down_read("lock_mm_and_find_vma")
+        try:
+            return handle_mm_fault(self, addr, write)
+        finally:
+            lockdep.unwind(mark)
+
+    def fork(self) -> MM:
+        """``fork(2)``: a child address space (``dup_mmap``)."""
+        child = MM(mmap_min_addr=self.mmap_min_addr, cap_sys_rawio=self.cap_sys_rawio,
+                   max_map_count=self.max_map_count, config=self.config)
+        child.trace = self.trace
+
+        def work() -> None:
+            child.mmap_lock.down_write("dup_mmap")
+            dup_mmap(self, child)
+
+        self._locked("dup_mmap", work)
+        return child
+
+    def exit(self) -> None:
+        """``exit_mmap()``: unmap everything (closes every VMA)."""
+        self._locked("exit_mmap", lambda: do_vmi_munmap(self, 0, self.task_size))
+
+    def _populate(self, start: int, length: int) -> None:
+        """``mm_populate()``: pre-fault like ``populate_vma_page_range()``."""
+        for vma in list(self.mt.range(start, start + length)):
+            write = (vma.vm_flags & (VMFlag.WRITE | VMFlag.SHARED)) == VMFlag.WRITE
+            if vma.vm_flags & (VMFlag.IO | VMFlag.PFNMAP):
+                continue
+            if not vma.vm_flags & (VMFlag.READ | VMFlag.WRITE | VMFlag.EXEC):
+                continue
+            lo, hi = max(start, vma.vm_start), min(start + length, vma.vm_end)
+            for addr in range(lo, hi, PAGE_SIZE):
+                try:
+                    self.fault(addr, write)
+                except OSError:
+                    break
+
+    # -- inspection --------------------------------------------------------------
+    def vmas(self) -> list[VmAreaStruct]:
+        """The VMAs in address order."""
+        return list(self.mt)
+
+    def find_vma(self, addr: int) -> VmAreaStruct | None:
+        """``find_vma()``: the first VMA ending above ``addr``."""
+        return self.mt.find(addr)
+
+    def vma_lookup(self, addr: int) -> VmAreaStruct | None:
+        """``vma_lookup()``: the VMA containing ``addr``."""
+        return self.mt.lookup(addr)
+
+    def maps(self) -> str:
+        """``/proc/<pid>/maps``: one line per VMA, newline-terminated."""
+        return "".join(show_map_vma(v) + "\n" for v in self.mt)
+
+    def __repr__(self) -> str:
+        return f"<MM {self.map_count} VMAs>"

@@ -1,0 +1,320 @@
+"""The structures of the mapping path: VMA, vm_ops, vm_area_desc, mmap_action, anon_vma.
+
+Models ``struct vm_area_struct``, ``struct vm_operations_struct``,
+``struct vm_area_desc``, ``struct mmap_action`` and ``struct anon_vma``
+(include/linux/mm_types.h and include/linux/rmap.h, Linux 7.0 plus the
+"mm: expand mmap_prepare functionality" v4 series).
+
+``vm_area_desc`` enforces what a ``mmap_prepare`` hook may touch: ``mm``,
+``file``, ``start`` and ``end`` are immutable; ``pgoff``, ``vm_file``, the
+flags and ``page_prot`` may change; ``vm_ops`` and ``private_data`` are outputs;
+``action`` says what to do once the VMA exists.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import HookViolation, UseAfterFreeError
+from .flags import PAGE_SHIFT, VMFlag
+from .pgtable import Pgprot
+
+if TYPE_CHECKING:
+    from .fs import File
+    from .mm import MM
+    from .page_alloc import Page
+
+__all__ = ["AnonVma", "VmOperationsStruct", "VmAreaStruct", "VmAreaDesc", "MmapAction",
+           "MmapActionType", "VmFault", "Ref", "vma_pages", "vma_dummy_vm_ops",
+           "vma_desc_set_flags", "vma_desc_clear_flags", "vma_desc_test", "vma_desc_test_any",
+           "vma_desc_test_all", "vma_desc_is_cow_mapping", "vma_desc_size"]
+
+_serial = itertools.count(1)
+
+
+class AnonVma:
+    """``struct anon_vma``: groups the anonymous (COW) pages of related VMAs.
+
+    Only identity matters for merging; ``parent`` records fork ancestry.
+    """
+
+    __slots__ = ("id", "parent")
+    _ids = itertools.count(1)
+
+    def __init__(self, parent: AnonVma | None = None) -> None:
+        self.id = next(AnonVma._ids)
+        self.parent = parent
+
+    def __repr__(self) -> str:
+        return f"<anon_vma #{self.id}>"
+
+
+class Ref:
+    """An out-parameter (``void **``): hooks read and set ``.value``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any = None) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Ref({self.value!r})"
+
+
+@dataclass(frozen=True)
+class VmOperationsStruct:
+    """``struct vm_operations_struct`` — hooks return 0 or a negative errno.
+
+    * ``open(vma)``: a VMA was duplicated — split, remapped or forked; *not*
+      called on first mapping.
+    * ``close(vma)``: the VMA is being removed.
+    * ``mapped(start, end, pgoff, file, private_data: Ref) -> int``: the VMA was
+      newly established by ``mmap_prepare`` and not merged (v4 series); an error
+      unmaps it and fails the mmap.
+    * ``may_split(vma, addr) -> int``: veto a split.
+    * ``fault(vmf) -> int``: resolve a page fault (return 0 or ``VM_FAULT_*``).
+    """
+
+    name: str = "vm_ops"
+    open: Callable[[VmAreaStruct], None] | None = None
+    close: Callable[[VmAreaStruct], None] | None = None
+    mapped: Callable[..., int | None] | None = None
+    may_split: Callable[[VmAreaStruct, int], int | None] | None = None
+    fault: Callable[[VmFault], int] | None = None
+    page_mkwrite: Callable[[VmFault], int] | None = None
+    mprotect: Callable[..., int | None] | None = None
+
+
+#: ``vma_dummy_vm_ops``: what a closed VMA's ops are swapped for so close never runs twice.
+vma_dummy_vm_ops = VmOperationsStruct(name="vma_dummy_vm_ops")
+
+
+class VmAreaStruct:
+    """``struct vm_area_struct``: one contiguous mapping ``[vm_start, vm_end)``."""
+
+    __slots__ = ("vm_mm", "vm_start", "vm_end", "vm_pgoff", "vm_flags", "vm_page_prot",
+                 "vm_file", "vm_ops", "vm_private_data", "anon_vma", "anon_vma_chain",
+                 "serial", "detached", "freed_at", "__weakref__")
+
+    def __init__(self, mm: MM | None, start: int, end: int, pgoff: int, flags: VMFlag,
+                 page_prot: Pgprot = Pgprot.NONE, file: File | None = None) -> None:
+        self.vm_mm = mm
+        self.vm_start = start
+        self.vm_end = end
+        self.vm_pgoff = pgoff
+        self.vm_flags = flags
+        self.vm_page_prot = page_prot
+        self.vm_file = file
+        self.vm_ops: VmOperationsStruct | None = None
+        self.vm_private_data: Any = None
+        self.anon_vma: AnonVma | None = None
+        #: ``anon_vma_chain`` as a tuple of anon_vmas (own last); length > 1 after fork.
+        self.anon_vma_chain: tuple[AnonVma, ...] = ()
+        self.serial = next(_serial)
+        self.detached = True
+        self.freed_at = ""
+
+    # Convenience accessors for notebooks; the kernel spells these vma_pages() etc.
+    @property
+    def pages(self) -> int:
+        return (self.vm_end - self.vm_start) >> PAGE_SHIFT
+
+    def __repr__(self) -> str:
+        f = f" {self.vm_file.name}" if self.vm_file is not None else ""
+        return (f"<vma #{self.serial} {self.vm_start:#x}-{self.vm_end:#x} pgoff={self.vm_pgoff:#x}"
+                f" {self.vm_flags.names()}{f}>")
+
+
+class FreedVmArea(VmAreaStruct):
+    """A VMA after ``vm_area_free()``: any field access is a use-after-free (KASAN)."""
+
+    __slots__ = ()
+
+    def __getattribute__(self, attr: str) -> Any:
+        if attr in ("__class__", "serial", "freed_at", "__repr__"):
+            return object.__getattribute__(self, attr)
+        serial = object.__getattribute__(self, "serial")
+        where = object.__getattribute__(self, "freed_at")
+        raise UseAfterFreeError(
+            f"use-after-free: VMA #{serial} was freed (in {where}) and then its field "
+            f"'{attr}' was accessed"
+        )
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        self.__getattribute__(attr)
+
+    def __repr__(self) -> str:
+        return f"<freed vma #{object.__getattribute__(self, 'serial')}>"
+
+
+def vm_area_free(vma: VmAreaStruct, where: str) -> None:
+    """``vm_area_free()``: the object becomes poisoned."""
+    vma.freed_at = where
+    vma.__class__ = FreedVmArea
+
+
+def vma_pages(vma: VmAreaStruct | VmAreaDesc) -> int:
+    """``vma_pages()`` / ``vma_desc_pages()``."""
+    if isinstance(vma, VmAreaDesc):
+        return (vma.end - vma.start) >> PAGE_SHIFT
+    return (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
+
+
+class MmapActionType(enum.Enum):
+    """``enum mmap_action_type``."""
+
+    MMAP_NOTHING = "nothing"
+    MMAP_REMAP_PFN = "remap_pfn"
+    MMAP_IO_REMAP_PFN = "io_remap_pfn"
+    MMAP_SIMPLE_IO_REMAP = "simple_io_remap"
+    MMAP_MAP_KERNEL_PAGES = "map_kernel_pages"
+
+
+@dataclass
+class MmapAction:
+    """``struct mmap_action``: work to do once the VMA exists, plus optional hooks.
+
+    Parameters of the union are plain fields here: ``remap_*`` for
+    (I/O) pfn remaps, ``phys_*`` for simple ioremap, ``pages``/``nr_pages`` for
+    kernel pages.  ``success_hook(vma) -> int`` runs after the action and
+    ``mapped``; ``error_hook(err) -> int`` may rewrite the error but not clear it.
+    """
+
+    type: MmapActionType = MmapActionType.MMAP_NOTHING
+    # remap / io remap
+    remap_start: int = 0
+    remap_start_pfn: int = 0
+    remap_size: int = 0
+    remap_pgprot: Pgprot | None = None
+    # simple ioremap
+    simple_ioremap_start_phys_addr: int = 0
+    simple_ioremap_size: int = 0
+    # map kernel pages
+    map_kernel_start: int = 0
+    map_kernel_pages: list[Page] = field(default_factory=list)
+    map_kernel_nr_pages: int = 0
+    map_kernel_pgoff: int = 0
+    success_hook: Callable[[VmAreaStruct], int | None] | None = None
+    error_hook: Callable[[int], int] | None = None
+    hide_from_rmap_until_complete: bool = False
+
+
+class VmAreaDesc:
+    """``struct vm_area_desc``: a mapping that does not exist yet, for ``mmap_prepare``.
+
+    Immutable: ``mm``, ``file``, ``start``, ``end``.  Mutable (pre-filled):
+    ``pgoff``, ``vm_file``, ``vm_flags``, ``page_prot``.  Outputs: ``vm_ops``,
+    ``private_data``.  ``action``: what to do after the VMA is created.
+    Assigning an immutable field raises :class:`HookViolation` naming the rule.
+    """
+
+    __slots__ = ("_mm", "_file", "_start", "_end", "pgoff", "vm_file", "vm_flags",
+                 "page_prot", "vm_ops", "private_data", "action", "hook")
+
+    def __init__(self, mm: MM | None, file: File | None, start: int, end: int, pgoff: int,
+                 vm_file: File | None, vm_flags: VMFlag, page_prot: Pgprot) -> None:
+        object.__setattr__(self, "_mm", mm)
+        object.__setattr__(self, "_file", file)
+        object.__setattr__(self, "_start", start)
+        object.__setattr__(self, "_end", end)
+        self.pgoff = pgoff
+        self.vm_file = vm_file
+        self.vm_flags = vm_flags
+        self.page_prot = page_prot
+        self.vm_ops: VmOperationsStruct | None = None
+        self.private_data: Any = None
+        self.action = MmapAction()
+        self.hook = "f_op->mmap_prepare"
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        if attr in ("mm", "file", "start", "end"):
+            raise HookViolation(
+                self.hook,
+                f"assigned desc.{attr}, which is immutable: the address range, the mm and the "
+                "file being mapped are decided by the caller of mmap_prepare",
+            )
+        try:
+            object.__setattr__(self, attr, value)
+        except AttributeError:
+            raise HookViolation(
+                self.hook,
+                f"vm_area_desc has no field '{attr}'; a hook may set pgoff, vm_file, vm_flags, "
+                "page_prot, vm_ops, private_data and action",
+            ) from None
+
+    @property
+    def mm(self) -> MM | None:
+        return self._mm
+
+    @property
+    def file(self) -> File | None:
+        return self._file
+
+    @property
+    def start(self) -> int:
+        return self._start
+
+    @property
+    def end(self) -> int:
+        return self._end
+
+    @property
+    def vma_flags(self) -> VMFlag:
+        """Newer kernels' name for the flags field."""
+        return self.vm_flags
+
+    def __repr__(self) -> str:
+        return (f"<vm_area_desc {self.start:#x}-{self.end:#x} pgoff={self.pgoff:#x} "
+                f"{self.vm_flags.names()}>")
+
+
+# -- flag accessors the kernel provides for descriptors (include/linux/mm.h) --
+
+def vma_desc_set_flags(desc: VmAreaDesc, flags: VMFlag) -> None:
+    """``vma_desc_set_flags()``: set bits on the proposed VMA."""
+    desc.vm_flags |= flags
+
+
+def vma_desc_clear_flags(desc: VmAreaDesc, flags: VMFlag) -> None:
+    """``vma_desc_clear_flags()``: clear bits on the proposed VMA."""
+    desc.vm_flags &= ~flags
+
+
+def vma_desc_test(desc: VmAreaDesc, flag: VMFlag) -> bool:
+    """``vma_desc_test()``: is this single flag set?"""
+    return flag in desc.vm_flags
+
+
+def vma_desc_test_any(desc: VmAreaDesc, flags: VMFlag) -> bool:
+    """``vma_desc_test_any()``: is *any* of ``flags`` set? (what mmap_prepare.rst shows)"""
+    return bool(desc.vm_flags & flags)
+
+
+def vma_desc_test_all(desc: VmAreaDesc, flags: VMFlag) -> bool:
+    """``vma_desc_test_all()``: are *all* of ``flags`` set?"""
+    return (desc.vm_flags & flags) == flags
+
+
+def vma_desc_is_cow_mapping(desc: VmAreaDesc) -> bool:
+    """``vma_desc_is_cow_mapping()``: private and may be written."""
+    return (desc.vm_flags & (VMFlag.SHARED | VMFlag.MAYWRITE)) == VMFlag.MAYWRITE
+
+
+def vma_desc_size(desc: VmAreaDesc) -> int:
+    """``vma_desc_size()``."""
+    return desc.end - desc.start
+
+
+@dataclass
+class VmFault:
+    """``struct vm_fault`` passed to ``vm_ops->fault``: the handler sets ``page``."""
+
+    vma: VmAreaStruct
+    address: int
+    pgoff: int
+    write: bool
+    page: Page | None = None

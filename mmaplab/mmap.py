@@ -1,0 +1,456 @@
+"""``mmap(2)``: from the system call to a VMA, for both kinds of file hook.
+
+Models mm/mmap.c (``do_mmap()``, ``__get_unmapped_area()``, the x86
+``arch_get_unmapped_area_topdown()`` of arch/x86/kernel/sys_x86_64.c and
+``vm_unmapped_area()``) and mm/vma.c ``mmap_region()``/``__mmap_region()``
+with ``__mmap_setup()``, ``call_mmap_prepare()``, ``__mmap_new_vma()``,
+``__mmap_new_file_vma()`` and ``__mmap_complete()`` — Linux 7.0 plus the
+"expand mmap_prepare functionality" v4 series.
+
+The order is the lesson: old VMAs in the range are gathered and (already!)
+closed; then ``mmap_prepare`` runs on a descriptor *before* any merge attempt;
+then merge, or allocate + insert a new VMA (a legacy ``->mmap`` runs here, on
+the built VMA); then completion; and only for a newly allocated mmap_prepare
+VMA, the action, ``vm_ops->mapped`` and the success hook.
+"""
+
+from __future__ import annotations
+
+import errno
+from bisect import bisect_left
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import KernelError, kerr
+from .flags import (
+    LEGACY_MAP_MASK,
+    MAP_DROPPABLE,
+    MAP_FIXED,
+    MAP_FIXED_NOREPLACE,
+    MAP_HUGETLB,
+    MAP_LOCKED,
+    MAP_NONBLOCK,
+    MAP_NORESERVE,
+    MAP_POPULATE,
+    MAP_PRIVATE,
+    MAP_SHARED,
+    MAP_SHARED_VALIDATE,
+    MAP_SYNC,
+    MAP_TYPE,
+    PAGE_MASK,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    PMD_SIZE,
+    PROT_WRITE,
+    STACK_GUARD_GAP,
+    VM_LOCKED_MASK,
+    VM_SPECIAL,
+    VMFlag,
+    calc_vm_flag_bits,
+    calc_vm_prot_bits,
+    page_align,
+)
+from .fs import File, FMode, can_mmap_file, fput, get_file
+from .memory import find_mergeable_anon_vma  # noqa: F401  (re-exported for the book)
+from .mm_types import VmAreaDesc, VmAreaStruct, vm_area_free, vma_dummy_vm_ops
+from .mmap_action import mmap_action_complete, mmap_action_prepare
+from .pgtable import vm_get_page_prot
+from .shmem import shmem_zero_setup
+from .vma import (
+    MunmapState,
+    VmaMergeStruct,
+    vma_link,
+    vma_merge_new_range,
+    vms_abort_munmap_vmas,
+    vms_clean_up_area,
+    vms_complete_munmap_vmas,
+    vms_gather_munmap_vmas,
+)
+
+if TYPE_CHECKING:
+    from .mm import MM
+
+__all__ = ["do_mmap", "get_unmapped_area", "mmap_region", "MmapState"]
+
+_U64 = 1 << 64
+
+
+# -- address selection -----------------------------------------------------------
+
+def _vm_start_gap(vma: VmAreaStruct) -> int:
+    """``vm_start_gap()``: a VM_GROWSDOWN VMA keeps ``stack_guard_gap`` free below it."""
+    if VMFlag.GROWSDOWN in vma.vm_flags:
+        return max(vma.vm_start - STACK_GUARD_GAP, 0)
+    return vma.vm_start
+
+
+def vm_unmapped_area_topdown(mm: MM, length: int, low: int, high: int) -> int:
+    """``unmapped_area_topdown()``: the top of the highest gap in ``[low, high)`` that fits."""
+    vmas = mm.mt.vmas
+    k = bisect_left(mm.mt.starts, high)
+    while True:
+        upper = min(high, _vm_start_gap(vmas[k])) if k < len(vmas) else high
+        below = vmas[k - 1] if k > 0 else None
+        gap_start = max(low, below.vm_end) if below is not None else low
+        if upper - gap_start >= length:
+            return upper - length
+        if below is None or below.vm_end <= low:
+            raise kerr(errno.ENOMEM, f"no free range of {length:#x} bytes below {high:#x}")
+        k -= 1
+
+
+def vm_unmapped_area_bottomup(mm: MM, length: int, low: int, high: int) -> int:
+    """``unmapped_area()``: the lowest gap in ``[low, high)`` that fits (fallback)."""
+    addr = low
+    for vma in mm.mt.range(low, high):
+        if addr + length <= _vm_start_gap(vma):
+            return addr
+        addr = max(addr, vma.vm_end)
+    if addr + length <= high:
+        return addr
+    raise kerr(errno.ENOMEM, f"no free range of {length:#x} bytes")
+
+
+def _topdown_or_bottomup(mm: MM, length: int) -> int:
+    """``arch_get_unmapped_area_topdown()``, falling back to a bottom-up search."""
+    try:
+        return vm_unmapped_area_topdown(mm, length, max(PAGE_SIZE, mm.mmap_min_addr),
+                                        mm.mmap_base)
+    except KernelError:
+        return vm_unmapped_area_bottomup(mm, length, mm.task_unmapped_base, mm.task_size)
+
+
+def _thp_get_unmapped_area(mm: MM, length: int) -> int:
+    """``__thp_get_unmapped_area()``: search with 2 MiB of padding, then align."""
+    try:
+        ret = _topdown_or_bottomup(mm, length + PMD_SIZE)
+    except KernelError:
+        return -1
+    off_sub = (0 - ret) & (PMD_SIZE - 1)
+    return ret + PMD_SIZE if not off_sub else ret + off_sub
+
+
+def get_unmapped_area(mm: MM, file: File | None, addr: int, length: int, pgoff: int,
+                      flags: int) -> int:
+    """``__get_unmapped_area()`` with x86-64's top-down allocator.
+
+    MAP_FIXED returns ``addr`` after range/alignment checks; a free hint is used
+    as is; otherwise the highest free gap below ``mmap_base`` (THP-aligned for
+    anonymous lengths that are multiples of 2 MiB, as Linux does).
+    """
+    task_size = mm.task_size
+    if length > task_size:
+        raise kerr(errno.ENOMEM, f"length {length:#x} exceeds the address space")
+    if flags & MAP_FIXED:
+        result = addr
+    else:
+        result = -1
+        if addr:
+            addr &= PAGE_MASK
+            if task_size - length >= addr:
+                vma = mm.mt.find(addr)
+                if vma is None or addr + length <= _vm_start_gap(vma):
+                    result = addr
+        if result < 0 and file is None and not addr and not flags & MAP_SHARED and (
+                length % PMD_SIZE == 0):
+            result = _thp_get_unmapped_area(mm, length)
+        if result < 0:
+            result = _topdown_or_bottomup(mm, length)
+    if result > task_size - length:
+        raise kerr(errno.ENOMEM, f"{result:#x}+{length:#x} is beyond the user address space")
+    if result & ~PAGE_MASK:
+        raise kerr(errno.EINVAL, f"MAP_FIXED address {result:#x} is not page aligned")
+    if result < mm.mmap_min_addr and not mm.cap_sys_rawio:
+        raise kerr(errno.EPERM, f"address {result:#x} is below vm.mmap_min_addr "
+                   f"({mm.mmap_min_addr:#x})")
+    return result
+
+
+# -- do_mmap -------------------------------------------------------------------------
+
+def do_mmap(mm: MM, file: File | None, addr: int, length: int, prot: int, flags: int,
+            pgoff: int) -> tuple[int, bool]:
+    """``do_mmap()``: validate, pick an address, compute vm_flags, call ``mmap_region``.
+
+    Returns ``(address, populate)``.  Error order follows the kernel's.
+    """
+    if not length:
+        raise kerr(errno.EINVAL, "length is zero")
+    if flags & MAP_FIXED_NOREPLACE:
+        flags |= MAP_FIXED
+    if not flags & MAP_FIXED:
+        addr &= PAGE_MASK
+        if addr and addr < mm.mmap_min_addr:
+            addr = page_align(mm.mmap_min_addr)
+    length = page_align(length)
+    if not length or length >= _U64:
+        raise kerr(errno.ENOMEM, "length overflows when rounded up to a page")
+    if pgoff + (length >> PAGE_SHIFT) >= _U64:
+        raise kerr(errno.EOVERFLOW, "offset + length overflows")
+    if mm.map_count > mm.max_map_count:
+        raise kerr(errno.ENOMEM, f"too many mappings ({mm.map_count})")
+
+    vm_flags = (calc_vm_prot_bits(prot) | calc_vm_flag_bits(flags) | mm.def_flags
+                | VMFlag.MAYREAD | VMFlag.MAYWRITE | VMFlag.MAYEXEC)
+    addr = get_unmapped_area(mm, file, addr, length, pgoff, flags)
+    if flags & MAP_FIXED_NOREPLACE and mm.mt.range(addr, addr + length):
+        raise kerr(errno.EEXIST, f"MAP_FIXED_NOREPLACE: {addr:#x}-{addr + length:#x} is "
+                   "already mapped")
+
+    map_type = flags & MAP_TYPE
+    if file is not None:
+        inode = file.f_inode
+        if not _file_mmap_ok(pgoff, length):
+            raise kerr(errno.EOVERFLOW, "offset + length beyond the maximum file size")
+        if map_type in (MAP_SHARED, MAP_SHARED_VALIDATE):
+            flags_mask = LEGACY_MAP_MASK | (MAP_SYNC if file.f_op.mmap_sync else 0)
+            if map_type == MAP_SHARED:
+                flags &= LEGACY_MAP_MASK
+            if flags & ~flags_mask:
+                raise kerr(errno.EOPNOTSUPP, f"MAP_SHARED_VALIDATE with unknown flags "
+                           f"{flags & ~flags_mask:#x}")
+            if prot & PROT_WRITE and FMode.WRITE not in file.f_mode:
+                raise kerr(errno.EACCES, "PROT_WRITE shared mapping of a file not open for "
+                           "writing")
+            if inode.append_only and FMode.WRITE in file.f_mode:
+                raise kerr(errno.EACCES, "shared mapping of an append-only file")
+            vm_flags |= VMFlag.SHARED | VMFlag.MAYSHARE
+            if FMode.WRITE not in file.f_mode:
+                vm_flags &= ~(VMFlag.MAYWRITE | VMFlag.SHARED)
+        elif map_type != MAP_PRIVATE:
+            raise kerr(errno.EINVAL, f"bad mapping type {map_type:#x}")
+        if FMode.READ not in file.f_mode:
+            raise kerr(errno.EACCES, "file not open for reading")
+        if file.noexec:
+            if VMFlag.EXEC in vm_flags:
+                raise kerr(errno.EPERM, "PROT_EXEC mapping of a file on a noexec mount")
+            vm_flags &= ~VMFlag.MAYEXEC
+        if not can_mmap_file(file):
+            both = file.f_op.mmap is not None
+            if both:
+                mm.warn(f"{file.f_op.name} has both mmap and mmap_prepare")
+            raise kerr(errno.ENODEV, f"{file.f_op.name} " + (
+                "has both mmap and mmap_prepare" if both else "cannot be mmapped"))
+        if vm_flags & VMFlag.GROWSDOWN:
+            raise kerr(errno.EINVAL, "MAP_GROWSDOWN on a file mapping")
+    else:
+        if map_type == MAP_SHARED:
+            if vm_flags & VMFlag.GROWSDOWN:
+                raise kerr(errno.EINVAL, "MAP_GROWSDOWN on a shared mapping")
+            pgoff = 0
+            vm_flags |= VMFlag.SHARED | VMFlag.MAYSHARE
+        elif map_type in (MAP_PRIVATE, MAP_DROPPABLE):
+            if map_type == MAP_DROPPABLE:
+                if flags & (MAP_LOCKED | MAP_HUGETLB) or vm_flags & VMFlag.GROWSDOWN:
+                    raise kerr(errno.EINVAL, "MAP_DROPPABLE with MAP_LOCKED/HUGETLB/GROWSDOWN")
+                vm_flags |= (VMFlag.DROPPABLE | VMFlag.NORESERVE | VMFlag.WIPEONFORK
+                             | VMFlag.DONTDUMP)
+            pgoff = addr >> PAGE_SHIFT
+        else:
+            raise kerr(errno.EINVAL, f"bad mapping type {map_type:#x} for anonymous memory")
+
+    if flags & MAP_NORESERVE:
+        vm_flags |= VMFlag.NORESERVE  # overcommit mode is not OVERCOMMIT_NEVER
+    addr = mmap_region(mm, file, addr, length, vm_flags, pgoff)
+    populate = bool(vm_flags & VMFlag.LOCKED) or (
+        flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE
+    return addr, populate
+
+
+def _file_mmap_ok(pgoff: int, length: int) -> bool:
+    """``file_mmap_ok()`` for regular files (``MAX_LFS_FILESIZE``)."""
+    maxsize = (1 << 63) - 1
+    if length > maxsize:
+        return False
+    maxsize -= length
+    return pgoff <= maxsize >> PAGE_SHIFT
+
+
+# -- mmap_region ---------------------------------------------------------------------
+
+@dataclass
+class MmapState:
+    """``struct mmap_state``: the proposed mapping as it evolves."""
+
+    addr: int
+    end: int
+    pgoff: int
+    flags: VMFlag
+    file: File | None
+    page_prot: object = None
+    vm_ops: object = None
+    vm_private_data: object = None
+    charged: int = 0
+    prev: VmAreaStruct | None = None
+    next: VmAreaStruct | None = None
+    file_doesnt_need_get: bool = False
+
+
+def mmap_region(mm: MM, file: File | None, addr: int, length: int, vm_flags: VMFlag,
+                pgoff: int) -> int:
+    """``mmap_region()``: the writable-mapping count around ``__mmap_region()``."""
+    writable = file is not None and (vm_flags & (VMFlag.SHARED | VMFlag.MAYWRITE)) == (
+        VMFlag.SHARED | VMFlag.MAYWRITE)
+    if writable:
+        assert file is not None
+        file.f_mapping.i_mmap_writable += 1
+    try:
+        return __mmap_region(mm, file, addr, length, vm_flags, pgoff)
+    finally:
+        if writable:
+            assert file is not None
+            file.f_mapping.i_mmap_writable -= 1
+
+
+def _accountable_mapping(flags: VMFlag) -> bool:
+    """``accountable_mapping()``: private writable without NORESERVE is charged."""
+    return (flags & (VMFlag.NORESERVE | VMFlag.SHARED | VMFlag.WRITE)) == VMFlag.WRITE
+
+
+def __mmap_setup(mm: MM, m: MmapState) -> MunmapState:
+    """``__mmap_setup()``: gather old VMAs, check limits, account, clean up old VMAs."""
+    vms = vms_gather_munmap_vmas(mm, m.addr, m.end)
+    m.prev, m.next = vms.prev, vms.next
+    try:
+        pglen = (m.end - m.addr) >> PAGE_SHIFT
+        if _accountable_mapping(m.flags):
+            charged = pglen - vms.nr_accounted
+            if mm.inject is not None and mm.inject.should_fail("vm_enough_memory"):
+                raise kerr(errno.ENOMEM, "not enough memory to commit to this mapping")
+            m.charged = charged
+            mm.committed_pages += charged
+            m.flags |= VMFlag.ACCOUNT
+    except KernelError:
+        vms_abort_munmap_vmas(mm, vms)
+        raise
+    vms_clean_up_area(mm, vms)
+    return vms
+
+
+def call_mmap_prepare(mm: MM, m: MmapState) -> VmAreaDesc:
+    """``call_mmap_prepare()``: hook on a descriptor, action prepare, copy back fields."""
+    from .compat import vfs_mmap_prepare
+
+    assert m.file is not None
+    desc = VmAreaDesc(mm, m.file, m.addr, m.end, m.pgoff, m.file, m.flags,
+                      vm_get_page_prot(m.flags))
+    err = vfs_mmap_prepare(m.file, desc)
+    if not err:
+        err = mmap_action_prepare(desc)
+    if err:
+        raise kerr(-err, f"{desc.hook} failed")
+    m.pgoff = desc.pgoff
+    if desc.vm_file is not m.file:
+        m.file_doesnt_need_get = True
+        m.file = desc.vm_file
+    m.flags = desc.vm_flags
+    m.page_prot = desc.page_prot
+    m.vm_ops = desc.vm_ops
+    m.vm_private_data = desc.private_data
+    return desc
+
+
+def __mmap_new_file_vma(mm: MM, m: MmapState, vma: VmAreaStruct) -> None:
+    """``__mmap_new_file_vma()``: for a legacy hook, call ``->mmap`` on the built VMA."""
+    from .compat import vfs_mmap
+
+    assert m.file is not None
+    vma.vm_file = m.file if m.file_doesnt_need_get else get_file(m.file)
+    if m.file.f_op.mmap is None:
+        return
+    err = vfs_mmap(vma.vm_file, vma)
+    if err:
+        with mm.trace.enter("unmap_region", "undo any partial mapping by the driver"):
+            vma.vm_ops = vma_dummy_vm_ops
+            mm.pagetable.zap(vma.vm_start, vma.vm_end)
+        fput(vma.vm_file)
+        vma.vm_file = None
+        raise kerr(-err, f"{m.file.f_op.name}->mmap failed")
+    if vma.vm_start != m.addr:
+        mm.warn(f"{m.file.f_op.name}->mmap changed vm_start; drivers cannot move a VMA")
+    if not (m.flags & VMFlag.MAYWRITE) and vma.vm_flags & VMFlag.MAYWRITE:
+        mm.warn(f"{m.file.f_op.name}->mmap made a read-only mapping writable")
+    m.file = vma.vm_file
+    m.flags = vma.vm_flags
+
+
+def __mmap_new_vma(mm: MM, m: MmapState, desc: VmAreaDesc | None) -> VmAreaStruct:
+    """``__mmap_new_vma()``: allocate, set up (hook/shmem/anon), insert, link to rmap."""
+    with mm.trace.enter("__mmap_new_vma"):
+        if mm.inject is not None and mm.inject.should_fail("vm_area_alloc"):
+            raise kerr(errno.ENOMEM, "vm_area_alloc: out of memory")
+        page_prot = m.page_prot if m.page_prot is not None else vm_get_page_prot(m.flags)
+        vma = VmAreaStruct(mm, m.addr, m.end, m.pgoff, m.flags, page_prot)  # type: ignore
+        if mm.inject is not None and mm.inject.should_fail("vma_iter_prealloc"):
+            vm_area_free(vma, "__mmap_new_vma")
+            raise kerr(errno.ENOMEM, "vma_iter_prealloc: out of memory")
+        try:
+            if m.file is not None:
+                __mmap_new_file_vma(mm, m, vma)
+            elif m.flags & VMFlag.SHARED:
+                shmem_zero_setup(mm, vma)
+        except KernelError:
+            vm_area_free(vma, "__mmap_new_vma")
+            raise
+        hold = desc is not None and desc.action.hide_from_rmap_until_complete
+        vma_link(mm, vma, hold_rmap_lock=hold)
+        mm.trace.step("vma_link", f"VMA #{vma.serial} {vma.vm_start:#x}-{vma.vm_end:#x}"
+                      + (" (rmap lock held)" if hold else ""))
+    return vma
+
+
+def __mmap_complete(mm: MM, m: MmapState, vma: VmAreaStruct, vms: MunmapState) -> None:
+    """``__mmap_complete()``: free the replaced VMAs, stats, mlock, soft-dirty, page prot."""
+    with mm.trace.enter("__mmap_complete"):
+        vms_complete_munmap_vmas(mm, vms)
+        if vma.vm_flags & VMFlag.LOCKED:
+            if vma.vm_flags & VM_SPECIAL:
+                vma.vm_flags &= ~VM_LOCKED_MASK
+            else:
+                mm.locked_vm += (m.end - m.addr) >> PAGE_SHIFT
+        vma.vm_flags |= VMFlag.SOFTDIRTY
+        cache = vma.vm_page_prot
+        vma.vm_page_prot = vm_get_page_prot(vma.vm_flags) | (cache & _CACHE_BITS)
+
+
+def __mmap_region(mm: MM, file: File | None, addr: int, length: int, vm_flags: VMFlag,
+                  pgoff: int) -> int:
+    """``__mmap_region()``: see the module docstring for the order of steps."""
+    have_prepare = file is not None and file.f_op.mmap_prepare is not None
+    m = MmapState(addr, addr + length, pgoff, vm_flags, file)
+    with mm.trace.enter("__mmap_region", f"{addr:#x}-{addr + length:#x}"):
+        vms = __mmap_setup(mm, m)
+        desc = None
+        try:
+            if have_prepare:
+                with mm.trace.enter("call_mmap_prepare"):
+                    desc = call_mmap_prepare(mm, m)
+            vma = None
+            if m.prev is not None or m.next is not None:
+                with mm.trace.enter("vma_merge_new_range"):
+                    vma = vma_merge_new_range(mm, VmaMergeStruct(
+                        m.prev, m.next, m.addr, m.end, m.pgoff, m.flags, m.file))
+            allocated_new = vma is None
+            if vma is None:
+                vma = __mmap_new_vma(mm, m, desc)
+        except KernelError:
+            mm.committed_pages -= m.charged
+            vms_abort_munmap_vmas(mm, vms)
+            raise
+        if have_prepare:
+            # set_vma_user_defined_fields(): also applied to a merged VMA.
+            if m.vm_ops is not None:
+                vma.vm_ops = m.vm_ops  # type: ignore[assignment]
+            vma.vm_private_data = m.vm_private_data
+        __mmap_complete(mm, m, vma, vms)
+        if have_prepare and allocated_new and desc is not None:
+            err = mmap_action_complete(mm, vma, desc.action)
+            if err:
+                raise kerr(-err, "the mmap action or vm_ops->mapped failed; the new mapping "
+                           "was unmapped")
+    return addr
+
+
+from .pgtable import Pgprot as _Pgprot  # noqa: E402
+
+_CACHE_BITS = _Pgprot.PCD | _Pgprot.PWT

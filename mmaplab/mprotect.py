@@ -1,0 +1,152 @@
+"""``mprotect(2)``.
+
+Models mm/mprotect.c (Linux 6.18/7.0): ``do_mprotect_pkey()`` walks the VMAs of
+the range, checks each against its ``VM_MAY*`` bits (EACCES), and calls
+``mprotect_fixup()``, which handles VM_ACCOUNT, merges or splits via
+``vma_modify_flags()`` and updates the PTEs (``change_protection()``).  Like
+Linux, it is not atomic: VMAs before a hole or a refused VMA keep their change.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING
+
+from .errors import kerr
+from .flags import (
+    PAGE_MASK,
+    PAGE_SHIFT,
+    PROT_EXEC,
+    PROT_GROWSDOWN,
+    PROT_GROWSUP,
+    PROT_READ,
+    PROT_SEM,
+    PROT_WRITE,
+    VM_ACCESS_FLAGS,
+    VMFlag,
+    calc_vm_prot_bits,
+    page_align,
+)
+from .hooks import call_hook
+from .mm_types import VmAreaStruct
+from .pgtable import Pgprot, vm_get_page_prot
+from .vma import vma_modify_flags
+
+if TYPE_CHECKING:
+    from .mm import MM
+
+__all__ = ["do_mprotect_pkey", "mprotect_fixup", "change_protection"]
+
+_CACHE_BITS = Pgprot.PCD | Pgprot.PWT
+
+
+def _may_bits(flags: VMFlag) -> VMFlag:
+    """``newflags >> 4``: the VM_MAY* bits moved onto READ/WRITE/EXEC."""
+    return VMFlag((flags.value >> 4) & VM_ACCESS_FLAGS.value)
+
+
+def change_protection(mm: MM, vma: VmAreaStruct) -> None:
+    """``change_protection()``: rewrite the PTEs of ``vma`` for its new protection.
+
+    Exclusive anonymous pages of a writable private mapping stay writable; other
+    pages of a private mapping become read-only (COW on the next write).
+    """
+    base = vma.vm_page_prot
+    shared_w = VMFlag.SHARED in vma.vm_flags and VMFlag.WRITE in vma.vm_flags
+    for pte in mm.pagetable.entries(vma.vm_start, vma.vm_end).values():
+        if pte.special:
+            pte.prot = base
+            continue
+        exclusive_anon = (pte.page is not None and pte.page.kind == "anon"
+                          and pte.page.mapcount == 1 and VMFlag.WRITE in vma.vm_flags)
+        writable = shared_w or (exclusive_anon and pte.writable)
+        pte.prot = (base | Pgprot.RW) if writable and Pgprot.PRESENT in base else base & ~Pgprot.RW
+
+
+def mprotect_fixup(mm: MM, prev: VmAreaStruct | None, vma: VmAreaStruct, start: int, end: int,
+                   newflags: VMFlag) -> VmAreaStruct:
+    """``mprotect_fixup()``: apply ``newflags`` to ``[start, end)`` of ``vma``."""
+    oldflags = vma.vm_flags
+    if VMFlag.SEALED in oldflags:
+        raise kerr(errno.EPERM, "the mapping is sealed")
+    if newflags == oldflags:
+        return vma
+    nrpages = (end - start) >> PAGE_SHIFT
+    charged = 0
+    if VMFlag.WRITE in newflags:
+        if not oldflags & (VMFlag.ACCOUNT | VMFlag.WRITE | VMFlag.HUGETLB | VMFlag.SHARED
+                           | VMFlag.NORESERVE):
+            if mm.inject is not None and mm.inject.should_fail("vm_enough_memory"):
+                raise kerr(errno.ENOMEM, "not enough memory to commit to a writable mapping")
+            charged = nrpages
+            newflags |= VMFlag.ACCOUNT
+    elif (VMFlag.ACCOUNT in oldflags and vma.vm_file is None and vma.vm_ops is None
+          and vma.anon_vma is None):
+        newflags &= ~VMFlag.ACCOUNT
+    mm.committed_pages += charged
+    try:
+        vma, newflags = vma_modify_flags(mm, prev, vma, start, end, newflags)
+    except OSError:
+        mm.committed_pages -= charged
+        raise
+    vma.vm_flags = newflags
+    vma.vm_page_prot = vm_get_page_prot(newflags) | (vma.vm_page_prot & _CACHE_BITS)
+    change_protection(mm, vma)
+    if VMFlag.ACCOUNT in oldflags and VMFlag.ACCOUNT not in newflags:
+        mm.committed_pages -= nrpages
+    return vma
+
+
+def do_mprotect_pkey(mm: MM, start: int, length: int, prot: int) -> None:
+    """``do_mprotect_pkey()``: validate, then fix up each VMA of the range in turn."""
+    grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP)
+    prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP)
+    if grows == (PROT_GROWSDOWN | PROT_GROWSUP):
+        raise kerr(errno.EINVAL, "PROT_GROWSDOWN and PROT_GROWSUP together")
+    if start & ~PAGE_MASK:
+        raise kerr(errno.EINVAL, f"start {start:#x} is not page aligned")
+    if not length:
+        return
+    length = page_align(length)
+    end = start + length
+    if end <= start or end >= 1 << 64:
+        raise kerr(errno.ENOMEM, "start + length wraps around")
+    if prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM):
+        raise kerr(errno.EINVAL, f"unknown protection bits {prot:#x}")
+    with mm.trace.enter("do_mprotect_pkey", f"{start:#x}-{end:#x}"):
+        vma = mm.mt.find(start)
+        if vma is None or vma.vm_start >= end:
+            raise kerr(errno.ENOMEM, f"{start:#x}-{end:#x} is not mapped")
+        if grows & PROT_GROWSDOWN:
+            if VMFlag.GROWSDOWN not in vma.vm_flags:
+                raise kerr(errno.EINVAL, "PROT_GROWSDOWN on a mapping that does not grow down")
+            start = vma.vm_start
+        elif vma.vm_start > start:
+            raise kerr(errno.ENOMEM, f"{start:#x} is not mapped")
+        prev = mm.mt.prev(vma.vm_start)
+        if start > vma.vm_start:
+            prev = vma
+        nstart = start
+        tmp = vma.vm_start
+        reqprot = prot
+        for vma in mm.mt.range(start, end):
+            if vma.vm_start != tmp:
+                raise kerr(errno.ENOMEM, f"hole at {tmp:#x} inside the range")
+            newflags = calc_vm_prot_bits(reqprot) | (vma.vm_flags & ~VM_ACCESS_FLAGS)
+            if (newflags & ~_may_bits(newflags)) & VM_ACCESS_FLAGS:
+                raise kerr(errno.EACCES, f"VMA {vma.vm_start:#x}-{vma.vm_end:#x} may not "
+                           f"become {calc_vm_prot_bits(reqprot).names()} (VM_MAY* forbid it)")
+            tmp = min(vma.vm_end, end)
+            ops = vma.vm_ops
+            if ops is not None and ops.mprotect is not None:
+                err = call_hook(f"{ops.name}->mprotect", ops.mprotect, vma, nstart, tmp, newflags)
+                if err:
+                    raise kerr(-err, f"{ops.name}->mprotect refused")
+            vma = mprotect_fixup(mm, prev, vma, nstart, tmp, newflags)
+            prev = vma
+            tmp = vma.vm_end
+            nstart = tmp
+            if tmp >= end:
+                break
+        if tmp < end:
+            raise kerr(errno.ENOMEM, f"{tmp:#x}-{end:#x} is not mapped")

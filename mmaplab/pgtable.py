@@ -1,0 +1,144 @@
+"""Page tables: one PTE per mapped user page, with pfn and protection.
+
+Models the leaf level of the x86-64 page tables (``pte_t``,
+arch/x86/include/asm/pgtable_types.h) and ``vm_get_page_prot()``
+(mm/mmap.c, x86 ``protection_map``).  Page tables belong to the ``mm``, as in
+Linux; a VMA's entries are the PTEs inside its range.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from .flags import PAGE_SHIFT, PAGE_SIZE, VMFlag
+from .page_alloc import Page
+
+__all__ = ["Pgprot", "Pte", "PageTable", "vm_get_page_prot", "pgprot_noncached",
+           "pgprot_writecombine", "pgprot_decrypted"]
+
+
+class Pgprot(enum.Flag):
+    """x86 PTE permission/caching bits (``_PAGE_*``)."""
+
+    NONE = 0
+    PRESENT = 1 << 0
+    RW = 1 << 1
+    USER = 1 << 2
+    PWT = 1 << 3
+    PCD = 1 << 4
+    NX = 1 << 63
+
+    def describe(self) -> str:
+        """``r-``/``rw`` plus ``x`` and caching, e.g. ``rw- uc``."""
+        if Pgprot.PRESENT not in self:
+            return "none"
+        s = "r" + ("w" if Pgprot.RW in self else "-") + ("-" if Pgprot.NX in self else "x")
+        if Pgprot.PCD in self:
+            s += " uc"
+        elif Pgprot.PWT in self:
+            s += " wc"
+        return s
+
+
+def vm_get_page_prot(flags: VMFlag) -> Pgprot:
+    """``vm_get_page_prot()``: private writable maps read-only until a write fault (COW)."""
+    access = flags & (VMFlag.READ | VMFlag.WRITE | VMFlag.EXEC)
+    if not access:
+        return Pgprot.NONE
+    prot = Pgprot.PRESENT | Pgprot.USER
+    if VMFlag.WRITE in flags and VMFlag.SHARED in flags:
+        prot |= Pgprot.RW
+    if VMFlag.EXEC not in flags:
+        prot |= Pgprot.NX
+    return prot
+
+
+def pgprot_noncached(prot: Pgprot) -> Pgprot:
+    """``pgprot_noncached()``: uncached (UC-) device memory."""
+    return prot | Pgprot.PCD
+
+
+def pgprot_writecombine(prot: Pgprot) -> Pgprot:
+    """``pgprot_writecombine()``."""
+    return prot | Pgprot.PWT
+
+
+def pgprot_decrypted(prot: Pgprot) -> Pgprot:
+    """``pgprot_decrypted()``: identity without memory encryption."""
+    return prot
+
+
+@dataclass(slots=True)
+class Pte:
+    """A present PTE: the pfn it maps, its protection, and the page if RAM.
+
+    ``special`` marks pfn mappings (``pte_mkspecial``: no struct page is
+    refcounted, as for ``remap_pfn_range``).
+    """
+
+    pfn: int
+    prot: Pgprot
+    page: Page | None = None
+    special: bool = False
+    dirty: bool = False
+
+    @property
+    def writable(self) -> bool:
+        return Pgprot.RW in self.prot
+
+    def __str__(self) -> str:
+        kind = "pfnmap" if self.special else (self.page.kind if self.page else "io")
+        return f"pfn {self.pfn:#x} {self.prot.describe()} {kind}"
+
+
+class PageTable:
+    """The mm's PTEs, keyed by user virtual page number."""
+
+    __slots__ = ("ptes",)
+
+    def __init__(self) -> None:
+        self.ptes: dict[int, Pte] = {}
+
+    def lookup(self, addr: int) -> Pte | None:
+        return self.ptes.get(addr >> PAGE_SHIFT)
+
+    def set(self, addr: int, pte: Pte) -> None:
+        """``set_pte_at()``."""
+        self.ptes[addr >> PAGE_SHIFT] = pte
+
+    def entries(self, start: int = 0, end: int | None = None) -> dict[int, Pte]:
+        """PTEs in ``[start, end)`` as ``{page address: Pte}``, in address order."""
+        lo = start >> PAGE_SHIFT
+        hi = (end >> PAGE_SHIFT) if end is not None else None
+        keys = sorted(k for k in self.ptes if k >= lo and (hi is None or k < hi))
+        return {k << PAGE_SHIFT: self.ptes[k] for k in keys}
+
+    def zap(self, start: int, end: int) -> list[Pte]:
+        """Clear PTEs in ``[start, end)`` — ``zap_page_range_single()``; returns them."""
+        lo, hi = start >> PAGE_SHIFT, end >> PAGE_SHIFT
+        ptes = self.ptes
+        if hi - lo <= len(ptes):
+            keys = [k for k in range(lo, hi) if k in ptes]
+        else:
+            keys = [k for k in ptes if lo <= k < hi]
+        removed = [ptes.pop(k) for k in keys]
+        for pte in removed:
+            if pte.page is not None and not pte.special:
+                pte.page.mapcount -= 1
+                pte.page.refcount -= 1
+        return removed
+
+    def count(self, start: int, end: int) -> int:
+        lo, hi = start >> PAGE_SHIFT, end >> PAGE_SHIFT
+        if hi - lo <= len(self.ptes):
+            return sum(1 for k in range(lo, hi) if k in self.ptes)
+        return sum(1 for k in self.ptes if lo <= k < hi)
+
+    def __len__(self) -> int:
+        return len(self.ptes)
+
+
+def pages_in(start: int, end: int) -> range:
+    """Page addresses of ``[start, end)``."""
+    return range(start, end, PAGE_SIZE)

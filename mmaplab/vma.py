@@ -1,0 +1,532 @@
+"""VMA merging, splitting and unmapping.
+
+Models mm/vma.c of Linux 6.18/7.0: ``vma_merge_new_range()``,
+``vma_merge_existing_range()``, ``vma_modify()``/``vma_modify_flags()``,
+``split_vma()``/``__split_vma()``, ``vms_gather_munmap_vmas()``,
+``vms_clean_up_area()``, ``vms_complete_munmap_vmas()``,
+``vms_abort_munmap_vmas()``, ``do_vmi_munmap()``, and the rmap linking
+helpers ``vma_link_file()``/``unlink_file_vma()``.  The merge rules are those
+encoded by the kernel's userland VMA tests (tools/testing/vma).
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .errors import kerr
+from .flags import PAGE_SHIFT, VM_IGNORE_MERGE, VM_SPECIAL, VM_STICKY, VMFlag
+from .fs import File, fput, get_file
+from .hooks import call_hook, call_void_hook
+from .mm_types import AnonVma, VmAreaStruct, vm_area_free, vma_dummy_vm_ops
+
+if TYPE_CHECKING:
+    from .mm import MM
+
+__all__ = [
+    "vma_merge_new_range", "vma_merge_existing_range", "vma_modify_flags", "split_vma",
+    "do_vmi_munmap", "MunmapState", "vms_gather_munmap_vmas", "vms_clean_up_area",
+    "vms_complete_munmap_vmas", "vms_abort_munmap_vmas", "vma_link", "vma_close", "remove_vma",
+]
+
+
+# -- rmap (i_mmap) linking ----------------------------------------------------
+
+def vma_link_file(mm: MM, vma: VmAreaStruct, hold_rmap_lock: bool = False) -> None:
+    """``vma_link_file()``: add a file VMA to the file's rmap, under ``i_mmap_rwsem``.
+
+    With ``hold_rmap_lock`` the lock stays held so rmap walkers cannot see the
+    VMA until ``mmap_action_complete()`` drops it ("hide from rmap").
+    """
+    file = vma.vm_file
+    if file is None:
+        return
+    mapping = file.f_mapping
+    mapping.i_mmap_rwsem.down_write(mm.trace.where)
+    mapping.i_mmap[vma.serial] = vma
+    if not hold_rmap_lock:
+        mapping.i_mmap_rwsem.up_write()
+
+
+def unlink_file_vma(mm: MM, vma: VmAreaStruct) -> None:
+    """``unlink_file_vma()``: remove a file VMA from the rmap, under ``i_mmap_rwsem``."""
+    file = vma.vm_file
+    if file is None:
+        return
+    mapping = file.f_mapping
+    mapping.i_mmap_rwsem.down_write(mm.trace.where)
+    mapping.i_mmap.pop(vma.serial, None)
+    mapping.i_mmap_rwsem.up_write()
+
+
+def vma_link(mm: MM, vma: VmAreaStruct, hold_rmap_lock: bool = False) -> None:
+    """Insert into the mm's tree and the file rmap (``vma_iter_store_new`` + link)."""
+    mm.mt.insert(vma)
+    vma.detached = False
+    mm.total_vm += vma.pages
+    vma_link_file(mm, vma, hold_rmap_lock)
+
+
+def _rmap_lock(mm: MM, vma: VmAreaStruct) -> None:
+    """``vma_prepare()`` takes the file's rmap lock around a VMA's range change."""
+    if vma.vm_file is not None:
+        vma.vm_file.f_mapping.i_mmap_rwsem.down_write(mm.trace.where)
+
+
+def _rmap_unlock(vma: VmAreaStruct) -> None:
+    """``vma_complete()`` drops it."""
+    if vma.vm_file is not None:
+        vma.vm_file.f_mapping.i_mmap_rwsem.up_write()
+
+
+def vma_close(vma: VmAreaStruct) -> None:
+    """``vma_close()``: call ``close`` once and swap in dummy ops so it never runs twice."""
+    ops = vma.vm_ops
+    if ops is not None and ops.close is not None:
+        call_void_hook(f"{ops.name}->close", ops.close, vma)
+    if ops is not None:
+        vma.vm_ops = vma_dummy_vm_ops
+
+
+def remove_vma(mm: MM, vma: VmAreaStruct) -> None:
+    """``remove_vma()``: close, drop the file reference, free the VMA."""
+    with mm.trace.enter("remove_vma", f"{vma.vm_start:#x}-{vma.vm_end:#x}"):
+        vma_close(vma)
+        if vma.vm_file is not None:
+            fput(vma.vm_file)
+        vm_area_free(vma, mm.trace.where)
+
+
+def _drop_merged(mm: MM, vma: VmAreaStruct) -> None:
+    """A VMA absorbed by a merge: unlinked and freed *without* ``close`` (it had none)."""
+    mm.mt.remove(vma)
+    mm.total_vm -= vma.pages
+    unlink_file_vma(mm, vma)
+    if vma.vm_file is not None:
+        fput(vma.vm_file)
+    vm_area_free(vma, mm.trace.where)
+
+
+# -- merge compatibility ------------------------------------------------------
+
+def _had_uncowed_parents(vma: VmAreaStruct | None) -> bool:
+    """``vma_had_uncowed_parents()``: an anon_vma chain longer than one (fork child)."""
+    return vma is not None and vma.anon_vma is not None and len(vma.anon_vma_chain) > 1
+
+
+def is_mergeable_vma(target: VmAreaStruct, flags: VMFlag, file: File | None) -> bool:
+    """``is_mergeable_vma()``: same file object and same flags but for the sticky ones.
+
+    Mempolicy, userfaultfd context and anon names are not modelled (always equal).
+    """
+    return target.vm_file is file and not ((target.vm_flags ^ flags) & ~VM_IGNORE_MERGE)
+
+
+def is_mergeable_anon_vma(target: VmAreaStruct, src_anon: AnonVma | None,
+                          src: VmAreaStruct | None) -> bool:
+    """``is_mergeable_anon_vma()`` (6.12+ form)."""
+    tgt_anon = target.anon_vma
+    if tgt_anon is None and src_anon is not None:
+        return not _had_uncowed_parents(src)
+    if tgt_anon is not None and src_anon is None:
+        return not _had_uncowed_parents(target)
+    return src_anon is tgt_anon
+
+
+def are_anon_vmas_compatible(a: VmAreaStruct, b: VmAreaStruct) -> bool:
+    """``are_anon_vmas_compatible()``: prev and next may share the merged anon_vma."""
+    return a.anon_vma is None or b.anon_vma is None or a.anon_vma is b.anon_vma
+
+
+def can_merge_remove_vma(vma: VmAreaStruct) -> bool:
+    """``can_merge_remove_vma()``: a merge may not delete a VMA that has ``close``."""
+    return vma.vm_ops is None or vma.vm_ops.close is None
+
+
+@dataclass
+class VmaMergeStruct:
+    """``struct vma_merge_struct``: the proposed range and its attributes."""
+
+    prev: VmAreaStruct | None
+    next: VmAreaStruct | None
+    start: int
+    end: int
+    pgoff: int
+    flags: VMFlag
+    file: File | None
+    anon_vma: AnonVma | None = None
+    middle: VmAreaStruct | None = None
+
+
+def _can_merge_left(vmg: VmaMergeStruct) -> bool:
+    """``can_vma_merge_left()`` / ``can_vma_merge_after()``."""
+    prev = vmg.prev
+    return (
+        prev is not None and prev.vm_end == vmg.start
+        and is_mergeable_vma(prev, vmg.flags, vmg.file)
+        and is_mergeable_anon_vma(prev, vmg.anon_vma, vmg.middle)
+        and prev.vm_pgoff + prev.pages == vmg.pgoff
+    )
+
+
+def _can_merge_right(vmg: VmaMergeStruct, can_left: bool) -> bool:
+    """``can_vma_merge_right()`` / ``can_vma_merge_before()``."""
+    nxt = vmg.next
+    if not (
+        nxt is not None and vmg.end == nxt.vm_start
+        and is_mergeable_vma(nxt, vmg.flags, vmg.file)
+        and is_mergeable_anon_vma(nxt, vmg.anon_vma, vmg.middle)
+        and nxt.vm_pgoff == vmg.pgoff + ((vmg.end - vmg.start) >> PAGE_SHIFT)
+    ):
+        return False
+    if not can_left:
+        return True
+    assert vmg.prev is not None
+    return are_anon_vmas_compatible(vmg.prev, nxt)
+
+
+def _dup_anon_vma(dst: VmAreaStruct, src: VmAreaStruct | None) -> None:
+    """``dup_anon_vma()``: the surviving target inherits an anon_vma it lacks."""
+    if src is not None and src.anon_vma is not None and dst.anon_vma is None:
+        dst.anon_vma = src.anon_vma
+        dst.anon_vma_chain = src.anon_vma_chain
+
+
+def _set_range(mm: MM, vma: VmAreaStruct, start: int, end: int, pgoff: int) -> None:
+    old_start, old_pages = vma.vm_start, vma.pages
+    vma.vm_start, vma.vm_end, vma.vm_pgoff = start, end, pgoff
+    if start != old_start and not vma.detached:
+        mm.mt.reindex(vma, old_start)
+    if not vma.detached:
+        mm.total_vm += vma.pages - old_pages
+
+
+def _prealloc_failed(mm: MM) -> bool:
+    return mm.inject is not None and mm.inject.should_fail("vma_iter_prealloc")
+
+
+def vma_merge_new_range(mm: MM, vmg: VmaMergeStruct) -> VmAreaStruct | None:
+    """``vma_merge_new_range()``: try to absorb a new range into prev and/or next.
+
+    Returns the VMA now covering the range, or ``None`` (no merge; the caller
+    creates a new VMA).  Raises ENOMEM only where the kernel does (tree
+    preallocation failing); then nothing has changed.
+    """
+    prev, nxt = vmg.prev, vmg.next
+    if vmg.flags & VM_SPECIAL or (prev is None and nxt is None):
+        return None
+    can_left = _can_merge_left(vmg)
+    can_right = _can_merge_right(vmg, can_left)
+    if can_left and can_right and nxt is not None and not can_merge_remove_vma(nxt):
+        can_right = False  # prev grows over the new range only; next keeps its close hook
+    if not can_left and not can_right:
+        return None
+    if _prealloc_failed(mm):
+        raise kerr(errno.ENOMEM, "vma_merge_new_range: maple tree preallocation failed")
+    sticky = vmg.flags & VM_STICKY
+    with mm.trace.enter("vma_expand" if can_left else "vma_merge_new_range(next)"):
+        if can_left and prev is not None:
+            target = prev
+            sticky |= prev.vm_flags & VM_STICKY
+            _rmap_lock(mm, target)
+            new_end = vmg.end
+            if can_right and nxt is not None:
+                sticky |= nxt.vm_flags & VM_STICKY
+                new_end = nxt.vm_end
+                _dup_anon_vma(target, nxt)
+                _drop_merged(mm, nxt)
+            _set_range(mm, target, target.vm_start, new_end, target.vm_pgoff)
+        else:
+            assert nxt is not None
+            target = nxt
+            sticky |= nxt.vm_flags & VM_STICKY
+            _rmap_lock(mm, target)
+            _set_range(mm, target, vmg.start, nxt.vm_end, vmg.pgoff)
+        target.vm_flags |= sticky
+        _rmap_unlock(target)
+    mm.trace.step("merged", f"into VMA #{target.serial} {target.vm_start:#x}-{target.vm_end:#x}")
+    return target
+
+
+def vma_merge_existing_range(mm: MM, vmg: VmaMergeStruct) -> VmAreaStruct | None:
+    """``vma_merge_existing_range()``: merge a changed part of ``middle`` with a neighbour.
+
+    Returns the VMA that now covers ``[start, end)`` with the new attributes, or
+    ``None`` when no merge is possible (the caller then splits).  ``vmg.flags``
+    is updated with the union of sticky flags, as the kernel writes it back.
+    """
+    middle = vmg.middle
+    assert middle is not None
+    start, end = vmg.start, vmg.end
+    left_side = start == middle.vm_start
+    right_side = end == middle.vm_end
+    if vmg.flags & VM_SPECIAL or (not left_side and not right_side):
+        return None
+    merge_left = left_side and _can_merge_left(vmg)
+    merge_right = right_side and _can_merge_right(vmg, merge_left)
+    if not merge_left and not merge_right:
+        return None
+    remove_middle = left_side and right_side
+    if remove_middle and not can_merge_remove_vma(middle):
+        return None
+    nxt, prev = vmg.next, vmg.prev
+    if merge_left and merge_right and nxt is not None and not can_merge_remove_vma(nxt):
+        merge_right = False
+    if _prealloc_failed(mm):
+        raise kerr(errno.ENOMEM, "vma_merge_existing_range: maple tree preallocation failed")
+    sticky = (vmg.flags | middle.vm_flags) & VM_STICKY
+    pglen = (end - start) >> PAGE_SHIFT
+    with mm.trace.enter("vma_merge_existing_range"):
+        if merge_left and merge_right:
+            assert prev is not None and nxt is not None
+            target = prev
+            sticky |= (prev.vm_flags | nxt.vm_flags) & VM_STICKY
+            _rmap_lock(mm, target)
+            _dup_anon_vma(prev, nxt if nxt.anon_vma is not None else middle)
+            new_end = nxt.vm_end
+            _drop_merged(mm, middle)
+            _drop_merged(mm, nxt)
+            _set_range(mm, prev, prev.vm_start, new_end, prev.vm_pgoff)
+        elif merge_left:
+            assert prev is not None
+            target = prev
+            sticky |= prev.vm_flags & VM_STICKY
+            _rmap_lock(mm, target)
+            _dup_anon_vma(prev, middle)
+            if remove_middle:
+                _drop_merged(mm, middle)
+            else:
+                _set_range(mm, middle, end, middle.vm_end, middle.vm_pgoff + pglen)
+            _set_range(mm, prev, prev.vm_start, end, prev.vm_pgoff)
+        else:
+            assert nxt is not None
+            target = nxt
+            sticky |= nxt.vm_flags & VM_STICKY
+            _rmap_lock(mm, target)
+            _dup_anon_vma(nxt, middle)
+            if remove_middle:
+                _drop_merged(mm, middle)
+            else:
+                _set_range(mm, middle, middle.vm_start, start, middle.vm_pgoff)
+            _set_range(mm, nxt, start, nxt.vm_end, nxt.vm_pgoff - pglen)
+        vmg.flags |= sticky
+        _rmap_unlock(target)
+    mm.trace.step("merged", f"into VMA #{target.serial} {target.vm_start:#x}-{target.vm_end:#x}")
+    return target
+
+
+# -- split ----------------------------------------------------------------------
+
+def vm_area_dup(mm: MM, vma: VmAreaStruct) -> VmAreaStruct:
+    """``vm_area_dup()``: a copy of the VMA's fields in a new object."""
+    if mm.inject is not None and mm.inject.should_fail("vm_area_alloc"):
+        raise kerr(errno.ENOMEM, "vm_area_dup: out of memory for a vm_area_struct")
+    new = VmAreaStruct(vma.vm_mm, vma.vm_start, vma.vm_end, vma.vm_pgoff, vma.vm_flags,
+                       vma.vm_page_prot, vma.vm_file)
+    new.vm_ops = vma.vm_ops
+    new.vm_private_data = vma.vm_private_data
+    return new
+
+
+def split_vma(mm: MM, vma: VmAreaStruct, addr: int, new_below: bool,
+              check_count: bool = True) -> VmAreaStruct:
+    """``split_vma()``/``__split_vma()``: cut ``vma`` at ``addr``; returns the new piece.
+
+    ``new_below``: the new VMA is the lower part.  ``may_split`` may veto;
+    ``open`` is called on the new piece.  ENOMEM at the map-count limit.
+    """
+    if check_count and mm.map_count >= mm.max_map_count:
+        raise kerr(errno.ENOMEM, f"split_vma: map count at the limit ({mm.max_map_count})")
+    with mm.trace.enter("__split_vma", f"at {addr:#x}"):
+        ops = vma.vm_ops
+        if ops is not None and ops.may_split is not None:
+            ret = call_hook(f"{ops.name}->may_split", ops.may_split, vma, addr)
+            if ret:
+                raise kerr(-ret, f"{ops.name}->may_split refused a split at {addr:#x}")
+        new = vm_area_dup(mm, vma)
+        if new_below:
+            new.vm_end = addr
+        else:
+            new.vm_start = addr
+            new.vm_pgoff += (addr - vma.vm_start) >> PAGE_SHIFT
+        if _prealloc_failed(mm):
+            vm_area_free(new, mm.trace.where)
+            raise kerr(errno.ENOMEM, "__split_vma: maple tree preallocation failed")
+        if vma.anon_vma is not None and mm.inject is not None and mm.inject.should_fail(
+                "anon_vma_clone"):
+            vm_area_free(new, mm.trace.where)
+            raise kerr(errno.ENOMEM, "__split_vma: anon_vma_clone failed")
+        new.anon_vma = vma.anon_vma
+        new.anon_vma_chain = vma.anon_vma_chain
+        if new.vm_file is not None:
+            get_file(new.vm_file)
+        if ops is not None and ops.open is not None:
+            call_void_hook(f"{ops.name}->open", ops.open, new)
+        _rmap_lock(mm, vma)
+        detached = vma.detached
+        if new_below:
+            old_start = vma.vm_start
+            vma.vm_start = addr
+            vma.vm_pgoff += (addr - new.vm_start) >> PAGE_SHIFT
+            if not detached:
+                mm.mt.reindex(vma, old_start)
+        else:
+            vma.vm_end = addr
+        if not detached:
+            mm.mt.insert(new)
+            new.detached = False
+            if new.vm_file is not None:
+                new.vm_file.f_mapping.i_mmap[new.serial] = new
+        _rmap_unlock(vma)
+    return new
+
+
+def vma_modify_flags(mm: MM, prev: VmAreaStruct | None, vma: VmAreaStruct, start: int,
+                     end: int, newflags: VMFlag) -> tuple[VmAreaStruct, VMFlag]:
+    """``vma_modify_flags()``: make ``[start, end)`` of ``vma`` its own VMA (merged or split).
+
+    Returns the VMA covering exactly the range and the flags to apply (with the
+    sticky bits a merge carried over).
+    """
+    nxt = mm.mt.next_after(vma.vm_end) if end == vma.vm_end else None
+    vmg = VmaMergeStruct(
+        prev=prev, next=nxt, start=start, end=end,
+        pgoff=vma.vm_pgoff + ((start - vma.vm_start) >> PAGE_SHIFT), flags=newflags,
+        file=vma.vm_file, anon_vma=vma.anon_vma, middle=vma,
+    )
+    merged = vma_merge_existing_range(mm, vmg)
+    if merged is not None:
+        return merged, vmg.flags
+    if vma.vm_start < start:
+        split_vma(mm, vma, start, new_below=True)
+    if vma.vm_end > end:
+        split_vma(mm, vma, end, new_below=False)
+    return vma, newflags
+
+
+# -- munmap -------------------------------------------------------------------
+
+@dataclass
+class MunmapState:
+    """``struct vma_munmap_struct``: VMAs detached from ``[start, end)``."""
+
+    start: int
+    end: int
+    detached: list[VmAreaStruct] = field(default_factory=list)
+    prev: VmAreaStruct | None = None
+    next: VmAreaStruct | None = None
+    nr_pages: int = 0
+    nr_accounted: int = 0
+    clear_ptes: bool = True
+    closed_vm_ops: bool = False
+
+
+def vms_gather_munmap_vmas(mm: MM, start: int, end: int) -> MunmapState:
+    """``vms_gather_munmap_vmas()``: split at the edges, detach the VMAs in range.
+
+    On failure the detached VMAs are reattached; a split already made at the
+    start is kept, as in Linux.
+    """
+    vms = MunmapState(start, end)
+    with mm.trace.enter("vms_gather_munmap_vmas"):
+        first = mm.mt.find(start)
+        if first is None or first.vm_start >= end:
+            vms.prev = mm.mt.prev(start)
+            vms.next = first
+            return vms
+        if start > first.vm_start:
+            if end < first.vm_end and mm.map_count >= mm.max_map_count:
+                raise kerr(errno.ENOMEM, "munmap would exceed the map count limit")
+            if VMFlag.SEALED in first.vm_flags:
+                raise kerr(errno.EPERM, "the mapping is sealed")
+            split_vma(mm, first, start, new_below=True, check_count=False)
+        vms.prev = mm.mt.prev(start)
+        try:
+            for vma in mm.mt.range(start, end):
+                if VMFlag.SEALED in vma.vm_flags:
+                    raise kerr(errno.EPERM, "the mapping is sealed")
+                if vma.vm_end > end:
+                    split_vma(mm, vma, end, new_below=False, check_count=False)
+                vms.detached.append(vma)
+                vms.nr_pages += vma.pages
+                if VMFlag.ACCOUNT in vma.vm_flags:
+                    vms.nr_accounted += vma.pages
+        except OSError:
+            vms.detached.clear()
+            raise
+        for vma in vms.detached:
+            mm.mt.remove(vma)
+            vma.detached = True
+            mm.total_vm -= vma.pages
+        vms.next = mm.mt.find(end)
+    return vms
+
+
+def reattach_vmas(mm: MM, vms: MunmapState) -> None:
+    """``reattach_vmas()``: put detached VMAs back unchanged."""
+    for vma in vms.detached:
+        mm.mt.insert(vma)
+        vma.detached = False
+        mm.total_vm += vma.pages
+    vms.detached.clear()
+
+
+def vms_clear_ptes(mm: MM, vms: MunmapState) -> None:
+    """``vms_clear_ptes()``: zap the PTEs and unlink file VMAs from the rmap."""
+    if not vms.clear_ptes:
+        return
+    with mm.trace.enter("vms_clear_ptes"):
+        for vma in vms.detached:
+            mm.pagetable.zap(vma.vm_start, vma.vm_end)
+            unlink_file_vma(mm, vma)
+    vms.clear_ptes = False
+
+
+def vms_clean_up_area(mm: MM, vms: MunmapState) -> None:
+    """``vms_clean_up_area()``: for MAP_FIXED over old VMAs, clear PTEs and call ``close``.
+
+    After this the old VMAs cannot be restored: a later failure leaves a hole.
+    """
+    if not vms.nr_pages:
+        return
+    with mm.trace.enter("vms_clean_up_area"):
+        vms_clear_ptes(mm, vms)
+        for vma in vms.detached:
+            vma_close(vma)
+    vms.closed_vm_ops = True
+
+
+def vms_complete_munmap_vmas(mm: MM, vms: MunmapState) -> None:
+    """``vms_complete_munmap_vmas()``: clear PTEs if not yet done, then free each VMA."""
+    if not vms.detached:
+        return
+    with mm.trace.enter("vms_complete_munmap_vmas"):
+        vms_clear_ptes(mm, vms)
+        for vma in vms.detached:
+            remove_vma(mm, vma)
+        mm.committed_pages -= vms.nr_accounted
+    vms.detached.clear()
+
+
+def vms_abort_munmap_vmas(mm: MM, vms: MunmapState) -> None:
+    """``vms_abort_munmap_vmas()``: undo if PTEs are intact, else leave a hole."""
+    if not vms.nr_pages:
+        return
+    if vms.clear_ptes:
+        reattach_vmas(mm, vms)
+        return
+    mm.trace.step("vms_abort_munmap_vmas", "old VMAs already torn down: leaving a hole")
+    vms_complete_munmap_vmas(mm, vms)
+
+
+def do_vmi_munmap(mm: MM, start: int, end: int) -> None:
+    """``do_vmi_align_munmap()``: unmap ``[start, end)`` (page aligned, validated)."""
+    with mm.trace.enter("do_vmi_munmap", f"{start:#x}-{end:#x}"):
+        vms = vms_gather_munmap_vmas(mm, start, end)
+        if not vms.detached:
+            return
+        if mm.inject is not None and mm.inject.should_fail("munmap_clear_tree"):
+            reattach_vmas(mm, vms)
+            raise kerr(errno.ENOMEM, "munmap: clearing the range from the tree failed")
+        vms_complete_munmap_vmas(mm, vms)
