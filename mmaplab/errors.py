@@ -24,10 +24,15 @@ __all__ = [
 ]
 
 
+#: The names the kernel's own headers use where Python's table picks an alias.
+_PREFERRED = {_errno.EDEADLK: "EDEADLK", _errno.EOPNOTSUPP: "EOPNOTSUPP",
+              _errno.EAGAIN: "EAGAIN"}
+
+
 def errname(err: int) -> str:
     """Symbolic name of a (positive or negative) errno, e.g. ``EINVAL``."""
     err = abs(err)
-    return _errno.errorcode.get(err, f"E{err}")
+    return _PREFERRED.get(err) or _errno.errorcode.get(err, f"E{err}")
 
 
 class KernelError(OSError):

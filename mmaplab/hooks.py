@@ -30,8 +30,12 @@ def _origin(exc: BaseException) -> str:
     return f" (at {last.filename.rsplit('/', 1)[-1]}:{last.lineno}: {last.line})"
 
 
-def call_hook(hook: str, fn: Callable[..., Any], *args: Any) -> int:
-    """Call an int-returning hook; return 0 or a negative errno."""
+def call_hook(hook: str, fn: Callable[..., Any], *args: Any, vm_fault: bool = False) -> int:
+    """Call an int-returning hook; return 0 or a negative errno.
+
+    ``vm_fault``: the hook returns ``VM_FAULT_*`` bits (``vm_ops->fault``), which
+    are positive.
+    """
     try:
         ret = fn(*args)
     except KernelError:
@@ -48,6 +52,11 @@ def call_hook(hook: str, fn: Callable[..., Any], *args: Any) -> int:
         return 0
     if isinstance(ret, bool) or not isinstance(ret, int):
         raise HookError(hook, f"returned {ret!r}; it must return 0 or a negative errno")
+    if vm_fault:
+        if ret < 0:
+            raise HookError(hook, f"returned {ret}: a fault handler returns VM_FAULT_* bits "
+                            "(e.g. VM_FAULT_SIGBUS), not a negative errno")
+        return ret
     if ret > 0:
         raise HookError(
             hook, f"returned {ret} ({errname(ret)}?): errors are returned negated, "

@@ -118,9 +118,7 @@ def _do_fault(mm: MM, vma: VmAreaStruct, addr: int, write: bool) -> Pte:
                        f"(nothing was mapped at {addr:#x})")
     pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
     vmf = VmFault(vma, addr, pgoff, write)
-    ret = call_hook(f"{ops.name}->fault", ops.fault, vmf)
-    if ret < 0:
-        raise BusError(f"{ops.name}->fault returned {ret}, not a VM_FAULT_* code")
+    ret = call_hook(f"{ops.name}->fault", ops.fault, vmf, vm_fault=True)
     _check_fault_result(ret, vma, addr)
     if ret & VM_FAULT_NOPAGE:
         pte = mm.pagetable.lookup(addr)
@@ -133,7 +131,7 @@ def _do_fault(mm: MM, vma: VmAreaStruct, addr: int, write: bool) -> Pte:
         anon_vma_prepare(mm, vma)
         return _map_page(mm, vma, addr, _new_anon_page(mm), True)
     if write and ops.page_mkwrite is not None:
-        ret = call_hook(f"{ops.name}->page_mkwrite", ops.page_mkwrite, vmf)
+        ret = call_hook(f"{ops.name}->page_mkwrite", ops.page_mkwrite, vmf, vm_fault=True)
         _check_fault_result(ret, vma, addr)
     return _map_page(mm, vma, addr, vmf.page, write and VMFlag.SHARED in vma.vm_flags)
 
