@@ -10,9 +10,26 @@ import errno
 
 import pytest
 
-from mmaplab import (MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MM, PAGE_SIZE,
-                     PROT_NONE, PROT_READ, PROT_WRITE, DeadlockError, File, FileOperations,
-                     FMode, Inode, RegularFile, UseAfterFreeError, VMFlag, VmOperationsStruct)
+from mmaplab import (
+    MAP_ANONYMOUS,
+    MAP_FIXED,
+    MAP_PRIVATE,
+    MAP_SHARED,
+    MM,
+    PAGE_SIZE,
+    PROT_NONE,
+    PROT_READ,
+    PROT_WRITE,
+    DeadlockError,
+    File,
+    FileOperations,
+    FMode,
+    Inode,
+    RegularFile,
+    UseAfterFreeError,
+    VMFlag,
+    VmOperationsStruct,
+)
 from mmaplab.locks import lockdep
 
 P = PAGE_SIZE
