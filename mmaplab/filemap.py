@@ -1,14 +1,17 @@
 """Page-cache-backed regular files.
 
-Models a regular file on a disk filesystem: ``generic_file_mmap_prepare()``
-and ``filemap_fault()`` (mm/filemap.c), which is what ext4 and friends use
-since they moved to ``mmap_prepare`` (Linux 6.17).  A fault beyond the end of
-the file is SIGBUS.
+Models a regular file on ext4 (the filesystem the differential tests run on):
+``ext4_file_mmap_prepare()`` (fs/ext4/file.c, mmap_prepare since Linux 6.17),
+which refuses MAP_SYNC on a non-DAX file *after* do_mmap accepted it
+(``FOP_MMAP_SYNC``), and ``filemap_fault()`` (mm/filemap.c).  A fault beyond
+the end of the file is SIGBUS.
 """
 
 from __future__ import annotations
 
-from .flags import PAGE_SHIFT, PAGE_SIZE
+import errno
+
+from .flags import PAGE_SHIFT, PAGE_SIZE, VMFlag
 from .fs import File, FileOperations, FMode, Inode
 from .mm_types import VmAreaDesc, VmFault, VmOperationsStruct
 from .page_alloc import alloc_page
@@ -41,17 +44,19 @@ def filemap_fault(vmf: VmFault) -> int:
     return 0
 
 
-generic_file_vm_ops = VmOperationsStruct(name="generic_file_vm_ops", fault=filemap_fault)
+generic_file_vm_ops = VmOperationsStruct(name="ext4_file_vm_ops", fault=filemap_fault)
 
 
 def generic_file_mmap_prepare(desc: VmAreaDesc) -> int:
-    """``generic_file_mmap_prepare()``: just install the page-cache vm_ops."""
+    """``ext4_file_mmap_prepare()``: no MAP_SYNC without DAX, then the page-cache vm_ops."""
+    if VMFlag.SYNC in desc.vm_flags:
+        return -errno.EOPNOTSUPP  # daxdev_mapping_supported() is false for non-DAX files
     desc.vm_ops = generic_file_vm_ops
     return 0
 
 
-generic_file_operations = FileOperations(name="generic_file_operations",
-                                         mmap_prepare=generic_file_mmap_prepare)
+generic_file_operations = FileOperations(name="ext4_file_operations",
+                                         mmap_prepare=generic_file_mmap_prepare, mmap_sync=True)
 
 
 class RegularFile(File):

@@ -121,32 +121,37 @@ def do_mprotect_pkey(mm: MM, start: int, length: int, prot: int) -> None:
             if VMFlag.GROWSDOWN not in vma.vm_flags:
                 raise kerr(errno.EINVAL, "PROT_GROWSDOWN on a mapping that does not grow down")
             start = vma.vm_start
-        elif vma.vm_start > start:
-            raise kerr(errno.ENOMEM, f"{start:#x} is not mapped")
+        else:
+            if vma.vm_start > start:
+                raise kerr(errno.ENOMEM, f"{start:#x} is not mapped")
+            if grows & PROT_GROWSUP:
+                # x86 has no VM_GROWSUP mappings.
+                raise kerr(errno.EINVAL, "PROT_GROWSUP on a mapping that does not grow up")
         prev = mm.mt.prev(vma.vm_start)
         if start > vma.vm_start:
             prev = vma
         nstart = start
         tmp = vma.vm_start
         reqprot = prot
-        for vma in mm.mt.range(start, end):
-            if vma.vm_start != tmp:
+        cur: VmAreaStruct | None = vma
+        # Re-find the next VMA after each fixup: merges and splits replace VMAs.
+        while cur is not None and cur.vm_start < end:
+            if cur.vm_start != tmp:
                 raise kerr(errno.ENOMEM, f"hole at {tmp:#x} inside the range")
-            newflags = calc_vm_prot_bits(reqprot) | (vma.vm_flags & ~VM_ACCESS_FLAGS)
+            newflags = calc_vm_prot_bits(reqprot) | (cur.vm_flags & ~VM_ACCESS_FLAGS)
             if (newflags & ~_may_bits(newflags)) & VM_ACCESS_FLAGS:
-                raise kerr(errno.EACCES, f"VMA {vma.vm_start:#x}-{vma.vm_end:#x} may not "
+                raise kerr(errno.EACCES, f"VMA {cur.vm_start:#x}-{cur.vm_end:#x} may not "
                            f"become {calc_vm_prot_bits(reqprot).names()} (VM_MAY* forbid it)")
-            tmp = min(vma.vm_end, end)
-            ops = vma.vm_ops
+            tmp = min(cur.vm_end, end)
+            ops = cur.vm_ops
             if ops is not None and ops.mprotect is not None:
-                err = call_hook(f"{ops.name}->mprotect", ops.mprotect, vma, nstart, tmp, newflags)
+                err = call_hook(f"{ops.name}->mprotect", ops.mprotect, cur, nstart, tmp, newflags)
                 if err:
                     raise kerr(-err, f"{ops.name}->mprotect refused")
-            vma = mprotect_fixup(mm, prev, vma, nstart, tmp, newflags)
-            prev = vma
-            tmp = vma.vm_end
+            done = mprotect_fixup(mm, prev, cur, nstart, tmp, newflags)
+            prev = done
+            tmp = done.vm_end
             nstart = tmp
-            if tmp >= end:
-                break
+            cur = mm.mt.find(tmp)
         if tmp < end:
             raise kerr(errno.ENOMEM, f"{tmp:#x}-{end:#x} is not mapped")

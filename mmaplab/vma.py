@@ -99,10 +99,15 @@ def remove_vma(mm: MM, vma: VmAreaStruct) -> None:
 
 
 def _drop_merged(mm: MM, vma: VmAreaStruct) -> None:
-    """A VMA absorbed by a merge: unlinked and freed *without* ``close`` (it had none)."""
+    """A VMA absorbed by a merge: unlinked and freed *without* ``close`` (it had none).
+
+    The caller holds the file's rmap lock (``vma_prepare()`` took it for the
+    whole merge), so the VMA leaves ``i_mmap`` without taking it again.
+    """
     mm.mt.remove(vma)
     mm.total_vm -= vma.pages
-    unlink_file_vma(mm, vma)
+    if vma.vm_file is not None:
+        vma.vm_file.f_mapping.i_mmap.pop(vma.serial, None)
     if vma.vm_file is not None:
         fput(vma.vm_file)
     vm_area_free(vma, mm.trace.where)
