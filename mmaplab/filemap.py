@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 
+from .errors import KernelError
 from .flags import PAGE_SHIFT, PAGE_SIZE, VMFlag
 from .fs import File, FileOperations, FMode, Inode
 from .mm_types import VmAreaDesc, VmFault, VmOperationsStruct
@@ -69,6 +70,8 @@ class RegularFile(File):
 
     def __init__(self, name: str, size: int, writable: bool = True, readable: bool = True,
                  noexec: bool = False, *, _inode: Inode | None = None) -> None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise KernelError(errno.EINVAL, f"file size must be a non-negative integer: {size!r}")
         mode = (FMode.READ if readable else FMode.NONE) | (
             FMode.WRITE if writable else FMode.NONE)
         inode = _inode if _inode is not None else Inode(name, size, dev=DISK_DEV)

@@ -32,7 +32,8 @@ from .pgtable import Pgprot, Pte, pgprot_decrypted
 if TYPE_CHECKING:
     from .mm import MM
 
-__all__ = ["handle_mm_fault", "anon_vma_prepare", "remap_pfn_range", "io_remap_pfn_range",
+__all__ = ["handle_mm_fault", "populate_vma_page_range", "anon_vma_prepare", "remap_pfn_range",
+           "io_remap_pfn_range",
            "vm_iomap_memory", "vm_insert_page", "vm_insert_pages", "vm_map_pages",
            "vm_map_pages_zero", "zap_vma_ptes", "do_remap_pfn_range", "insert_pages",
            "get_remap_pgoff", "simple_ioremap_prep", "vmf_insert_pfn"]
@@ -175,6 +176,24 @@ def handle_mm_fault(mm: MM, addr: int, write: bool) -> Pte:
             anon_vma_prepare(mm, vma)
             return _map_page(mm, vma, page_addr, _new_anon_page(mm), True)
         return _do_fault(mm, vma, page_addr, write)
+
+
+def populate_vma_page_range(mm: MM, vma: VmAreaStruct, start: int, end: int) -> None:
+    """``populate_vma_page_range()`` (mm/gup.c): fault in ``[start, end)`` of ``vma``.
+
+    Private writable mappings are touched with write faults, to break COW now.
+    Called with the mmap lock held; stops quietly at the first failing page.
+    """
+    if vma.vm_flags & (VMFlag.IO | VMFlag.PFNMAP):
+        return
+    if not vma.vm_flags & VM_ACCESS_FLAGS:
+        return
+    write = (vma.vm_flags & (VMFlag.WRITE | VMFlag.SHARED)) == VMFlag.WRITE
+    for addr in range(start, end, PAGE_SIZE):
+        try:
+            handle_mm_fault(mm, addr, write)
+        except KernelError:
+            return
 
 
 # -- pfn remapping --------------------------------------------------------------

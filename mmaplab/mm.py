@@ -24,7 +24,6 @@ from .flags import (
     MMAP_BASE,
     PAGE_MASK,
     PAGE_SHIFT,
-    PAGE_SIZE,
     TASK_SIZE,
     TASK_UNMAPPED_BASE,
     VMFlag,
@@ -35,7 +34,7 @@ from .fs import File
 from .locks import RwSemaphore, lockdep
 from .maple_tree import MapleTree
 from .maps import show_map_vma
-from .memory import handle_mm_fault
+from .memory import handle_mm_fault, populate_vma_page_range
 from .mm_types import VmAreaStruct
 from .mmap import do_mmap
 from .mprotect import do_mprotect_pkey
@@ -46,6 +45,18 @@ from .vma import do_vmi_munmap
 __all__ = ["MM"]
 
 R = TypeVar("R")
+_ULONG = (1 << 64) - 1
+
+
+def _ulong(name: str, value: object) -> int:
+    """A system-call argument as the kernel sees it: an unsigned 64-bit integer.
+
+    A negative number wraps around as it would crossing the syscall boundary
+    (so ``length=-1`` is a huge length, answered with the kernel's errno).
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise kerr(errno.EINVAL, f"{name} must be an integer, not {type(value).__name__}")
+    return value & _ULONG
 
 
 class MM:
@@ -114,10 +125,11 @@ class MM:
     def mmap(self, addr: int | None, length: int, prot: int, flags: int,
              file: File | None = None, offset: int = 0) -> int:
         """``mmap(2)``: returns the address; raises ``OSError`` with the kernel's errno."""
+        addr = 0 if addr is None else _ulong("addr", addr)
+        length, offset = _ulong("length", length), _ulong("offset", offset)
+        prot, flags = _ulong("prot", prot), _ulong("flags", flags)
         if offset & ~PAGE_MASK:
             raise kerr(errno.EINVAL, f"offset {offset:#x} is not a multiple of the page size")
-        if offset < 0 or length < 0 or (addr is not None and addr < 0):
-            raise kerr(errno.EINVAL, "negative address, length or offset")
         if flags & MAP_ANONYMOUS:
             file = None
         elif file is None:
@@ -127,7 +139,7 @@ class MM:
 
         def work() -> tuple[int, bool]:
             with self.trace.enter("do_mmap", f"len={length:#x} prot={prot:#x} flags={flags:#x}"):
-                return do_mmap(self, file, addr or 0, length, prot, flags, offset >> PAGE_SHIFT)
+                return do_mmap(self, file, addr, length, prot, flags, offset >> PAGE_SHIFT)
 
         ret, populate = self._locked("vm_mmap_pgoff", work)
         if populate:
@@ -136,6 +148,7 @@ class MM:
 
     def munmap(self, addr: int, length: int) -> None:
         """``munmap(2)``."""
+        addr, length = _ulong("addr", addr), _ulong("length", length)
         if addr & ~PAGE_MASK or addr > self.task_size or length > self.task_size - addr:
             raise kerr(errno.EINVAL, f"bad range {addr:#x}+{length:#x}")
         length = page_align(length)
@@ -145,6 +158,7 @@ class MM:
 
     def mprotect(self, addr: int, length: int, prot: int) -> None:
         """``mprotect(2)``."""
+        addr, length, prot = _ulong("addr", addr), _ulong("length", length), _ulong("prot", prot)
         self._locked("do_mprotect_pkey", lambda: do_mprotect_pkey(self, addr, length, prot))
 
     def fault(self, addr: int, write: bool = False) -> Pte:
@@ -153,6 +167,7 @@ class MM:
         Raises :class:`~mmaplab.errors.SegmentationFault` or
         :class:`~mmaplab.errors.BusError` (both ``OSError(EFAULT)``).
         """
+        addr = _ulong("addr", addr)
         mark = lockdep.mark()
         self.mmap_lock.down_read("lock_mm_and_find_vma")
         try:
@@ -178,19 +193,15 @@ class MM:
         self._locked("exit_mmap", lambda: do_vmi_munmap(self, 0, self.task_size))
 
     def _populate(self, start: int, length: int) -> None:
-        """``mm_populate()``: pre-fault like ``populate_vma_page_range()``."""
-        for vma in list(self.mt.range(start, start + length)):
-            write = (vma.vm_flags & (VMFlag.WRITE | VMFlag.SHARED)) == VMFlag.WRITE
-            if vma.vm_flags & (VMFlag.IO | VMFlag.PFNMAP):
-                continue
-            if not vma.vm_flags & (VMFlag.READ | VMFlag.WRITE | VMFlag.EXEC):
-                continue
-            lo, hi = max(start, vma.vm_start), min(start + length, vma.vm_end)
-            for addr in range(lo, hi, PAGE_SIZE):
-                try:
-                    self.fault(addr, write)
-                except OSError:
-                    break
+        """``mm_populate()``: pre-fault the new mapping under the mmap read lock."""
+        mark = lockdep.mark()
+        self.mmap_lock.down_read("__mm_populate")
+        try:
+            for vma in list(self.mt.range(start, start + length)):
+                populate_vma_page_range(self, vma, max(start, vma.vm_start),
+                                        min(start + length, vma.vm_end))
+        finally:
+            lockdep.unwind(mark)
 
     # -- inspection --------------------------------------------------------------
     def vmas(self) -> list[VmAreaStruct]:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from .errors import KernelError, kerr
 from .flags import (
     LEGACY_MAP_MASK,
+    MAP_32BIT,
     MAP_DROPPABLE,
     MAP_FIXED,
     MAP_FIXED_NOREPLACE,
@@ -120,6 +121,22 @@ def _topdown_or_bottomup(mm: MM, length: int) -> int:
         return vm_unmapped_area_bottomup(mm, length, mm.task_unmapped_base, mm.task_size)
 
 
+def _get_unmapped_area_32bit(mm: MM, addr: int, length: int) -> int:
+    """x86 ``arch_get_unmapped_area()`` for MAP_32BIT: bottom-up in [1 GiB, 2 GiB).
+
+    (Linux randomises the start by up to 32 MiB; the model does not randomise.)
+    """
+    begin, end = 0x40000000, 0x80000000
+    if length > end:
+        raise kerr(errno.ENOMEM, "MAP_32BIT mapping larger than the 2 GiB window")
+    if addr:
+        addr = page_align(addr)
+        vma = mm.mt.find(addr)
+        if end - length >= addr and (vma is None or addr + length <= _vm_start_gap(vma)):
+            return addr
+    return vm_unmapped_area_bottomup(mm, length, begin, end)
+
+
 def _thp_get_unmapped_area(mm: MM, length: int) -> int:
     """``__thp_get_unmapped_area()``: search with 2 MiB of padding, then align."""
     try:
@@ -143,6 +160,8 @@ def get_unmapped_area(mm: MM, file: File | None, addr: int, length: int, pgoff: 
         raise kerr(errno.ENOMEM, f"length {length:#x} exceeds the address space")
     if flags & MAP_FIXED:
         result = addr
+    elif flags & MAP_32BIT:
+        result = _get_unmapped_area_32bit(mm, addr, length)
     else:
         result = -1
         if addr:

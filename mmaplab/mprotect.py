@@ -28,6 +28,7 @@ from .flags import (
     page_align,
 )
 from .hooks import call_hook
+from .memory import populate_vma_page_range
 from .mm_types import VmAreaStruct
 from .pgtable import Pgprot, vm_get_page_prot
 from .vma import vma_modify_flags
@@ -94,6 +95,10 @@ def mprotect_fixup(mm: MM, prev: VmAreaStruct | None, vma: VmAreaStruct, start: 
     change_protection(mm, vma)
     if VMFlag.ACCOUNT in oldflags and VMFlag.ACCOUNT not in newflags:
         mm.committed_pages -= nrpages
+    # A private mlocked mapping that becomes writable is populated now (break COW).
+    locked_private = VMFlag.LOCKED | VMFlag.WRITE | VMFlag.SHARED
+    if (oldflags & locked_private) == VMFlag.LOCKED and VMFlag.WRITE in newflags:
+        populate_vma_page_range(mm, vma, start, end)
     return vma
 
 
