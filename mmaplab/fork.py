@@ -11,12 +11,14 @@ private anonymous pages in both parent and child for copy-on-write.
 
 from __future__ import annotations
 
+import errno
 from typing import TYPE_CHECKING
 
+from .errors import kerr
 from .flags import VM_LOCKED_MASK, VMFlag, is_cow_mapping
 from .fs import get_file
 from .hooks import call_void_hook
-from .mm_types import AnonVma, VmAreaStruct
+from .mm_types import AnonVma, VmAreaStruct, vm_area_free
 from .pgtable import Pgprot, Pte
 from .vma import vm_area_dup, vma_link
 
@@ -30,6 +32,8 @@ def _copy_page_range(parent: MM, child: MM, src: VmAreaStruct) -> None:
     """``copy_page_range()``: share pages copy-on-write, copy pfn mappings as they are."""
     if not (src.anon_vma is not None or src.vm_flags & (VMFlag.PFNMAP | VMFlag.MIXEDMAP)):
         return
+    if parent.inject is not None and parent.inject.should_fail("pte_alloc"):
+        raise kerr(errno.ENOMEM, "copy_page_range: out of memory for the child's page tables")
     cow = is_cow_mapping(src.vm_flags)
     for addr, pte in parent.pagetable.entries(src.vm_start, src.vm_end).items():
         if cow and pte.writable and not pte.special:
@@ -47,6 +51,10 @@ def dup_mmap(parent: MM, child: MM) -> None:
             if VMFlag.DONTCOPY in src.vm_flags:
                 continue
             tmp = vm_area_dup(parent, src)
+            if src.anon_vma is not None and parent.inject is not None and (
+                    parent.inject.should_fail("anon_vma_clone")):
+                vm_area_free(tmp, "dup_mmap")  # anon_vma_fork() failed: -ENOMEM
+                raise kerr(errno.ENOMEM, "dup_mmap: anon_vma_fork could not allocate")
             tmp.vm_mm = child
             tmp.anon_vma_chain = ()
             tmp.anon_vma = None

@@ -20,6 +20,10 @@ from .errors import HookError, KernelError, errname
 
 __all__ = ["call_hook", "call_void_hook"]
 
+#: Set by :mod:`mmaplab.sanitizer` while a sanitized system call runs: called as
+#: ``observer(hook, fn)`` and returns the function to call instead (a checking wrapper).
+observer: Callable[[str, Callable[..., Any]], Callable[..., Any]] | None = None
+
 
 def _origin(exc: BaseException) -> str:
     """Where in the hook's own code the exception was raised (last frame)."""
@@ -36,6 +40,8 @@ def call_hook(hook: str, fn: Callable[..., Any], *args: Any, vm_fault: bool = Fa
     ``vm_fault``: the hook returns ``VM_FAULT_*`` bits (``vm_ops->fault``), which
     are positive.
     """
+    if observer is not None:
+        fn = observer(hook, fn)
     try:
         ret = fn(*args)
     except KernelError:
@@ -69,6 +75,8 @@ def call_hook(hook: str, fn: Callable[..., Any], *args: Any, vm_fault: bool = Fa
 
 def call_void_hook(hook: str, fn: Callable[..., Any], *args: Any) -> None:
     """Call a hook whose return value the kernel ignores (``open``, ``close``)."""
+    if observer is not None:
+        fn = observer(hook, fn)
     try:
         fn(*args)
     except KernelError:

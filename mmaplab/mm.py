@@ -21,6 +21,7 @@ from .flags import (
     DEFAULT_MAX_MAP_COUNT,
     DEFAULT_MMAP_MIN_ADDR,
     MAP_ANONYMOUS,
+    MAP_HUGETLB,
     MMAP_BASE,
     PAGE_MASK,
     PAGE_SHIFT,
@@ -30,7 +31,8 @@ from .flags import (
     page_align,
 )
 from .fork import dup_mmap
-from .fs import File
+from .fs import File, fput
+from .hugetlb import huge_page_size_for, hugetlb_file_setup
 from .locks import RwSemaphore, lockdep
 from .maple_tree import MapleTree
 from .maps import show_map_vma
@@ -46,6 +48,13 @@ __all__ = ["MM"]
 
 R = TypeVar("R")
 _ULONG = (1 << 64) - 1
+
+
+def _sanitize_default() -> bool:
+    """Whether a new ``MM()`` is sanitized by default (see :func:`mmaplab.sanitizer.sanitizing`)."""
+    from . import sanitizer
+
+    return sanitizer.default_enabled()
 
 
 def _ulong(name: str, value: object) -> int:
@@ -69,7 +78,7 @@ class MM:
 
     def __init__(self, *, mmap_min_addr: int = DEFAULT_MMAP_MIN_ADDR, cap_sys_rawio: bool = False,
                  max_map_count: int = DEFAULT_MAX_MAP_COUNT, config: KernelConfig = DEFAULT,
-                 trace: bool = False) -> None:
+                 trace: bool = False, sanitize: bool | None = None) -> None:
         self.mt = MapleTree()
         self.pagetable = PageTable()
         self.mmap_lock = RwSemaphore("&mm->mmap_lock", "mmap_lock")
@@ -89,6 +98,12 @@ class MM:
         #: Kernel warnings (``WARN_ON_ONCE`` splats) in the order they happened.
         self.warnings: list[str] = []
         self.inject: FaultInjector | None = None
+        #: ``sanitize``: check learner hooks (mmaplab.sanitizer); None = the global default.
+        self.sanitizer = None
+        if sanitize or (sanitize is None and _sanitize_default()):
+            from .sanitizer import Sanitizer
+
+            Sanitizer().attach(self)
 
     # -- bookkeeping ------------------------------------------------------------
     @property
@@ -130,18 +145,30 @@ class MM:
         prot, flags = _ulong("prot", prot), _ulong("flags", flags)
         if offset & ~PAGE_MASK:
             raise kerr(errno.EINVAL, f"offset {offset:#x} is not a multiple of the page size")
+        hugetlb_file = None
         if flags & MAP_ANONYMOUS:
             file = None
+            if flags & MAP_HUGETLB:
+                # ksys_mmap_pgoff(): anonymous huge pages come from an unlinked hugetlbfs file.
+                hsize = huge_page_size_for(flags)
+                length = (length + hsize - 1) & ~(hsize - 1) & _ULONG
+                file = hugetlb_file = hugetlb_file_setup(hsize)
         elif file is None:
             raise kerr(errno.EBADF, "no file given for a mapping without MAP_ANONYMOUS")
         elif not isinstance(file, File):
             raise kerr(errno.EBADF, f"{file!r} is not an open file")
+        elif flags & MAP_HUGETLB:
+            raise kerr(errno.EINVAL, "MAP_HUGETLB on a file that is not on hugetlbfs")
 
         def work() -> tuple[int, bool]:
             with self.trace.enter("do_mmap", f"len={length:#x} prot={prot:#x} flags={flags:#x}"):
                 return do_mmap(self, file, addr, length, prot, flags, offset >> PAGE_SHIFT)
 
-        ret, populate = self._locked("vm_mmap_pgoff", work)
+        try:
+            ret, populate = self._locked("vm_mmap_pgoff", work)
+        finally:
+            if hugetlb_file is not None:
+                fput(hugetlb_file)  # the mapping holds its own reference
         if populate:
             self._populate(ret, page_align(length))
         return ret
@@ -178,12 +205,18 @@ class MM:
     def fork(self) -> MM:
         """``fork(2)``: a child address space (``dup_mmap``)."""
         child = MM(mmap_min_addr=self.mmap_min_addr, cap_sys_rawio=self.cap_sys_rawio,
-                   max_map_count=self.max_map_count, config=self.config)
+                   max_map_count=self.max_map_count, config=self.config, sanitize=False)
         child.trace = self.trace
 
         def work() -> None:
             child.mmap_lock.down_write("dup_mmap")
-            dup_mmap(self, child)
+            try:
+                dup_mmap(self, child)
+            except BaseException:
+                # dup_mmap() failed: the half-built child is torn down (mmput -> exit_mmap).
+                child.mmap_lock.up_write()
+                child.exit()
+                raise
 
         self._locked("dup_mmap", work)
         return child

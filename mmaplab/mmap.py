@@ -158,7 +158,11 @@ def get_unmapped_area(mm: MM, file: File | None, addr: int, length: int, pgoff: 
     task_size = mm.task_size
     if length > task_size:
         raise kerr(errno.ENOMEM, f"length {length:#x} exceeds the address space")
-    if flags & MAP_FIXED:
+    get_area = file.f_op.get_unmapped_area if file is not None else None
+    if get_area is not None:
+        assert file is not None
+        result = get_area(mm, file, addr, length, pgoff, flags)
+    elif flags & MAP_FIXED:
         result = addr
     elif flags & MAP_32BIT:
         result = _get_unmapped_area_32bit(mm, addr, length)
@@ -322,7 +326,10 @@ def mmap_region(mm: MM, file: File | None, addr: int, length: int, vm_flags: VMF
 
 
 def _accountable_mapping(flags: VMFlag) -> bool:
-    """``accountable_mapping()``: private writable without NORESERVE is charged."""
+    """``accountable_mapping()``: private writable without NORESERVE is charged
+    (hugetlb has its own reservations)."""
+    if VMFlag.HUGETLB in flags:
+        return False
     return (flags & (VMFlag.NORESERVE | VMFlag.SHARED | VMFlag.WRITE)) == VMFlag.WRITE
 
 
@@ -338,6 +345,7 @@ def __mmap_setup(mm: MM, m: MmapState) -> MunmapState:
                 raise kerr(errno.ENOMEM, "not enough memory to commit to this mapping")
             m.charged = charged
             mm.committed_pages += charged
+            vms.nr_accounted = 0  # the old pages' charge now belongs to the new mapping
             m.flags |= VMFlag.ACCOUNT
     except KernelError:
         vms_abort_munmap_vmas(mm, vms)

@@ -111,7 +111,10 @@ class PageTable:
         """PTEs in ``[start, end)`` as ``{page address: Pte}``, in address order."""
         lo = start >> PAGE_SHIFT
         hi = (end >> PAGE_SHIFT) if end is not None else None
-        keys = sorted(k for k in self.ptes if k >= lo and (hi is None or k < hi))
+        if hi is not None and hi - lo <= len(self.ptes):
+            keys = [k for k in range(lo, hi) if k in self.ptes]  # small range: O(range)
+        else:
+            keys = sorted(k for k in self.ptes if k >= lo and (hi is None or k < hi))
         return {k << PAGE_SHIFT: self.ptes[k] for k in keys}
 
     def zap(self, start: int, end: int) -> list[Pte]:
