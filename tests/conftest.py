@@ -1,0 +1,38 @@
+"""Shared pytest configuration: name the kernel the differential tests ran against."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from kernel_oracle import STATS, kernel_info  # noqa: E402
+
+
+def pytest_report_header(config) -> list[str]:
+    info = kernel_info()
+    return [
+        f"kernel under differential test: {info['release']} ({info['machine']})",
+        f"  {info['proc_version']}",
+        f"  vm.mmap_min_addr={info['mmap_min_addr']} CAP_SYS_RAWIO={info['cap_sys_rawio']} "
+        f"vm.overcommit_memory={info['overcommit_memory']}",
+    ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _kernel_in_junit(record_testsuite_property) -> None:
+    """The kernel version as testsuite properties of the JUnit XML (with --junitxml)."""
+    info = kernel_info()
+    record_testsuite_property("kernel_release", info["release"])
+    record_testsuite_property("kernel_proc_version", info["proc_version"])
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if STATS["sequences"]:
+        terminalreporter.write_line(
+            f"differential: {STATS['sequences']} sequences ({STATS['ops']} ops) replayed on "
+            f"MM against Linux {kernel_info()['release']}: {STATS['mismatches']} mismatches"
+        )
