@@ -1,0 +1,247 @@
+# %% [markdown]
+# # 1. Why `f_op->mmap` is deprecated
+#
+# The legacy hook is handed a `vm_area_struct` that the core has *already* built. This
+# chapter runs three small drivers of our own through the model and shows, with the
+# model's own output, the three classes of hazard that gives rise to:
+#
+# 1. the hook changes fields **after** the core decided whether the range merges;
+# 2. the hook does **part** of its set-up and fails, and the core must tear it down;
+# 3. the hook touches driver state **before the VMA is final**, and a later failure
+#    leaks it.
+#
+# Each driver is a `FileOperations` with a Python hook written the way the C would be:
+# return `0` or a negative errno.
+
+# %%
+import errno
+
+from mmaplab import (
+    MAP_FIXED, MAP_SHARED, MM, PAGE_SIZE, PROT_READ, File, FileOperations, FMode, Inode,
+    VmOperationsStruct, VMFlag,
+)
+from mmaplab.memory import remap_pfn_range
+from mmaplab.mm_types import vma_desc_set_flags
+
+BASE = 0x7F0000000000          # a fixed, free window for MAP_FIXED mappings
+RW = FMode.READ | FMode.WRITE
+
+
+def device(name, minor, **fops):
+    """Open a character device whose file_operations carry the given hook."""
+    return File(Inode(f"/dev/{name}", 1 << 20, dev=(10, minor)),
+                FileOperations(name=f"{name}_fops", **fops), RW)
+
+# %% [markdown]
+# ## Hazard 1: a field changed after the merge decision
+#
+# A driver that wants its buffer kept out of core dumps sets `VM_DONTDUMP`. In the legacy
+# style (our own illustrative C):
+#
+# ```c
+# static int demo_mmap(struct file *file, struct vm_area_struct *vma)
+# {
+#         vm_flags_set(vma, VM_DONTDUMP);
+#         return 0;
+# }
+# ```
+#
+# Map two adjacent pages of the same open file, at consecutive offsets. Look at *where*
+# the hook runs in the trace of the second `mmap()`:
+
+# %%
+def demo_mmap(file, vma):
+    vma.vm_flags |= VMFlag.DONTDUMP
+    return 0
+
+
+legacy = device("demo", 200, mmap=demo_mmap)
+mm = MM()
+mm.mmap(BASE, PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, legacy, 0)
+with mm.trace.recording() as t:
+    mm.mmap(BASE + PAGE_SIZE, PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, legacy, PAGE_SIZE)
+print(t.render())
+print(mm.maps(), end="")
+print("VMAs:", len(mm.vmas()))
+
+# %% [markdown]
+# `vma_merge_new_range` ran *before* `demo_fops->mmap`: it compared the proposed flags
+# (without `VM_DONTDUMP`) with the first VMA (which has it, because the hook already ran on
+# it), refused, and a new VMA was built — which the hook then gave exactly the same flags.
+# Two adjacent VMAs, same file, contiguous offsets, identical flags, never merged. (The
+# kernel used to retry the merge after `->mmap`; that retry was removed, so this is what
+# Linux 7.0 does.)
+#
+# The same driver written with `mmap_prepare` states the flag on the *description* of the
+# mapping, which the merge decision then sees:
+#
+# ```c
+# static int demo_mmap_prepare(struct vm_area_desc *desc)
+# {
+#         vma_desc_set_flags(desc, VMA_DONTDUMP_BIT);
+#         return 0;
+# }
+# ```
+
+# %%
+def demo_mmap_prepare(desc):
+    vma_desc_set_flags(desc, VMFlag.DONTDUMP)
+    return 0
+
+
+prepared = device("demo2", 201, mmap_prepare=demo_mmap_prepare)
+mm = MM()
+mm.mmap(BASE, PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, prepared, 0)
+with mm.trace.recording() as t:
+    mm.mmap(BASE + PAGE_SIZE, PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, prepared, PAGE_SIZE)
+print(t.render())
+print(mm.maps(), end="")
+print("VMAs:", len(mm.vmas()))
+
+# %% [markdown]
+# ## Hazard 2: partial set-up, torn down by `unmap_region`
+#
+# A legacy hook may populate page tables itself. If it fails half-way, the PTEs it wrote
+# are already live in the process's page tables, and the core has to find and remove them.
+# Our driver remaps the first page of a two-page mapping, then "discovers" a problem:
+
+# %%
+snapshot = {}
+
+
+def half_mmap(file, vma):
+    err = remap_pfn_range(vma, vma.vm_start, 0xFEE00, PAGE_SIZE, vma.vm_page_prot)
+    if err:
+        return err
+    snapshot.update(vma.vm_mm.pagetable.entries(vma.vm_start, vma.vm_end))
+    return -errno.EINVAL          # second half not available
+
+
+half = device("half", 202, mmap=half_mmap)
+mm = MM()
+with mm.trace.recording() as t:
+    try:
+        mm.mmap(BASE, 2 * PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, half, 0)
+    except OSError as exc:
+        print(f"mmap failed: {exc}")
+print(t.render())
+print("PTEs while the hook ran:", {hex(a): str(p) for a, p in snapshot.items()})
+print("PTEs after the failure: ", mm.pagetable.entries(BASE, BASE + 2 * PAGE_SIZE))
+print("file references:", half.f_count)
+
+# %% [markdown]
+# The `unmap_region` step in the trace is the core cleaning up after the driver. With
+# `mmap_prepare` nothing is mapped while the hook runs — the hook cannot even reach a page
+# table — and the remap becomes an *action* the core performs after the VMA exists
+# (chapter 4).
+#
+# ## Hazard 3: state touched before the VMA is final
+#
+# A very common legacy pattern: install `vm_ops`, call the driver's own `open` to take a
+# reference on the device, then remap. Here a page-table allocation fails inside the remap
+# (`mm.injecting("pte_alloc")` makes the model's allocation fail, as the kernel's
+# fault-injection framework can):
+#
+# ```c
+# static int leaky_mmap(struct file *file, struct vm_area_struct *vma)
+# {
+#         vma->vm_ops = &leaky_vm_ops;
+#         leaky_vma_open(vma);            /* dev->users++ */
+#         return remap_pfn_range(vma, vma->vm_start, dev_pfn,
+#                                vma->vm_end - vma->vm_start, vma->vm_page_prot);
+# }
+# ```
+
+# %%
+class Device:
+    users = 0
+
+
+leaky_dev = Device()
+
+
+def leaky_open(vma):
+    leaky_dev.users += 1
+
+
+def leaky_close(vma):
+    leaky_dev.users -= 1
+
+
+leaky_vm_ops = VmOperationsStruct(name="leaky_vm_ops", open=leaky_open, close=leaky_close)
+
+
+def leaky_mmap(file, vma):
+    vma.vm_ops = leaky_vm_ops
+    leaky_open(vma)
+    return remap_pfn_range(vma, vma.vm_start, 0xFEE00, vma.vm_end - vma.vm_start,
+                           vma.vm_page_prot)
+
+
+leaky = device("leaky", 203, mmap=leaky_mmap)
+mm = MM()
+with mm.injecting("pte_alloc"):
+    try:
+        mm.mmap(BASE, PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, leaky, 0)
+    except OSError as exc:
+        print(f"mmap failed: {exc}")
+print("VMAs left:", len(mm.vmas()), "| device users:", leaky_dev.users)
+
+# %% [markdown]
+# The mapping is gone but `users` is 1 forever: when a legacy hook fails, the core swaps
+# the VMA's ops for dummy ops before freeing it, so `close` never runs. The driver
+# modified its own state on a VMA that never became real.
+#
+# The series' answer is `vm_ops->mapped`: called once, only after the VMA was created by
+# `mmap_prepare`, inserted and *not merged*. A reference taken there is taken only for a
+# mapping that exists. Make an allocation after the hook fail in the same way:
+
+# %%
+good_dev = Device()
+
+
+def good_mapped(start, end, pgoff, file, private_data):
+    good_dev.users += 1
+    return 0
+
+
+def good_open(vma):
+    good_dev.users += 1
+
+
+def good_close(vma):
+    good_dev.users -= 1
+
+
+good_vm_ops = VmOperationsStruct(name="good_vm_ops", open=good_open, close=good_close,
+                                 mapped=good_mapped)
+
+
+def good_mmap_prepare(desc):
+    desc.vm_ops = good_vm_ops
+    return 0
+
+
+good = device("good", 204, mmap_prepare=good_mmap_prepare)
+mm = MM()
+with mm.injecting("vm_area_alloc"):
+    try:
+        mm.mmap(BASE, PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, good, 0)
+    except OSError as exc:
+        print(f"mmap failed: {exc}")
+print("after the failure: VMAs", len(mm.vmas()), "| device users:", good_dev.users)
+mm.mmap(BASE, PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, good, 0)
+print("after a good mmap:  VMAs", len(mm.vmas()), "| device users:", good_dev.users)
+mm.munmap(BASE, PAGE_SIZE)
+print("after munmap:       VMAs", len(mm.vmas()), "| device users:", good_dev.users)
+
+# %% [markdown]
+# ## What to take away
+#
+# | hazard | legacy `->mmap` | `mmap_prepare` |
+# |---|---|---|
+# | flags changed after the merge decision | unmerged twin VMAs | the description is final before merging |
+# | partial set-up on error | PTEs written, then zapped by `unmap_region` | nothing exists while the hook runs |
+# | driver state before the VMA is final | reference leaked on a later failure | take it in `vm_ops->mapped` |
+#
+# The rest of the book takes each piece of the new interface in turn.

@@ -1,0 +1,140 @@
+# %% [markdown]
+# # 6. Locking: hiding a VMA from rmap until it is complete
+#
+# Two locks matter on the mapping path:
+#
+# * `mm->mmap_lock`, taken for write by `mmap()`/`munmap()`/`mprotect()`;
+# * the file's **rmap lock** `mapping->i_mmap_rwsem`, which guards the tree of VMAs mapping
+#   the file. *Reverse-map walkers* (truncation, page migration, …) take it to find every
+#   VMA of a file, and they hold no `mmap_lock` of ours.
+#
+# The VMA is linked into the file's rmap when it is inserted, *before* the mmap action has
+# populated its page tables. For most actions that is harmless. For the few that are not,
+# an `mmap_prepare` hook can set `desc->action.hide_from_rmap_until_complete`: the core then
+# keeps the rmap lock held from `vma_link_file()` until the action (and `mapped`, and the
+# success hook) are done, so no rmap walker sees a half-built VMA.
+
+# %%
+import errno
+
+from mmaplab import (
+    MAP_FIXED, MAP_SHARED, MM, PAGE_SIZE, PROT_READ, DeadlockError, File, FileOperations, FMode,
+    Inode, UseAfterFreeError, VmOperationsStruct,
+)
+from mmaplab import mmap_action as actions
+from mmaplab.mmap_action import mmap_action_remap_full
+from mmaplab.vma import do_vmi_munmap
+
+BASE = 0x7F0000000000
+P = PAGE_SIZE
+
+
+def make_device(name, mapped):
+    vm_ops = VmOperationsStruct(name=f"{name}_vm_ops", mapped=mapped)
+
+    def prepare(desc):
+        desc.vm_ops = vm_ops
+        mmap_action_remap_full(desc, 0xC0000)
+        desc.action.hide_from_rmap_until_complete = True
+        return 0
+
+    return File(Inode(f"/dev/{name}", 1 << 20, dev=(10, 7)),
+                FileOperations(name=f"{name}_fops", mmap_prepare=prepare), FMode.READ)
+
+
+def observe(start, end, pgoff, file, private_data):
+    rwsem = file.f_mapping.i_mmap_rwsem
+    print(f"in mapped(): rmap lock write-held = {rwsem.writer}, "
+          f"PTEs present = {mm.pagetable.count(start, end)}")
+    return 0
+
+
+dev = make_device("hidden", observe)
+mm = MM()
+with mm.trace.recording() as t:
+    mm.mmap(BASE, 2 * P, PROT_READ, MAP_SHARED | MAP_FIXED, dev)
+print(t.render())
+print("after mmap(): rmap lock write-held =", dev.f_mapping.i_mmap_rwsem.writer)
+
+# %% [markdown]
+# `vma_link` reports "(rmap lock held)"; the lock is still held while `mapped` runs, after
+# the PTEs were written, and released before `mmap()` returns.
+#
+# ## The bug the series' hotfixes removed
+#
+# What if the action **fails** while the lock is held? The VMA must be unmapped — and
+# unmapping a file VMA takes the rmap lock to unlink it. An earlier revision of the series
+# unmapped first and dropped the lock afterwards. v4 ("mm: avoid deadlock when holding rmap
+# on mmap_prepare error") drops the lock first. We can replay the earlier order in the model
+# by swapping in a finish step of our own with that ordering (our code, modelled on the
+# description in the v4 cover letter):
+
+# %%
+def finish_unmap_then_unlock(mm, vma, action, err, is_compat):
+    if not err:
+        err = actions.call_vma_mapped(mm, vma)
+    if not err:
+        actions.maybe_rmap_unlock_action(vma, action)
+        return 0
+    do_vmi_munmap(mm, vma.vm_start, vma.vm_end)     # rmap lock still held here
+    actions.maybe_rmap_unlock_action(vma, action)
+    return err
+
+
+def failing_mapped(start, end, pgoff, file, private_data):
+    return -errno.ENOMEM
+
+
+def try_mmap(finish):
+    original = actions.mmap_action_finish
+    actions.mmap_action_finish = finish
+    mm = MM()
+    try:
+        mm.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, make_device("dev", failing_mapped))
+    except (DeadlockError, UseAfterFreeError) as exc:
+        print(f"{type(exc).__name__}: {exc}")
+    except OSError as exc:
+        print(f"mmap failed cleanly: {exc} | VMAs: {len(mm.vmas())} | warnings: {mm.warnings}")
+    finally:
+        actions.mmap_action_finish = original
+
+
+try_mmap(finish_unmap_then_unlock)
+
+# %% [markdown]
+# The model's lockdep reports what the kernel's would: the task would wait forever on a lock
+# it holds itself. The same revision had a second problem in the error path: it looked at
+# `vma->vm_file` to find the lock to drop *after* the VMA had been unmapped and freed. With
+# the lock taken out of the picture (so the deadlock does not hide it), the model's
+# KASAN-like check catches that read:
+
+# %%
+def finish_unmap_then_read_vma(mm, vma, action, err, is_compat):
+    if not err:
+        err = actions.call_vma_mapped(mm, vma)
+    actions.maybe_rmap_unlock_action(vma, action)
+    action.hide_from_rmap_until_complete = True       # "still to unlock", as the old code assumed
+    if not err:
+        return 0
+    do_vmi_munmap(mm, vma.vm_start, vma.vm_end)       # frees the VMA
+    if action.hide_from_rmap_until_complete and vma.vm_file is not None:
+        pass                                          # the read of vm_file is the bug
+    return err
+
+
+try_mmap(finish_unmap_then_read_vma)
+
+# %% [markdown]
+# And the v4 order — unlock, then unmap, never touch the VMA afterwards — which is what the
+# model implements:
+
+# %%
+try_mmap(actions.mmap_action_finish)
+
+# %% [markdown]
+# ## In the compatibility layer the option is switched off
+#
+# When an `mmap_prepare` hook is called *from* a legacy `->mmap` (chapter 7), the VMA is
+# not in the tree or the rmap yet, so there is nothing to hide from; v4 forces
+# `hide_from_rmap_until_complete` off there ("mm: switch the rmap lock held option off in
+# compat layer"). The model does the same; chapter 7 shows the stacked path.

@@ -1,0 +1,163 @@
+# %% [markdown]
+# # 7. The compatibility layer and stacked hooks
+#
+# Not every caller of a file's mmap hook is `mmap()` itself. *Stacking* drivers and
+# filesystems (overlay-style filesystems, uio, hv vmbus, …) implement their own `->mmap`
+# and forward to **another** file's hook. When that other file has been converted to
+# `mmap_prepare`, the forwarder still holds a real VMA — so the core offers a bridge:
+#
+# * `vfs_mmap(file, vma)` — call `file`'s `->mmap`, or, if it has `->mmap_prepare`, go
+#   through `compat_vma_mmap()`;
+# * `compat_vma_mmap(file, vma)` — fill a `vm_area_desc` from the VMA
+#   (`compat_set_desc_from_vma`), run `mmap_prepare`, force `hide_from_rmap_until_complete`
+#   off, then `__compat_vma_mmap()`;
+# * `__compat_vma_mmap(desc, vma)` — new in the series: for a caller that **already has a
+#   prepared descriptor** (it called an `mmap_prepare`-style function itself): run the
+#   action's prepare step, copy the permitted fields back into the VMA, and complete the
+#   action, `mapped` included.
+#
+# The second entry point is what lets a driver convert *incrementally*: its internals move
+# to the descriptor style while its outer `->mmap` remains.
+
+# %%
+import errno
+
+from mmaplab import (
+    MAP_FIXED, MAP_SHARED, MM, PAGE_SIZE, PROT_READ, V4, File, FileOperations, FMode, Inode,
+    VmOperationsStruct,
+)
+from mmaplab.compat import __compat_vma_mmap, compat_set_desc_from_vma, vfs_mmap
+from mmaplab.mmap_action import mmap_action_simple_ioremap
+
+BASE = 0x7F0000000000
+P = PAGE_SIZE
+SHARED = MAP_SHARED | MAP_FIXED
+
+
+def open_file(name, minor, **fops):
+    return File(Inode(name, 1 << 20, dev=(10, minor)),
+                FileOperations(name=f"{name.rsplit('/', 1)[-1]}_fops", **fops), FMode.READ)
+
+# %% [markdown]
+# ## Stacking: a legacy `->mmap` forwarding to a converted file
+#
+# ```c
+# static int wrapper_mmap(struct file *file, struct vm_area_struct *vma)
+# {
+#         struct file *lower = file->private_data;
+#
+#         return vfs_mmap(lower, vma);
+# }
+# ```
+
+# %%
+lower = open_file("/data/lower", 1, mmap_prepare=lambda desc: 0)
+
+
+def wrapper_mmap(file, vma):
+    return vfs_mmap(file.private_data, vma)
+
+
+wrapper = open_file("/dev/wrapper", 2, mmap=wrapper_mmap)
+wrapper.private_data = lower
+mm = MM()
+with mm.trace.recording() as t:
+    mm.mmap(BASE, P, PROT_READ, SHARED, wrapper)
+print(t.render())
+
+# %% [markdown]
+# The lower file's `mmap_prepare` ran on a descriptor built from the wrapper's VMA, inside
+# the wrapper's `->mmap`, inside `__mmap_new_vma`.
+#
+# ## Converting a driver incrementally with `__compat_vma_mmap`
+#
+# Suppose a driver's `->mmap` does several things and one of them is mapping an I/O region.
+# Step one of a conversion: move the mapping into a descriptor-style helper and call
+# `__compat_vma_mmap()` from the old hook; the file keeps `->mmap` for now.
+#
+# ```c
+# static int bar_mmap(struct file *file, struct vm_area_struct *vma)
+# {
+#         struct vm_area_desc desc;
+#
+#         compat_set_desc_from_vma(&desc, file, vma);
+#         bar_describe(&desc);     /* mmap_action_simple_ioremap(&desc, ...) */
+#         return __compat_vma_mmap(&desc, vma);
+# }
+# ```
+
+# %%
+BAR_PHYS, BAR_LEN = 0xFE000000, 2 * P
+
+
+def bar_describe(desc):
+    mmap_action_simple_ioremap(desc, BAR_PHYS, BAR_LEN)
+
+
+def bar_mmap(file, vma):
+    desc = compat_set_desc_from_vma(file, vma)
+    bar_describe(desc)
+    return __compat_vma_mmap(desc, vma)
+
+
+def bar_mmap_prepare(desc):          # step two: the finished conversion
+    bar_describe(desc)
+    return 0
+
+
+for label, fops in [("step 1: ->mmap + __compat_vma_mmap", {"mmap": bar_mmap}),
+                    ("step 2: ->mmap_prepare", {"mmap_prepare": bar_mmap_prepare})]:
+    mm = MM()
+    mm.mmap(BASE, 2 * P, PROT_READ, SHARED, open_file("/dev/bar", 3, **fops))
+    vma = mm.vma_lookup(BASE)
+    pfns = [hex(p.pfn) for p in mm.pagetable.entries(BASE, BASE + 2 * P).values()]
+    print(f"{label:<38} {vma.vm_flags.names()}\n{'':<38} pfns {pfns}")
+
+# %% [markdown]
+# Same VMA, same PTEs: the intermediate state is a real, testable point to stop at.
+#
+# ## The series as posted (`V4`) and the later fixes
+#
+# `mmaplab.config` models two variants. `MM()` follows v4 plus two fixes that went upstream
+# afterwards; `MM(config=V4)` follows the series exactly as posted:
+#
+# * v4 refused (`EINVAL`, with a warning) any `->mmap` that left `vm_ops->mapped` set
+#   (`__vma_check_mmap_hook`). But a legacy `->mmap` that reaches an `mmap_prepare` hook
+#   through the compat layer legitimately ends up with such ops — uio and tcmu do — so that
+#   check was later removed;
+# * v4's error path unmapped the VMA even when called from the compat layer, where the VMA
+#   was never inserted; the fix returns the error and lets the outer `->mmap` path clean up.
+
+# %%
+def counting_mapped(start, end, pgoff, file, private_data):
+    return 0
+
+
+inner_ops = VmOperationsStruct(name="inner_vm_ops", mapped=counting_mapped)
+
+
+def inner_prepare(desc):
+    desc.vm_ops = inner_ops
+    return 0
+
+
+def failing_prepare(desc):
+    desc.vm_ops = VmOperationsStruct(name="failing_vm_ops",
+                                     mapped=lambda *a: -errno.ENOMEM)
+    return 0
+
+
+for config_name, kwargs in [("V4 as posted", {"config": V4}), ("default (fixed)", {})]:
+    for inner in (inner_prepare, failing_prepare):
+        lower = open_file("/dev/inner", 4, mmap_prepare=inner)
+        outer = open_file("/dev/outer", 5, mmap=wrapper_mmap)
+        outer.private_data = lower
+        mm = MM(**kwargs)
+        try:
+            mm.mmap(BASE, P, PROT_READ, SHARED, outer)
+            result = "mapped"
+        except OSError as exc:
+            result = str(exc)
+        print(f"{config_name:<16} {inner.__name__:<16} {result}")
+        for w in mm.warnings:
+            print(f"{'':<16} WARNING: {w}")

@@ -1,0 +1,278 @@
+"""Interactive views for the book: an address-space map and a ``mmap_region`` step-through.
+
+Not a kernel structure.  Every view is a *pure function of model state computed
+up front*: the notebook runs a scripted sequence on an :class:`~mmaplab.mm.MM`,
+keeps a :class:`Snapshot` after each step (or the trace lines of one
+``mmap()``), and the widget only chooses which precomputed picture to show.
+The slider drives a ``Stack`` through ``jslink``, so the view keeps working in
+the static HTML book (saved widget state, no kernel).  Each view also has a
+deterministic text rendering (:meth:`AddressSpaceView.text`,
+:meth:`TraceStepper.text`) that the notebooks print next to it, for readers
+without JavaScript and for nbval.
+
+The SVG drawings (:func:`address_space_svg`) are our own and deterministic.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .flags import PAGE_SHIFT, VM_SPECIAL, VMFlag, prot_string
+
+if TYPE_CHECKING:
+    from .mm import MM
+
+__all__ = ["VmaView", "Snapshot", "snapshot", "scripted_snapshots", "address_space_svg",
+           "address_space_text", "AddressSpaceView", "TraceStepper", "trace_steps", "show"]
+
+#: Flags worth drawing as tags on a bar (the rest are in the /proc line).
+_TAG_FLAGS = (VMFlag.SHARED, VMFlag.IO, VMFlag.PFNMAP, VMFlag.MIXEDMAP, VMFlag.DONTEXPAND,
+              VMFlag.DONTDUMP, VMFlag.ACCOUNT, VMFlag.LOCKED, VMFlag.MERGEABLE)
+
+#: Fill colours: anonymous, file, special (VM_SPECIAL), shared anonymous.
+_COLOURS = {"anon": "#8ecae6", "file": "#ffb703", "special": "#e76f51", "shmem": "#90be6d"}
+
+
+@dataclass(frozen=True)
+class VmaView:
+    """What the views need of one VMA (plain values, so snapshots never change)."""
+
+    start: int
+    end: int
+    pgoff: int
+    perms: str
+    flags: str
+    tags: tuple[str, ...]
+    name: str
+    kind: str
+    ops: str
+
+    @property
+    def pages(self) -> int:
+        return (self.end - self.start) >> PAGE_SHIFT
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The VMAs of an address space after one labelled step."""
+
+    label: str
+    vmas: tuple[VmaView, ...]
+    note: str = ""
+
+
+def _kind(flags: VMFlag, has_file: bool, name: str) -> str:
+    if flags & VM_SPECIAL:
+        return "special"
+    if name.startswith("/dev/zero"):
+        return "shmem"
+    return "file" if has_file else "anon"
+
+
+def snapshot(mm: MM, label: str, note: str = "") -> Snapshot:
+    """Freeze the VMAs of ``mm`` (as ``/proc/<pid>/maps`` would list them) under ``label``."""
+    views = []
+    for vma in mm.vmas():
+        name = vma.vm_file.path() if vma.vm_file is not None else ""
+        tags = tuple(f.name for f in _TAG_FLAGS if f in vma.vm_flags and f.name)
+        ops = vma.vm_ops.name if vma.vm_ops is not None else "-"
+        views.append(VmaView(vma.vm_start, vma.vm_end, vma.vm_pgoff, prot_string(vma.vm_flags),
+                             vma.vm_flags.names(), tags, name,
+                             _kind(vma.vm_flags, vma.vm_file is not None, name), ops))
+    return Snapshot(label, tuple(views), note)
+
+
+def scripted_snapshots(mm: MM, steps: Sequence[tuple[str, Callable[[MM], Any]]],
+                       initial: str = "empty") -> list[Snapshot]:
+    """Run ``steps`` (label, action) on ``mm`` and return a snapshot before and after each.
+
+    An action that raises ``OSError`` is recorded: its snapshot's note says which
+    errno the kernel returned, and the sequence goes on (as a program would).
+    """
+    shots = [snapshot(mm, initial)]
+    for label, action in steps:
+        note = ""
+        try:
+            action(mm)
+        except OSError as exc:
+            note = f"failed: {exc}"
+        shots.append(snapshot(mm, label, note))
+    return shots
+
+
+def address_space_text(shot: Snapshot) -> str:
+    """One line per VMA: range, pages, perms, pgoff, tags, backing (deterministic)."""
+    head = f"== {shot.label}" + (f"  [{shot.note}]" if shot.note else "")
+    if not shot.vmas:
+        return head + "\n   (no VMAs)"
+    lines = [head]
+    for v in shot.vmas:
+        tags = ",".join(v.tags) or "-"
+        lines.append(f"   {v.start:012x}-{v.end:012x} {v.pages:3d}p {v.perms} "
+                     f"pgoff={v.pgoff:#x} {tags:<24} {v.name or '[anon]'}")
+    return "\n".join(lines)
+
+
+def _bounds(shots: Sequence[Snapshot]) -> tuple[int, int]:
+    starts = [v.start for s in shots for v in s.vmas]
+    ends = [v.end for s in shots for v in s.vmas]
+    if not starts:
+        return 0, 1 << PAGE_SHIFT
+    return min(starts), max(ends)
+
+
+def address_space_svg(shot: Snapshot, lo: int | None = None, hi: int | None = None,
+                      width: int = 640) -> str:
+    """An SVG of the VMAs in ``[lo, hi)`` as coloured bars labelled with perms and tags.
+
+    ``lo``/``hi`` default to the snapshot's own extent; pass a common window to
+    compare snapshots.  Output is byte-for-byte deterministic.
+    """
+    if lo is None or hi is None:
+        lo, hi = _bounds([shot])
+    span = max(hi - lo, 1)
+    bar_y, bar_h = 34, 34
+    height = bar_y + bar_h + 46
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" font-family="monospace" font-size="11">',
+             f'<title>{html.escape(shot.label)}</title>',
+             f'<text x="4" y="14" font-weight="bold">{html.escape(shot.label)}</text>']
+    if shot.note:
+        parts.append(f'<text x="4" y="27" fill="#b00020">{html.escape(shot.note)}</text>')
+    parts.append(f'<rect x="0" y="{bar_y}" width="{width}" height="{bar_h}" fill="#f4f4f4" '
+                 'stroke="#999"/>')
+    for i, v in enumerate(shot.vmas):
+        x0 = (v.start - lo) * width // span
+        x1 = max((v.end - lo) * width // span, x0 + 2)
+        colour = _COLOURS[v.kind]
+        tip = (f"{v.start:#x}-{v.end:#x} {v.perms} pgoff={v.pgoff:#x} {v.flags} "
+               f"{v.name or '[anon]'} ops={v.ops}")
+        parts.append(f'<rect x="{x0}" y="{bar_y}" width="{x1 - x0}" height="{bar_h}" '
+                     f'fill="{colour}" stroke="#333"><title>{html.escape(tip)}</title></rect>')
+        parts.append(f'<text x="{x0 + 3}" y="{bar_y + 14}">{v.perms}</text>')
+        parts.append(f'<text x="{x0 + 3}" y="{bar_y + 27}">{v.pages}p</text>')
+        label = ",".join(v.tags) if v.tags else (v.name.rsplit("/", 1)[-1] or "anon")
+        ty = bar_y + bar_h + 14 + 12 * (i % 2)
+        parts.append(f'<text x="{x0}" y="{ty}" fill="#444">{html.escape(label[:28])}</text>')
+    parts.append(f'<text x="0" y="{height - 4}" fill="#666">{lo:#x}</text>')
+    parts.append(f'<text x="{width}" y="{height - 4}" fill="#666" text-anchor="end">'
+                 f'{hi:#x}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _widgets() -> Any:
+    import ipywidgets  # imported lazily: the model itself needs no front-end
+
+    return ipywidgets
+
+
+def show(widget: Any, fallback: str) -> None:
+    """Display ``widget`` with a fixed ``text/plain`` instead of its repr.
+
+    A widget's own repr lists its state (and changes between ipywidgets
+    versions); the fixed text keeps nbval's comparison meaningful and is what a
+    front-end without widget support shows.
+    """
+    from IPython.display import display
+
+    bundle = {
+        "application/vnd.jupyter.widget-view+json": {
+            "version_major": 2, "version_minor": 0, "model_id": widget.model_id},
+        "text/plain": fallback,
+    }
+    display(bundle, raw=True)
+
+
+class AddressSpaceView:
+    """A slider over precomputed :class:`Snapshot` s, each drawn as an SVG address map."""
+
+    def __init__(self, shots: Sequence[Snapshot], width: int = 640) -> None:
+        if not shots:
+            raise ValueError("AddressSpaceView needs at least one snapshot")
+        self.shots = list(shots)
+        self.lo, self.hi = _bounds(self.shots)
+        self.width = width
+
+    def svgs(self) -> list[str]:
+        return [address_space_svg(s, self.lo, self.hi, self.width) for s in self.shots]
+
+    def text(self) -> str:
+        """Every snapshot as text, in order (the static fallback)."""
+        return "\n".join(address_space_text(s) for s in self.shots)
+
+    def widget(self) -> Any:
+        """``VBox(SelectionSlider, Stack[HTML...])`` linked in JavaScript."""
+        w = _widgets()
+        labels = [f"{i}: {s.label}" for i, s in enumerate(self.shots)]
+        pages = [w.HTML(value=svg) for svg in self.svgs()]
+        stack = w.Stack(children=pages, selected_index=0)
+        slider = w.SelectionSlider(options=labels, value=labels[0], description="step",
+                                   continuous_update=True,
+                                   layout=w.Layout(width=f"{self.width}px"),
+                                   style={"description_width": "40px"})
+        w.jslink((slider, "index"), (stack, "selected_index"))
+        return w.VBox([slider, stack])
+
+    def display(self) -> None:
+        show(self.widget(), f"[address-space view: {len(self.shots)} steps; text below]")
+
+
+def trace_steps(mm: MM, operation: Callable[[MM], Any]) -> tuple[list[str], str]:
+    """Run ``operation(mm)`` with tracing on; return its trace lines and the outcome."""
+    with mm.trace.recording() as t:
+        try:
+            result = operation(mm)
+            outcome = f"returned {result:#x}" if isinstance(result, int) else "returned"
+        except OSError as exc:
+            outcome = f"failed: {exc}"
+    return [str(s) for s in t.steps], outcome
+
+
+class TraceStepper:
+    """Step through the trace of one operation (e.g. a driver's ``mmap()``)."""
+
+    def __init__(self, title: str, lines: Sequence[str], outcome: str) -> None:
+        if not lines:
+            raise ValueError("TraceStepper needs at least one trace line")
+        self.title = title
+        self.lines = list(lines)
+        self.outcome = outcome
+
+    def page(self, i: int) -> str:
+        """HTML for step ``i``: earlier lines plain, line ``i`` highlighted, later ones grey."""
+        rows = []
+        for j, line in enumerate(self.lines):
+            text = html.escape(line)
+            if j < i:
+                rows.append(text)
+            elif j == i:
+                rows.append(f'<b style="background:#ffe08a">{text}</b>')
+            else:
+                rows.append(f'<span style="color:#bbb">{text}</span>')
+        foot = html.escape(self.outcome) if i == len(self.lines) - 1 else "&nbsp;"
+        return (f'<div><b>{html.escape(self.title)}</b> — step {i + 1}/{len(self.lines)}'
+                f'<pre style="line-height:1.25">{chr(10).join(rows)}</pre>'
+                f'<div>{foot}</div></div>')
+
+    def text(self) -> str:
+        """Numbered trace plus outcome (the static fallback)."""
+        body = "\n".join(f"{i + 1:2d} {line}" for i, line in enumerate(self.lines))
+        return f"{self.title}\n{body}\n=> {self.outcome}"
+
+    def widget(self) -> Any:
+        w = _widgets()
+        stack = w.Stack(children=[w.HTML(value=self.page(i)) for i in range(len(self.lines))],
+                        selected_index=0)
+        # Options are 1-based labels; the linked `index` is 0-based like the Stack's.
+        sel = w.SelectionSlider(options=[str(i + 1) for i in range(len(self.lines))],
+                                value="1", description="step",
+                                layout=w.Layout(width="600px"))
+        w.jslink((sel, "index"), (stack, "selected_index"))
+        return w.VBox([sel, stack])
+
+    def display(self) -> None:
+        show(self.widget(), f"[mmap_region step-through: {len(self.lines)} steps; text below]")
