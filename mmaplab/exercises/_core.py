@@ -1,0 +1,439 @@
+"""The exercise machinery: run a learner's hooks and the reference on the same requests.
+
+An exercise builds, for every *case*, two drivers on identical device state — one
+wired with the learner's hooks, one with the reference hooks — and runs the same
+scenarios (lists of ``mmap``/``munmap``/``mprotect``/fault/``fork``/exit requests,
+some with fault injection) on a fresh :class:`~mmaplab.MM` for each.  After every
+request it records what a user or the driver could observe: the result (address
+or errno), the driver's private state, the VMAs, the PTEs, the child's VMAs/PTEs
+after ``fork`` and kernel warnings.  The first difference is reported as an
+:class:`ExerciseFailed` naming the request, what was expected, what happened and
+the misconception behind it.
+
+Nothing here reads the learner's source text: only behaviour is compared.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..drivers.base import WINDOW, Driver, Op, Scenario
+from ..errors import (
+    BusError,
+    HookError,
+    KernelError,
+    SegmentationFault,
+    errname,
+)
+from ..flags import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PAGE_SIZE
+from ..mm import MM
+from ..page_alloc import reset_allocator
+
+__all__ = ["ExerciseFailed", "Misconception", "Case", "Divergence", "Exercise", "Step",
+           "run_case", "first_divergence", "WINDOW_PAGES"]
+
+#: Requests address pages ``[0, WINDOW_PAGES)`` relative to ``WINDOW``.
+WINDOW_PAGES = 64
+
+
+class ExerciseFailed(AssertionError):
+    """The learner's answer does not behave like the reference.
+
+    ``str()`` is the whole, self-contained diagnosis; ``misconception`` is the
+    catalogue id (e.g. ``"count-in-prepare"``), ``exercise`` the exercise number.
+    """
+
+    def __init__(self, exercise: str, misconception: str, message: str) -> None:
+        super().__init__(message)
+        self.exercise = exercise
+        self.misconception = misconception
+
+
+@dataclass(frozen=True)
+class Misconception:
+    """A catalogued wrong idea: short id, one-line title and the explanation shown."""
+
+    id: str
+    title: str
+    explanation: str
+
+
+# -- observing one run -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Step:
+    """What could be observed right after one request."""
+
+    op: Op
+    result: str
+    state: tuple[tuple[str, str], ...]
+    maps: tuple[str, ...]
+    ptes: tuple[str, ...]
+    child_maps: tuple[str, ...]
+    child_ptes: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+def _page(addr: int) -> int:
+    return (addr - WINDOW) // PAGE_SIZE
+
+
+def _describe_priv(priv: Any) -> str:
+    if priv is None:
+        return "NULL"
+    describe = getattr(priv, "describe", None)
+    if callable(describe):
+        return str(describe())
+    return type(priv).__name__
+
+
+def _maps(mm: MM | None) -> tuple[str, ...]:
+    if mm is None:
+        return ()
+    out = []
+    for v in mm.vmas():
+        ops = v.vm_ops.name if v.vm_ops is not None else "NULL"
+        out.append(f"pages {_page(v.vm_start)}-{_page(v.vm_end)} pgoff={v.vm_pgoff:#x} "
+                   f"{v.vm_flags.names()} prot={v.vm_page_prot.describe()} vm_ops={ops} "
+                   f"private_data={_describe_priv(v.vm_private_data)}")
+    return tuple(out)
+
+
+def _ptes(mm: MM | None) -> tuple[str, ...]:
+    if mm is None:
+        return ()
+    return tuple(f"page {_page(a)}: {pte}" for a, pte in
+                 mm.pagetable.entries(WINDOW, WINDOW + WINDOW_PAGES * PAGE_SIZE).items())
+
+
+def _state(driver: Driver) -> tuple[tuple[str, str], ...]:
+    return tuple((str(k), repr(v)) for k, v in driver.observe().items())
+
+
+def _result(exc: BaseException) -> str:
+    if isinstance(exc, SegmentationFault):
+        return "SIGSEGV"
+    if isinstance(exc, BusError):
+        return "SIGBUS"
+    if isinstance(exc, HookError):
+        return f"hook error ({exc})"
+    if isinstance(exc, KernelError):
+        if type(exc) is KernelError:
+            return f"-{errname(exc.errno)}"
+        return f"{type(exc).__name__} ({exc})"
+    return f"crash ({type(exc).__name__}: {exc})"
+
+
+def _apply(op: Op, mm: MM, driver: Driver, files: list, child: list) -> str:
+    addr = WINDOW + op.page * PAGE_SIZE
+    length = op.pages * PAGE_SIZE
+    if op.kind == "mmap":
+        if op.same_file and files:
+            file = files[0]
+        else:
+            file = driver.open(op.mode)
+            files.append(file)
+        got = mm.mmap(addr, length, op.prot, op.flags, file, op.offset_pages * PAGE_SIZE)
+        return "ok" if got == addr else f"ok at page {_page(got)}"
+    if op.kind == "anon":
+        mm.mmap(addr, length, op.prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+        return "ok"
+    if op.kind == "munmap":
+        mm.munmap(addr, length)
+        return "ok"
+    if op.kind == "mprotect":
+        mm.mprotect(addr, length, op.prot)
+        return "ok"
+    if op.kind == "fault":
+        pte = mm.fault(addr, op.write)
+        return f"ok ({pte})"
+    if op.kind == "fork":
+        if child:
+            child.pop().exit()
+        child.append(mm.fork())
+        return "ok"
+    if op.kind == "child_exit":
+        if child:
+            child.pop().exit()
+        return "ok"
+    if op.kind == "exit":
+        mm.exit()
+        return "ok"
+    raise ValueError(f"unknown op kind {op.kind!r}")
+
+
+def run_case(make: Callable[[], Driver], scenario: Scenario) -> list[Step]:
+    """Run ``scenario`` on a fresh address space and a fresh driver from ``make``."""
+    reset_allocator()
+    driver = make()
+    mm = MM()
+    files: list = []
+    child: list[MM] = []
+    steps: list[Step] = []
+    seen = 0
+    inject = (mm.injecting(*scenario.inject) if scenario.inject is not None
+              else contextlib.nullcontext())
+    with inject:
+        for op in scenario.ops:
+            try:
+                result = _apply(op, mm, driver, files, child)
+            except Exception as exc:  # noqa: BLE001 - every outcome is an observation
+                result = _result(exc)
+            kid = child[0] if child else None
+            warnings = list(mm.warnings) + (list(kid.warnings) if kid is not None else [])
+            new, seen = tuple(warnings[seen:]), len(warnings)
+            try:
+                state = _state(driver)
+            except Exception as exc:  # noqa: BLE001
+                state = (("observe() failed", _result(exc)),)
+            steps.append(Step(op, result, state, _maps(mm), _ptes(mm), _maps(kid), _ptes(kid),
+                              new))
+    return steps
+
+
+# -- comparing two runs -------------------------------------------------------------
+
+ASPECTS = ("result", "state", "maps", "ptes", "child_maps", "child_ptes", "warnings")
+ASPECT_TITLES = {
+    "result": "result of the request",
+    "state": "driver state",
+    "maps": "VMAs",
+    "ptes": "page table entries",
+    "child_maps": "VMAs of the fork child",
+    "child_ptes": "page table entries of the fork child",
+    "warnings": "kernel warnings",
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One device configuration: learner and reference drivers plus the requests."""
+
+    name: str
+    learner: Callable[[], Driver]
+    reference: Callable[[], Driver]
+    scenarios: tuple[Scenario, ...]
+
+
+@dataclass
+class Divergence:
+    """The first observable difference between the learner's run and the reference."""
+
+    case: str
+    scenario: Scenario
+    index: int
+    aspect: str
+    expected: Step
+    got: Step
+    expected_steps: list[Step]
+    got_steps: list[Step]
+
+    @property
+    def op(self) -> Op:
+        return self.expected.op
+
+    def value(self, which: str) -> Any:
+        step = self.expected if which == "expected" else self.got
+        return getattr(step, self.aspect)
+
+    def state(self, which: str, key: str, before: bool = False) -> str | None:
+        steps = self.expected_steps if which == "expected" else self.got_steps
+        i = self.index - 1 if before else self.index
+        if i < 0:
+            return None
+        return dict(steps[i].state).get(key)
+
+    def text(self) -> str:
+        """Everything the expected/got values contain, for keyword rules."""
+        return " ".join(str(getattr(self.got, a)) for a in ASPECTS)
+
+
+def first_divergence(case: Case, scenario: Scenario, expected: list[Step],
+                     got: list[Step]) -> Divergence | None:
+    for i, (e, g) in enumerate(zip(expected, got, strict=True)):
+        for aspect in ASPECTS:
+            if getattr(e, aspect) != getattr(g, aspect):
+                return Divergence(case.name, scenario, i, aspect, e, g, expected, got)
+    return None
+
+
+def _fmt_value(aspect: str, value: Any) -> list[str]:
+    if aspect == "result":
+        return [str(value)]
+    if aspect == "state":
+        return [", ".join(f"{k}={v}" for k, v in value) or "(nothing)"]
+    return list(value) or ["(none)"]
+
+
+def _tokens(line: str) -> list[str]:
+    return [t for part in line.split() for t in part.split("|")]
+
+
+def _line_diff(e: str, g: str) -> str:
+    te, tg = _tokens(e), _tokens(g)
+    missing = [t for t in te if t not in tg]
+    extra = [t for t in tg if t not in te]
+    parts = []
+    if missing:
+        parts.append("missing " + ", ".join(missing))
+    if extra:
+        parts.append("unexpected " + ", ".join(extra))
+    return "; ".join(parts)
+
+
+def _diff_lines(aspect: str, expected: Any, got: Any) -> list[str]:
+    exp, act = _fmt_value(aspect, expected), _fmt_value(aspect, got)
+    if aspect in ("result", "state"):
+        return [f"  expected: {exp[0]}", f"  got:      {act[0]}"]
+    lines = [f"  expected {ASPECT_TITLES[aspect]}:"] + [f"      {x}" for x in exp]
+    lines += [f"  got {ASPECT_TITLES[aspect]}:"] + [f"      {x}" for x in act]
+    if len(exp) == len(act):
+        diffs = [(x, _line_diff(x, y)) for x, y in zip(exp, act, strict=True) if x != y]
+        if diffs:
+            lines.append("  difference:")
+            lines += [f"    {' '.join(x.split()[:2])}: {d}" for x, d in diffs]
+    else:
+        lines.append(f"  difference: {len(exp)} expected, {len(act)} present")
+    return lines
+
+
+def render_divergence(d: Divergence) -> str:
+    ops = d.scenario.ops
+    lines = [f"In case '{d.case}', scenario '{d.scenario.name}'"
+             + (f" (with fault injection: {d.scenario.inject[0]} fails on its "
+                f"#{d.scenario.inject[1]} evaluation)" if d.scenario.inject else "") + ":"]
+    if d.scenario.note:
+        lines.append(f"  ({d.scenario.note})")
+    for i, op in enumerate(ops[: d.index + 1]):
+        mark = "->" if i == d.index else "  "
+        res = d.got_steps[i].result
+        lines.append(f"  {mark} {i + 1}. {op.describe()}  => {res}")
+    lines.append(f"Request {d.index + 1} differs in the {ASPECT_TITLES[d.aspect]}:")
+    lines += _diff_lines(d.aspect, d.value("expected"), d.value("got"))
+    if d.aspect != "result" and d.expected.result == d.got.result:
+        lines.append(f"  (both returned {d.expected.result})")
+    elif d.aspect != "result":
+        lines.append(f"  (expected result {d.expected.result}, got {d.got.result})")
+    return "\n".join(lines)
+
+
+# -- exercises ------------------------------------------------------------------------
+
+Rule = tuple[str, Callable[[Divergence], bool]]
+
+
+@dataclass
+class Exercise:
+    """One exercise: notebook text, learner interface, cases, diagnosis and hints."""
+
+    nn: str
+    slug: str
+    title: str
+    kind: str  # "concept" or "driver"
+    label: str  # what the verdict names, e.g. "hpet mmap_prepare"
+    #: Names the answer cell defines, in the order ``check()`` takes them.
+    answer_names: tuple[str, ...]
+    #: Builds the cases from the learner's objects (after validating them).
+    cases: Callable[..., Sequence[Case]]
+    misconceptions: dict[str, Misconception]
+    #: Ordered ``(misconception id, predicate)``; the first match names the mistake.
+    rules: list[Rule]
+    hints: tuple[str, str, str]
+    #: Notebook text.
+    intro: str
+    legacy_c: str
+    task: str
+    setup_code: str
+    stub: str
+    #: The driver model the reference comes from (driver exercises), for the report.
+    driver: str | None = None
+    fallback: str = "behaviour-differs"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return f"{self.nn}_{self.slug}"
+
+    @property
+    def check_code(self) -> str:
+        args = ", ".join(self.answer_names)
+        return f'check("{self.nn}", {args})'
+
+    def reference_cases(self) -> Sequence[Case]:
+        return self.cases(*self.extra["reference_args"]())
+
+    def n_requests(self, cases: Sequence[Case]) -> int:
+        return sum(len(s.ops) for c in cases for s in c.scenarios)
+
+    def verdict(self, n: int) -> str:
+        return f"✔ {n} requests behave like the reference ({self.label})"
+
+    def diagnose(self, d: Divergence) -> str:
+        got = d.got.result
+        if got.startswith("hook error") and "must return 0 or a negative errno" in got and (
+                "returned" in got):
+            return "bad-return-value"
+        for mid, pred in self.rules:
+            try:
+                if pred(d):
+                    return mid
+            except Exception:  # noqa: BLE001 - a rule that cannot judge does not match
+                continue
+        if _no_action(d):
+            return "no-action"
+        if d.aspect == "maps" and "vm_ops=NULL" in " ".join(d.got.maps) and (
+                "vm_ops=NULL" not in " ".join(d.expected.maps)):
+            return "vm-ops-not-set"
+        return self.fallback
+
+
+def _no_action(d: Divergence) -> bool:
+    special = ("PFNMAP", "MIXEDMAP")
+    if d.aspect not in ("maps", "ptes") or not d.got.result.startswith("ok"):
+        return False
+    e, g = " ".join(d.expected.maps), " ".join(d.got.maps)
+    return (any(f in e for f in special) and not any(f in g for f in special)) or (
+        d.aspect == "ptes" and bool(d.expected.ptes) and not d.got.ptes)
+
+
+GENERIC = {
+    "behaviour-differs": Misconception(
+        "behaviour-differs", "the hook does something the reference does not",
+        "The request above shows where your hook's behaviour first departs from the "
+        "reference. Compare what the legacy hook does at that point with what yours does."),
+    "bad-return-value": Misconception(
+        "bad-return-value", "hooks return 0 or a negative errno",
+        "A kernel hook reports failure by returning a negative errno such as "
+        "-errno.EINVAL, and success by returning 0 (or None). Anything else is a bug."),
+    "no-action": Misconception(
+        "no-action", "nothing asks the kernel to map anything",
+        "The hook returned 0 but recorded no action (or the wrong one), so the new VMA has "
+        "no page-table entries and lacks the flags the mapping helper would have set. Call "
+        "the mmap_action_*() helper that matches the legacy helper."),
+    "vm-ops-not-set": Misconception(
+        "vm-ops-not-set", "the descriptor's vm_ops is an output",
+        "Install the operations with desc.vm_ops = ...; the kernel copies them into the new "
+        "VMA. Without them none of mapped, open, close or fault ever runs."),
+    "wrong-interface": Misconception(
+        "wrong-interface", "the answer does not define what the exercise asks for",
+        "The check needs the objects named in the task, with the types described there."),
+}
+
+
+def misconception(ex: Exercise, mid: str) -> Misconception:
+    return ex.misconceptions.get(mid) or GENERIC[mid]
+
+
+@contextlib.contextmanager
+def quiet_lockdep() -> Iterator[None]:
+    """Leave the global lock checker clean even if a learner hook blew up mid-way."""
+    from ..locks import lockdep
+
+    mark = lockdep.mark()
+    try:
+        yield
+    finally:
+        lockdep.unwind(mark)

@@ -1,0 +1,254 @@
+"""Exercise 04: call a converted (mmap_prepare-style) callback from a legacy ``->mmap``.
+
+The stacked-caller pattern of v4 17/21 ("mm: allow handling of stacked
+mmap_prepare hooks in more drivers"), as the hv vmbus ring attribute and uio use
+it: the outer hook stays a legacy ``->mmap`` (its caller only knows that), the
+inner per-device callback has been converted to take a ``vm_area_desc``.  The
+wrapper fills a descriptor from the VMA (``compat_set_desc_from_vma()``), runs
+the callback, then lets ``__compat_vma_mmap()`` prepare the action, copy the
+descriptor back into the VMA and complete the action (``mapped`` included) —
+mm/util.c, v4.
+"""
+
+from __future__ import annotations
+
+import errno
+
+from ..drivers.base import (
+    Scenario,
+    child_exit_op,
+    fault_op,
+    fork_op,
+    mmap_op,
+    munmap_op,
+)
+from ..flags import PAGE_SHIFT
+from ..fs import FileOperations
+from ..mm_types import VmOperationsStruct
+from ..mmap_action import mmap_action_simple_ioremap
+from ._core import Case, Divergence, Exercise, Misconception
+from ._device import ExerciseDevice, need_function
+
+
+def chan_vm_mapped(start, end, pgoff, file, vm_private_data):  # type: ignore[no-untyped-def]
+    file.private_data.users += 1
+    return 0
+
+
+def chan_vm_open(vma):  # type: ignore[no-untyped-def]
+    vma.vm_file.private_data.users += 1
+
+
+def chan_vm_close(vma):  # type: ignore[no-untyped-def]
+    vma.vm_file.private_data.users -= 1
+
+
+chan_vm_ops = VmOperationsStruct(name="chan_vm_ops", mapped=chan_vm_mapped, open=chan_vm_open,
+                                 close=chan_vm_close)
+
+
+def chan_ring_mmap_prepare(chan, desc):  # type: ignore[no-untyped-def]
+    """The (given) converted per-channel callback: ``mmap_prepare_ring(chan, desc)``."""
+    if chan.state != "opened":
+        return -errno.ENODEV
+    desc.vm_ops = chan_vm_ops
+    mmap_action_simple_ioremap(desc, chan.ring_phys, chan.ring_pages << PAGE_SHIFT)
+    return 0
+
+
+class ChanDev(ExerciseDevice):
+    """A channel with a ring buffer, exposed through a legacy attribute file ``ring``."""
+
+    name = "chan"
+    path = "/sys/bus/chan/devices/chan0/ring"
+    devno = (0, 23)
+
+    def __init__(self, f_op: FileOperations, state: str = "opened") -> None:
+        super().__init__(f_op)
+        self.state = state
+        self.ring_phys = 0x1_0000_0000
+        self.ring_pages = 4
+        self.users = 0
+        #: The converted callback the wrapper must call: ``mmap_prepare_ring(chan, desc)``.
+        self.mmap_prepare_ring = chan_ring_mmap_prepare
+
+    def observe(self) -> dict[str, object]:
+        return {"users": self.users}
+
+
+# -- reference ----------------------------------------------------------------------
+
+def chan_bin_mmap(file, vma):  # type: ignore[no-untyped-def]
+    from ..compat import __compat_vma_mmap, compat_set_desc_from_vma
+
+    chan = file.private_data
+    desc = compat_set_desc_from_vma(file, vma)
+    err = chan.mmap_prepare_ring(chan, desc)
+    if err:
+        return err
+    return __compat_vma_mmap(desc, vma)
+
+
+# -- scenarios ------------------------------------------------------------------------
+
+OPEN = (
+    Scenario("map the ring", (mmap_op(0, 4), fault_op(0), fault_op(3), munmap_op(0, 4))),
+    Scenario("part of the ring at an offset", (mmap_op(0, 2, offset_pages=2), fault_op(1))),
+    Scenario("larger than the ring", (mmap_op(0, 5),)),
+    Scenario("fork and split", (mmap_op(0, 4), fork_op(), munmap_op(1, 1), child_exit_op(),
+                                munmap_op(0, 4))),
+    Scenario("remap fails after the callback", (mmap_op(0, 2), mmap_op(0, 2)),
+             inject=("pte_alloc", 1)),
+    Scenario("mapped fails", (mmap_op(0, 2), mmap_op(0, 2)), inject=("mapped", 1)),
+)
+
+CLOSED = (
+    Scenario("channel not open", (mmap_op(0, 1),)),
+)
+
+
+def cases(wrapper) -> list[Case]:  # type: ignore[no-untyped-def]
+    wrapper = need_function("chan_bin_mmap", wrapper, ("file", "vma"))
+
+    def dev(hook, state):  # type: ignore[no-untyped-def]
+        return lambda: ChanDev(FileOperations(name="chan_ring_fops", mmap=hook), state)
+
+    return [Case("open channel", dev(wrapper, "opened"), dev(chan_bin_mmap, "opened"), OPEN),
+            Case("closed channel", dev(wrapper, "closed"), dev(chan_bin_mmap, "closed"),
+                 CLOSED)]
+
+
+# -- diagnosis ------------------------------------------------------------------------
+
+M = {m.id: m for m in (
+    Misconception(
+        "skipped-compat-mmap", "running the callback is only half of the job",
+        "The callback only fills a descriptor. __compat_vma_mmap(desc, vma) is what prepares "
+        "its action, copies the permitted fields (flags, page_prot, vm_ops, private_data, "
+        "pgoff) back into the VMA, performs the action and calls vm_ops->mapped. Without it "
+        "nothing is mapped and mapped never runs."),
+    Misconception(
+        "ignores-prepare-error", "a failing callback must fail the mmap",
+        "If the mmap_prepare-style callback returns an error, return it at once: the "
+        "descriptor is not meant to be applied."),
+    Misconception(
+        "wrong-compat-entry", "compat_vma_mmap() is for a file's own mmap_prepare",
+        "compat_vma_mmap(file, vma) calls file->f_op->mmap_prepare — this file has only a "
+        "legacy ->mmap. For a callback of your own, build the descriptor with "
+        "compat_set_desc_from_vma(file, vma), call the callback, then __compat_vma_mmap()."),
+)}
+
+
+def _crash(d: Divergence) -> bool:
+    return d.got.result.startswith("hook error") and (
+        "AssertionError" in d.got.result or "mmap_prepare" in d.got.result
+        or "RecursionError" in d.got.result)
+
+
+RULES = [
+    ("wrong-compat-entry", _crash),
+    ("ignores-prepare-error", lambda d: d.case == "closed channel"
+     and d.expected.result.startswith("-") and not d.got.result.startswith("-")),
+    ("skipped-compat-mmap", lambda d: d.case == "open channel" and d.op.kind == "mmap"
+     and d.got.result == "ok" and d.aspect in ("state", "maps", "ptes")),
+    ("skipped-compat-mmap", lambda d: d.case == "open channel"
+     and d.expected.result == "-EINVAL" and d.got.result == "ok"),
+]
+
+HINTS = (
+    "The VMA already exists (you are inside a legacy ->mmap), the callback wants a "
+    "descriptor. mm/util.c has the three steps for exactly this: describe the VMA, let the "
+    "callback fill the descriptor, apply the descriptor to the VMA.",
+    "compat_set_desc_from_vma(file, vma) -> desc; err = chan.mmap_prepare_ring(chan, desc); "
+    "then __compat_vma_mmap(desc, vma).",
+    "desc = compat_set_desc_from_vma(file, vma); err = chan.mmap_prepare_ring(chan, desc); "
+    "if err: return err; return __compat_vma_mmap(desc, vma)  (chan = file.private_data).",
+)
+
+INTRO = """\
+# Exercise 04 — call a converted callback from a legacy caller
+
+Not every `->mmap` can become `->mmap_prepare` at once. A sysfs binary attribute, for example,
+is mapped through kernfs, which calls the attribute's legacy `->mmap(file, kobj, attr, vma)`;
+the driver behind it has a per-device callback — and *that* callback is what the series
+converts (the hv vmbus ring buffer: `channel->mmap_ring_buffer(channel, vma)` became
+`channel->mmap_prepare_ring_buffer(channel, desc)`; uio did the same with
+`uio_info->mmap_prepare`).
+
+The outer hook keeps receiving a VMA; the inner callback now wants a descriptor. The compat
+layer (mm/util.c) bridges the two:
+
+* `compat_set_desc_from_vma(file, vma)` — a descriptor describing the existing VMA;
+* `__compat_vma_mmap(desc, vma)` — prepare the descriptor's action, copy the permitted fields
+  back into the VMA, perform the action and call `vm_ops->mapped`.
+
+(`compat_vma_mmap(file, vma)` is the all-in-one variant for a file whose **own**
+`f_op->mmap_prepare` should run.)
+"""
+
+LEGACY_C = """\
+/* Before: the channel callback took the VMA. */
+static int chan_ring_mmap(struct chan *chan, struct vm_area_struct *vma)
+{
+	if (chan->state != CHAN_OPENED)
+		return -ENODEV;
+	vma->vm_ops = &chan_vm_ops;
+	chan->users++;			/* what chan_vm_ops.mapped now does */
+	return vm_iomap_memory(vma, chan->ring_phys, chan->ring_pages << PAGE_SHIFT);
+}
+
+/* The attribute's ->mmap, called by kernfs: stays a legacy hook. */
+static int chan_bin_mmap(struct file *filp, struct kobject *kobj,
+			const struct bin_attribute *attr, struct vm_area_struct *vma)
+{
+	struct chan *chan = container_of(kobj, struct chan, kobj);
+
+	return chan->mmap_ring(chan, vma);
+}
+
+/* After: the callback is converted (given to you as chan.mmap_prepare_ring). */
+static int chan_ring_mmap_prepare(struct chan *chan, struct vm_area_desc *desc)
+{
+	if (chan->state != CHAN_OPENED)
+		return -ENODEV;
+	desc->vm_ops = &chan_vm_ops;	/* .mapped counts users, .open/.close too */
+	mmap_action_simple_ioremap(desc, chan->ring_phys, chan->ring_pages << PAGE_SHIFT);
+	return 0;
+}
+"""
+
+TASK = """\
+## Your task
+
+Write the legacy wrapper `chan_bin_mmap(file, vma)` so that it calls the converted callback
+`chan.mmap_prepare_ring(chan, desc)` and the mapping behaves exactly as the legacy code did:
+same errnos (closed channel, too large), same VMA flags and PTEs, `users` counted by `mapped`,
+`open` and `close` through fork and split, and the right outcome when the remap or `mapped`
+fails.
+
+* `chan = file.private_data` (a `ChanDev`: `state`, `ring_phys`, `ring_pages`, `users`,
+  `mmap_prepare_ring`).
+* Return 0 or a negative errno.
+"""
+
+SETUP = """\
+from mmaplab.compat import __compat_vma_mmap, compat_set_desc_from_vma, compat_vma_mmap
+from mmaplab.exercises import check
+from mmaplab.exercises.ex04_compat_layer import ChanDev, chan_ring_mmap_prepare, chan_vm_ops
+"""
+
+STUB = """\
+def chan_bin_mmap(file, vma):
+    chan = file.private_data
+    # TODO: the callback now takes a descriptor: chan.mmap_prepare_ring(chan, desc)
+    return 0
+"""
+
+EXERCISE = Exercise(
+    nn="04", slug="compat_layer", title="Call a converted hook from a legacy caller",
+    kind="concept", label="chan ring ->mmap via the compat layer",
+    answer_names=("chan_bin_mmap",),
+    cases=cases, misconceptions=M, rules=RULES, hints=HINTS, intro=INTRO, legacy_c=LEGACY_C,
+    task=TASK, setup_code=SETUP, stub=STUB,
+    extra={"reference_args": lambda: (chan_bin_mmap,)},
+)
