@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,10 +17,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK_DIR = ROOT / "book"
-# What a build needs besides the installed mmaplab package.
-BOOK_SOURCES = ("_config.yml", "_toc.yml", "book", "exercises")
 NOTEBOOK_SUFFIXES = (".md", ".ipynb")
-BUILD_TIMEOUT_S = 1800
 SKIP_DIRS = {"_build", ".venv", ".git", "node_modules", ".ipynb_checkpoints"}
 
 
@@ -87,16 +81,6 @@ def book_sources() -> list[str]:
     return sorted(found)
 
 
-def _jupyter_book() -> str:
-    exe = Path(sys.executable).parent / "jupyter-book"
-    if exe.exists():
-        return str(exe)
-    found = shutil.which("jupyter-book")
-    if found is None:
-        pytest.fail("jupyter-book is not installed: run the tests through `make test`")
-    return found
-
-
 def test_toc_pages_exist():
     missing = [
         name
@@ -117,46 +101,10 @@ def test_every_book_page_is_in_toc():
 
 @pytest.mark.slow
 @pytest.mark.kernel
-def test_book_builds_from_clean_with_forced_execution(tmp_path):
-    src = tmp_path / "book-src"
-    src.mkdir()
-    for name in BOOK_SOURCES:
-        path = ROOT / name
-        if path.is_dir():
-            shutil.copytree(
-                path,
-                src / name,
-                ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints", "__pycache__"),
-            )
-        elif path.is_file():
-            shutil.copy2(path, src / name)
-
-    config_path = src / "_config.yml"
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    config.setdefault("execute", {})["execute_notebooks"] = "force"
-    config_path.write_text(
-        yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8"
-    )
-
-    proc = subprocess.run(
-        [_jupyter_book(), "build", str(src), "-W", "-n", "--keep-going"],
-        cwd=src,
-        capture_output=True,
-        text=True,
-        timeout=BUILD_TIMEOUT_S,
-    )
-    html = src / "_build" / "html"
-    if proc.returncode != 0:
-        reports = "".join(
-            f"\n--- {log.name}\n{log.read_text(errors='replace')}"
-            for log in sorted((html / "reports").glob("**/*.log"))
-        )
-        pytest.fail(
-            f"jupyter-book build failed (exit {proc.returncode})\n"
-            f"--- stdout\n{proc.stdout[-20000:]}\n--- stderr\n{proc.stderr[-20000:]}{reports}"
-        )
-
+def test_book_builds_from_clean_with_forced_execution(built_book: Path):
+    """The session's clean, forced-execution build (conftest_book.built_book) succeeded."""
+    html = built_book
     assert (html / "index.html").is_file()
-    pages = toc_docnames(src / "_toc.yml", src)
+    pages = toc_docnames(ROOT / "_toc.yml", ROOT)
     missing = [name for name in pages if not (html / f"{name}.html").is_file()]
     assert not missing, f"pages in _toc.yml that produced no HTML: {missing}"

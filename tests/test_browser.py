@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest_book import built_book  # noqa: F401  (session fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -45,7 +44,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(built_book: Path) -> Iterator[str]:  # noqa: F811
+def server(built_book: Path) -> Iterator[str]:
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
                              "127.0.0.1", "--directory", str(built_book)],
