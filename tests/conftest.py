@@ -36,3 +36,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
             f"differential: {STATS['sequences']} sequences ({STATS['ops']} ops) replayed on "
             f"MM against Linux {kernel_info()['release']}: {STATS['mismatches']} mismatches"
         )
+
+
+# The session-wide book build (fixture `built_book`) shared by the book and browser tests.
+from conftest_book import built_book  # noqa: E402, F401
