@@ -70,6 +70,7 @@ def dup_mmap(parent: MM, child: MM) -> None:
                 child.committed_pages += tmp.pages
             ops = tmp.vm_ops
             if ops is not None and ops.open is not None:
+                parent.trace.step(f"{ops.name}->open", f"{tmp.vm_start:#x}-{tmp.vm_end:#x}")
                 call_void_hook(f"{ops.name}->open", ops.open, tmp)
             if VMFlag.WIPEONFORK not in tmp.vm_flags:
                 _copy_page_range(parent, child, src)

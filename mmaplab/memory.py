@@ -119,6 +119,7 @@ def _do_fault(mm: MM, vma: VmAreaStruct, addr: int, write: bool) -> Pte:
                        f"(nothing was mapped at {addr:#x})")
     pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
     vmf = VmFault(vma, addr, pgoff, write)
+    mm.trace.step(f"{ops.name}->fault", f"{addr:#x}")
     ret = call_hook(f"{ops.name}->fault", ops.fault, vmf, vm_fault=True)
     _check_fault_result(ret, vma, addr)
     if ret & VM_FAULT_NOPAGE:
@@ -149,8 +150,9 @@ def _do_wp_page(mm: MM, vma: VmAreaStruct, addr: int, pte: Pte) -> Pte:
         pte.dirty = True
         return pte
     anon_vma_prepare(mm, vma)
+    new = _new_anon_page(mm)  # wp_page_copy(): allocate first; on failure the PTE stays
     mm.pagetable.zap(addr, addr + PAGE_SIZE)
-    return _map_page(mm, vma, addr, _new_anon_page(mm), True)
+    return _map_page(mm, vma, addr, new, True)
 
 
 def handle_mm_fault(mm: MM, addr: int, write: bool) -> Pte:

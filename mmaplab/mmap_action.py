@@ -218,10 +218,10 @@ def maybe_rmap_unlock_action(vma: VmAreaStruct, action: MmapAction) -> None:
 
 
 def _complete_step(mm: MM, vma: VmAreaStruct, a: MmapAction) -> int:
+    if a.type is T.MMAP_NOTHING:
+        return 0  # nothing to do, nothing that can fail
     if mm.inject is not None and mm.inject.should_fail("mmap_action_complete"):
         return -mm.inject.err
-    if a.type is T.MMAP_NOTHING:
-        return 0
     if a.type is T.MMAP_REMAP_PFN:
         try:
             do_remap_pfn_range(vma, a.remap_start, a.remap_start_pfn, a.remap_size,

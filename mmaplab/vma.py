@@ -84,6 +84,9 @@ def vma_close(vma: VmAreaStruct) -> None:
     """``vma_close()``: call ``close`` once and swap in dummy ops so it never runs twice."""
     ops = vma.vm_ops
     if ops is not None and ops.close is not None:
+        mm = vma.vm_mm
+        if mm is not None:
+            mm.trace.step(f"{ops.name}->close", f"{vma.vm_start:#x}-{vma.vm_end:#x}")
         call_void_hook(f"{ops.name}->close", ops.close, vma)
     if ops is not None:
         vma.vm_ops = vma_dummy_vm_ops
@@ -367,6 +370,7 @@ def split_vma(mm: MM, vma: VmAreaStruct, addr: int, new_below: bool,
         if new.vm_file is not None:
             get_file(new.vm_file)
         if ops is not None and ops.open is not None:
+            mm.trace.step(f"{ops.name}->open", f"{new.vm_start:#x}-{new.vm_end:#x}")
             call_void_hook(f"{ops.name}->open", ops.open, new)
         _rmap_lock(mm, vma)
         detached = vma.detached
