@@ -1,0 +1,244 @@
+"""drivers/misc/open-dice.c: mapping the DICE reserved-memory region, before and after.
+
+* ``OpenDiceDriver("legacy")`` — ``open_dice_mmap()`` as immediately before the series
+  (the "-" side of v4 12/21, blob 24c29e0f00ef): a shared mapping may not be writable
+  (EPERM) and loses VM_MAYWRITE so mprotect cannot add write later; the region is mapped
+  write-combined, VM_DONTCOPY|VM_DONTDUMP, with ``vm_iomap_memory(vma, rmem->base,
+  rmem->size)``.
+* ``OpenDiceDriver("prepare")`` — ``open_dice_mmap_prepare()`` of v4 12/21 "misc: open-dice:
+  replace deprecated mmap hook with mmap_prepare": the same checks and flag changes on
+  the descriptor, then ``mmap_action_simple_ioremap(desc, rmem->base, rmem->size)``; the
+  size/offset checks of ``vm_iomap_memory()`` now run in ``simple_ioremap_prepare()``,
+  before any VMA exists, and the page tables are written at action completion.
+
+The state the hook depends on is the device's ``struct reserved_mem`` (page-aligned
+``base`` and ``size``, checked at probe).  There are no vm_ops: no refcounts, and
+VM_DONTCOPY means a fork child never sees the mapping.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import Any
+
+from ..flags import MAP_PRIVATE, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PROT_READ, PROT_WRITE, VMFlag
+from ..fs import File, FileOperations, FMode, Inode
+from ..memory import vm_iomap_memory
+from ..mm_types import (
+    VmAreaDesc,
+    VmAreaStruct,
+    vma_desc_clear_flags,
+    vma_desc_set_flags,
+    vma_desc_test,
+)
+from ..mmap_action import mmap_action_ioremap_full, mmap_action_simple_ioremap
+from ..pgtable import Pgprot, pgprot_writecombine
+from .base import (
+    Driver,
+    DriverSpec,
+    Mutant,
+    Scenario,
+    anon_neighbour_op,
+    child_exit_op,
+    exit_op,
+    fault_op,
+    fork_op,
+    mmap_op,
+    mprotect_op,
+    munmap_op,
+)
+
+__all__ = ["OpenDiceDriver", "ReservedMem", "SPEC", "RMEM_BASE", "RMEM_PAGES", "MISC_MAJOR"]
+
+#: ``MISC_MAJOR``; open-dice registers a dynamic misc minor (the model uses 125).
+MISC_MAJOR = 10
+OPEN_DICE_MINOR = 125
+#: The reserved-memory region from the device tree (page aligned, 2 pages).
+RMEM_BASE = 0x8F00_0000
+RMEM_PAGES = 2
+
+
+class ReservedMem:
+    """``struct reserved_mem``: ``base`` and ``size`` of the region."""
+
+    def __init__(self, base: int, size: int) -> None:
+        self.base = base
+        self.size = size
+
+
+class OpenDiceDriver(Driver):
+    """``/dev/open-dice0`` on a ``RMEM_PAGES``-page reserved region at ``RMEM_BASE``."""
+
+    name = "open_dice"
+
+    def __init__(self, variant: str = "prepare", *, base: int = RMEM_BASE,
+                 size: int = RMEM_PAGES * PAGE_SIZE) -> None:
+        super().__init__(variant)
+        # open_dice_probe(): the region must be non-empty and page aligned (EINVAL).
+        if not size or base & ~PAGE_MASK or size & ~PAGE_MASK:
+            raise ValueError("open_dice_probe: reserved memory must be non-empty and page "
+                             "aligned (the probe fails with EINVAL)")
+        self.rmem = ReservedMem(base, size)
+        self.inode = Inode("/dev/open-dice0", 0, dev=(MISC_MAJOR, OPEN_DICE_MINOR))
+        if variant == "legacy":
+            self.fops = FileOperations(name="open_dice_fops", mmap=self.open_dice_mmap)
+        else:
+            self.fops = FileOperations(name="open_dice_fops",
+                                       mmap_prepare=self.open_dice_mmap_prepare)
+
+    def open(self, mode: FMode = FMode.READ | FMode.WRITE) -> File:
+        """``misc_open()``: ``filp->private_data`` points at the misc device (drvdata)."""
+        return File(self.inode, self.fops, mode, private_data=self)
+
+    def observe(self) -> dict[str, Any]:
+        return {"rmem": f"{self.rmem.base:#x}+{self.rmem.size:#x}"}
+
+    def _wc(self, prot: Pgprot) -> Pgprot:
+        return pgprot_writecombine(prot)
+
+    # -- legacy --------------------------------------------------------------------------
+    def open_dice_mmap(self, filp: File, vma: VmAreaStruct) -> int:
+        """``open_dice_mmap()`` (pre-series): EPERM for shared+write, drop VM_MAYWRITE on
+        shared mappings, write-combine, DONTCOPY|DONTDUMP, ``vm_iomap_memory()``."""
+        drvdata: OpenDiceDriver = filp.private_data
+        if VMFlag.MAYSHARE in vma.vm_flags:
+            if VMFlag.WRITE in vma.vm_flags:
+                return -errno.EPERM
+            vma.vm_flags &= ~VMFlag.MAYWRITE  # vm_flags_clear()
+        vma.vm_page_prot = self._wc(vma.vm_page_prot)
+        vma.vm_flags |= VMFlag.DONTCOPY | VMFlag.DONTDUMP  # vm_flags_set()
+        return vm_iomap_memory(vma, drvdata.rmem.base, drvdata.rmem.size)
+
+    # -- converted (v4 12/21) ----------------------------------------------------------------
+    def open_dice_mmap_prepare(self, desc: VmAreaDesc) -> int:
+        """``open_dice_mmap_prepare()`` (v4 12/21): the same on the descriptor, then
+        ``mmap_action_simple_ioremap()``."""
+        assert desc.file is not None
+        drvdata: OpenDiceDriver = desc.file.private_data
+        if vma_desc_test(desc, VMFlag.MAYSHARE):
+            if vma_desc_test(desc, VMFlag.WRITE):
+                return -errno.EPERM
+            vma_desc_clear_flags(desc, VMFlag.MAYWRITE)
+        desc.page_prot = self._wc(desc.page_prot)
+        self._set_flags(desc)
+        self._action(desc, drvdata.rmem)
+        return 0
+
+    def _set_flags(self, desc: VmAreaDesc) -> None:
+        vma_desc_set_flags(desc, VMFlag.DONTCOPY | VMFlag.DONTDUMP)
+
+    def _action(self, desc: VmAreaDesc, rmem: ReservedMem) -> None:
+        mmap_action_simple_ioremap(desc, rmem.base, rmem.size)
+
+
+# -- mutants --------------------------------------------------------------------------------
+
+class _KeepsMayWrite(OpenDiceDriver):
+    """Refuses shared+write but forgets to clear VM_MAYWRITE."""
+
+    def __init__(self, variant: str = "prepare") -> None:
+        super().__init__("prepare")
+
+    def open_dice_mmap_prepare(self, desc: VmAreaDesc) -> int:
+        if vma_desc_test(desc, VMFlag.MAYSHARE) and vma_desc_test(desc, VMFlag.WRITE):
+            return -errno.EPERM
+        desc.page_prot = self._wc(desc.page_prot)
+        self._set_flags(desc)
+        self._action(desc, self.rmem)
+        return 0
+
+
+class _NoWriteCombine(OpenDiceDriver):
+    """Forgets ``pgprot_writecombine()`` on ``desc->page_prot``."""
+
+    def __init__(self, variant: str = "prepare") -> None:
+        super().__init__("prepare")
+
+    def _wc(self, prot: Pgprot) -> Pgprot:
+        return prot
+
+
+class _IoremapFull(OpenDiceDriver):
+    """Uses ``mmap_action_ioremap_full(desc, base >> PAGE_SHIFT)``: no size/offset checks."""
+
+    def __init__(self, variant: str = "prepare") -> None:
+        super().__init__("prepare")
+
+    def _action(self, desc: VmAreaDesc, rmem: ReservedMem) -> None:
+        mmap_action_ioremap_full(desc, rmem.base >> PAGE_SHIFT)
+
+
+class _NoDontCopy(OpenDiceDriver):
+    """Sets only VM_DONTDUMP: the secrets are inherited by fork children."""
+
+    def __init__(self, variant: str = "prepare") -> None:
+        super().__init__("prepare")
+
+    def _set_flags(self, desc: VmAreaDesc) -> None:
+        vma_desc_set_flags(desc, VMFlag.DONTDUMP)
+
+
+RW = PROT_READ | PROT_WRITE
+
+SPEC = DriverSpec(
+    name="open_dice",
+    kernel_files=("drivers/misc/open-dice.c", "mm/memory.c"),
+    kernel_version=("legacy: open_dice_mmap, '-' side of v4 12/21 (blob 24c29e0f00ef); "
+                    "prepare: v4 12/21 open_dice_mmap_prepare (+ v4 11/21 "
+                    "mmap_action_simple_ioremap)"),
+    make=lambda variant: OpenDiceDriver(variant),
+    scenarios=(
+        Scenario("map-read-only", (mmap_op(0, 2, PROT_READ), fault_op(0), fault_op(1),
+                                   munmap_op(0, 2)),
+                 "the whole region, shared read-only: write-combined PFN mapping"),
+        Scenario("shared-writable", (mmap_op(0, 1, RW),),
+                 "MAP_SHARED with PROT_WRITE: EPERM from the driver"),
+        Scenario("mprotect-add-write", (mmap_op(0, 2, PROT_READ), mprotect_op(0, 2, RW)),
+                 "VM_MAYWRITE was cleared, so mprotect(PROT_WRITE) is refused with EACCES"),
+        Scenario("too-big", (mmap_op(0, RMEM_PAGES + 1, PROT_READ),),
+                 "one page more than the region: EINVAL from the vm_iomap_memory checks"),
+        Scenario("offset-second-page", (mmap_op(0, 1, PROT_READ, offset_pages=1), fault_op(0)),
+                 "offset 1 page maps the region's second page"),
+        Scenario("offset-too-far", (mmap_op(0, 2, PROT_READ, offset_pages=1),),
+                 "offset 1 page + 2 pages overruns the region: EINVAL"),
+        Scenario("private-writable", (mmap_op(0, 2, RW, flags=MAP_PRIVATE), fault_op(0)),
+                 "MAP_PRIVATE may be writable; a COW PFN mapping gets pgoff = pfn"),
+        Scenario("fork-dontcopy", (mmap_op(0, 2, PROT_READ), fork_op(), child_exit_op(),
+                                   exit_op()),
+                 "VM_DONTCOPY: the fork child does not inherit the mapping"),
+        Scenario("adjacent-same-file", (mmap_op(0, 1, PROT_READ),
+                                        mmap_op(1, 1, PROT_READ, offset_pages=1), exit_op()),
+                 "two mappings of consecutive offsets: VM_PFNMAP|VM_IO never merge"),
+        Scenario("next-to-anon", (anon_neighbour_op(0, 1), mmap_op(1, 2, PROT_READ)),
+                 "an anonymous neighbour"),
+        Scenario("split-by-munmap", (mmap_op(0, 2, PROT_READ), munmap_op(1, 1), fault_op(0)),
+                 "unmapping the second page splits the VMA; the first page stays mapped"),
+        Scenario("remap-fails-after-hook", (mmap_op(0, 2, PROT_READ),), inject=("pte_alloc", 1),
+                 note="the page-table allocation of the remap fails (ENOMEM)"),
+        Scenario("action-fails-after-insert", (mmap_op(0, 2, PROT_READ),),
+                 inject=("mmap_action_complete", 1),
+                 note="the action fails once the VMA is in the tree (legacy: ->mmap fails)"),
+        Scenario("tree-prealloc-fails", (mmap_op(0, 2, PROT_READ),),
+                 inject=("vma_iter_prealloc", 1),
+                 note="the maple-tree preallocation fails before the VMA is inserted"),
+    ),
+    intended={},
+    mutants=(
+        Mutant("keeps-maywrite",
+               "refuses PROT_WRITE on shared mappings but keeps VM_MAYWRITE: a later "
+               "mprotect(PROT_WRITE) makes the DICE secrets writable",
+               lambda: _KeepsMayWrite()),
+        Mutant("no-writecombine",
+               "forgets pgprot_writecombine() on desc->page_prot: the region is mapped "
+               "cacheable and a wipe may not be seen by every client",
+               lambda: _NoWriteCombine()),
+        Mutant("ioremap-full",
+               "uses mmap_action_ioremap_full(desc, base >> PAGE_SHIFT) instead of "
+               "simple_ioremap: the size and offset checks of vm_iomap_memory() are lost, so "
+               "oversized requests map memory beyond the region and offsets are ignored",
+               lambda: _IoremapFull()),
+        Mutant("no-dontcopy",
+               "sets VM_DONTDUMP but not VM_DONTCOPY: fork children inherit the secrets",
+               lambda: _NoDontCopy()),
+    ),
+)

@@ -1,0 +1,370 @@
+"""drivers/hwtracing/stm/core.c: mapping STM channel MMIO, before and after the series.
+
+* ``StmDriver("legacy")`` — ``stm_char_mmap()`` (torvalds/linux @01581a218644, the "-" side
+  of v4 15/21): EOPNOTSUPP without an ``mmio_addr`` callback; EINVAL for a nonzero
+  offset, for a size other than ``nr_chans * sw_mmiosz`` (always, while no policy is
+  assigned: ``nr_chans == 0``), and for a zero ``mmio_addr()``; then
+  ``pm_runtime_get_sync()``, noncached, VM_IO|VM_DONTEXPAND|VM_DONTDUMP,
+  ``stm_mmap_vmops`` and ``vm_iomap_memory()`` — **whose result is ignored**.
+* ``StmDriver("prepare")`` — ``stm_char_mmap_prepare()`` of v4 15/21 "stm: replace
+  deprecated mmap hook with mmap_prepare": the same checks on the descriptor, no PM get,
+  ``mmap_action_simple_ioremap(desc, phys, size)``; the PM reference is taken by the new
+  ``stm_mmap_mapped()`` (``vm_ops->mapped``).
+
+``stm_mmap_vmops``: ``open`` = ``pm_runtime_get()`` (split, fork), ``close`` =
+``pm_runtime_mark_last_busy()`` + ``pm_runtime_put_autosuspend()``.  The invariant:
+the PM usage count contributed by mmaps equals the number of live stm VMAs.
+
+Runtime PM is modelled by its usage count, including ``rpm_drop_usage_count()``'s
+safety net: a put at zero warns "Runtime PM usage count underflow!" and leaves 0.
+That matters because of a consequence of the conversion the model makes visible: if
+the remap fails after the VMA was inserted, ``mapped`` is skipped but the VMA (which
+already carries ``stm_mmap_vmops``) is unmapped, so ``close`` drops a reference that
+was never taken (drivers-A research §5(d), marked there as an open question).
+
+Other device configurations (``CONFIG_SPECS``): no ``mmio_addr`` callback (EOPNOTSUPP),
+no policy assigned (``nr_chans == 0``, EINVAL), ``mmio_addr()`` returning 0 (EINVAL).
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..flags import MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, VMFlag
+from ..fs import File, FileOperations, FMode, Inode
+from ..memory import vm_iomap_memory
+from ..mm_types import (
+    Ref,
+    VmAreaDesc,
+    VmAreaStruct,
+    VmOperationsStruct,
+    vma_desc_set_flags,
+    vma_desc_size,
+)
+from ..mmap_action import mmap_action_simple_ioremap
+from ..pgtable import Pgprot, pgprot_noncached
+from .base import (
+    Driver,
+    DriverSpec,
+    Mutant,
+    Scenario,
+    anon_neighbour_op,
+    child_exit_op,
+    exit_op,
+    fault_op,
+    fork_op,
+    mmap_op,
+    mprotect_op,
+    munmap_op,
+)
+
+__all__ = ["StmDriver", "StmData", "StmOutput", "StmDevice", "SPEC", "CONFIG_SPECS",
+           "SW_MMIO_BASE", "SW_MMIOSZ", "NR_CHANS"]
+
+#: Base of the software trace channels' MMIO (page aligned), bytes per channel, and the
+#: channel count of the assigned policy (``NR_CHANS * SW_MMIOSZ`` = 2 pages).
+SW_MMIO_BASE = 0xF900_0000
+SW_MMIOSZ = 64
+NR_CHANS = 128
+CHANNELS_PER_MASTER = 256
+STM_MAJOR = 241
+
+
+@dataclass
+class StmOutput:
+    """``struct stm_output``: the channel range assigned by the policy."""
+
+    master: int = 0
+    channel: int = 0
+    nr_chans: int = 0
+
+
+@dataclass
+class StmData:
+    """``struct stm_data``: the low-level driver's ``mmio_addr`` callback and ``sw_mmiosz``."""
+
+    mmio_addr: Callable[[StmData, int, int, int], int] | None
+    sw_mmiosz: int
+
+
+class StmDevice:
+    """``struct stm_device``: ``data`` plus the runtime-PM state of ``stm->dev``."""
+
+    def __init__(self, data: StmData) -> None:
+        self.data = data
+        #: ``dev->power.usage_count``.
+        self.usage_count = 0
+        #: "Runtime PM usage count underflow!" warnings.
+        self.underflows = 0
+
+    # drivers/base/power/runtime.c, as far as the usage count goes
+    def pm_runtime_get_sync(self) -> None:
+        """``pm_runtime_get_sync()``: +1 and resume now."""
+        self.usage_count += 1
+
+    def pm_runtime_get(self) -> None:
+        """``pm_runtime_get()``: +1, resume asynchronously."""
+        self.usage_count += 1
+
+    def pm_runtime_put_autosuspend(self) -> None:
+        """``pm_runtime_put_autosuspend()`` → ``rpm_drop_usage_count()``: -1, but a put at
+        zero warns and restores the count."""
+        if self.usage_count == 0:
+            self.underflows += 1
+            return
+        self.usage_count -= 1
+
+
+def _intel_th_mmio_addr(data: StmData, master: int, channel: int, nr_chans: int) -> int:
+    """An ``mmio_addr`` callback like intel_th's: the channels' MMIO window."""
+    return SW_MMIO_BASE + (master * CHANNELS_PER_MASTER + channel) * data.sw_mmiosz
+
+
+def _zero_mmio_addr(data: StmData, master: int, channel: int, nr_chans: int) -> int:
+    return 0
+
+
+class StmDriver(Driver):
+    """``/dev/stm0`` with a policy assigning ``nr_chans`` channels from master 0, channel 0.
+
+    ``mmio_addr``: the callback (``None``: the device has no MMIO channels).
+    """
+
+    name = "stm"
+
+    def __init__(self, variant: str = "prepare", *, nr_chans: int = NR_CHANS,
+                 mmio_addr: Callable[[StmData, int, int, int], int] | None
+                 = _intel_th_mmio_addr, sw_mmiosz: int = SW_MMIOSZ) -> None:
+        super().__init__(variant)
+        self.stm = StmDevice(StmData(mmio_addr, sw_mmiosz))
+        self.nr_chans = nr_chans
+        self.inode = Inode("/dev/stm0", 0, dev=(STM_MAJOR, 0))
+        if variant == "legacy":
+            self.vm_ops = VmOperationsStruct(name="stm_mmap_vmops", open=self.stm_mmap_open,
+                                             close=self.stm_mmap_close)
+            self.fops = FileOperations(name="stm_fops", mmap=self.stm_char_mmap)
+        else:
+            self.vm_ops = VmOperationsStruct(name="stm_mmap_vmops", open=self.stm_mmap_open,
+                                             close=self.stm_mmap_close,
+                                             mapped=self.stm_mmap_mapped)
+            self.fops = FileOperations(name="stm_fops", mmap_prepare=self.stm_char_mmap_prepare)
+
+    def open(self, mode: FMode = FMode.READ | FMode.WRITE) -> File:
+        """``stm_char_open()`` + the policy assignment (``STP_POLICY_ID_SET``)."""
+        return File(self.inode, self.fops, mode,
+                    private_data=StmOutput(0, 0, self.nr_chans))
+
+    def observe(self) -> dict[str, Any]:
+        return {"pm_usage": self.stm.usage_count, "pm_underflows": self.stm.underflows}
+
+    def _noncached(self, prot: Pgprot) -> Pgprot:
+        return pgprot_noncached(prot)
+
+    # -- legacy ------------------------------------------------------------------------------
+    def stm_char_mmap(self, file: File, vma: VmAreaStruct) -> int:
+        """``stm_char_mmap()`` (pre-series)."""
+        stm = self.stm
+        output: StmOutput = file.private_data
+        if stm.data.mmio_addr is None:
+            return -errno.EOPNOTSUPP
+        if vma.vm_pgoff:
+            return -errno.EINVAL
+        size = vma.vm_end - vma.vm_start
+        if output.nr_chans * stm.data.sw_mmiosz != size:
+            return -errno.EINVAL
+        phys = stm.data.mmio_addr(stm.data, output.master, output.channel, output.nr_chans)
+        if not phys:
+            return -errno.EINVAL
+        stm.pm_runtime_get_sync()
+        vma.vm_page_prot = self._noncached(vma.vm_page_prot)
+        vma.vm_flags |= VMFlag.IO | VMFlag.DONTEXPAND | VMFlag.DONTDUMP
+        vma.vm_ops = self.vm_ops
+        vm_iomap_memory(vma, phys, size)  # the return value is ignored
+        return 0
+
+    # -- converted (v4 15/21) ------------------------------------------------------------------
+    def stm_char_mmap_prepare(self, desc: VmAreaDesc) -> int:
+        """``stm_char_mmap_prepare()`` (v4 15/21): checks, no PM get, simple_ioremap."""
+        assert desc.file is not None
+        stm = self.stm
+        output: StmOutput = desc.file.private_data
+        if stm.data.mmio_addr is None:
+            return -errno.EOPNOTSUPP
+        if desc.pgoff:
+            return -errno.EINVAL
+        size = vma_desc_size(desc)
+        if not self._size_ok(output, size):
+            return -errno.EINVAL
+        phys = stm.data.mmio_addr(stm.data, output.master, output.channel, output.nr_chans)
+        if not phys:
+            return -errno.EINVAL
+        self._prepare_extra()
+        desc.page_prot = self._noncached(desc.page_prot)
+        vma_desc_set_flags(desc, VMFlag.IO | VMFlag.DONTEXPAND | VMFlag.DONTDUMP)
+        desc.vm_ops = self.vm_ops
+        mmap_action_simple_ioremap(desc, phys, size)
+        return 0
+
+    def _size_ok(self, output: StmOutput, size: int) -> bool:
+        return output.nr_chans * self.stm.data.sw_mmiosz == size
+
+    def _prepare_extra(self) -> None:
+        """Nothing: the PM reference belongs in ``mapped``."""
+
+    def stm_mmap_mapped(self, start: int, end: int, pgoff: int, file: File,
+                        vm_private_data: Ref) -> int:
+        """``stm_mmap_mapped()`` (v4 15/21): ``pm_runtime_get_sync(&stm->dev)``."""
+        self.stm.pm_runtime_get_sync()
+        return 0
+
+    # -- stm_mmap_vmops ----------------------------------------------------------------------
+    def stm_mmap_open(self, vma: VmAreaStruct) -> None:
+        """``stm_mmap_open()``: ``pm_runtime_get()``."""
+        self.stm.pm_runtime_get()
+
+    def stm_mmap_close(self, vma: VmAreaStruct) -> None:
+        """``stm_mmap_close()``: ``pm_runtime_mark_last_busy()`` + ``put_autosuspend``."""
+        self.stm.pm_runtime_put_autosuspend()
+
+
+# -- mutants -----------------------------------------------------------------------------------
+
+class _PmGetInPrepare(StmDriver):
+    """Keeps ``pm_runtime_get_sync()`` in mmap_prepare (no ``mapped``)."""
+
+    def __init__(self, variant: str = "prepare") -> None:
+        super().__init__("prepare")
+        self.vm_ops = VmOperationsStruct(name="stm_mmap_vmops", open=self.stm_mmap_open,
+                                         close=self.stm_mmap_close)
+
+    def _prepare_extra(self) -> None:
+        self.stm.pm_runtime_get_sync()
+
+
+class _NoSizeCheck(StmDriver):
+    """Drops the ``nr_chans * sw_mmiosz`` check, trusting simple_ioremap's checks."""
+
+    def __init__(self, variant: str = "prepare") -> None:
+        super().__init__("prepare")
+
+    def _size_ok(self, output: StmOutput, size: int) -> bool:
+        return True
+
+
+class _NoNoncached(StmDriver):
+    """Forgets ``pgprot_noncached()`` on the descriptor."""
+
+    def __init__(self, variant: str = "prepare") -> None:
+        super().__init__("prepare")
+
+    def _noncached(self, prot: Pgprot) -> Pgprot:
+        return prot
+
+
+class _ForgotVmOps(StmDriver):
+    """Never sets ``desc->vm_ops``: no mapped/open/close, no PM reference at all."""
+
+    def __init__(self, variant: str = "prepare") -> None:
+        super().__init__("prepare")
+        self.vm_ops = None  # type: ignore[assignment]
+
+
+RW = PROT_READ | PROT_WRITE
+PAGES = NR_CHANS * SW_MMIOSZ // PAGE_SIZE  # 2
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("map-channels", (mmap_op(0, PAGES, RW), fault_op(0, write=True), munmap_op(0, PAGES)),
+             "the assigned channels' MMIO, shared: PM usage 1 while mapped, 0 after"),
+    Scenario("nonzero-offset", (mmap_op(0, PAGES, RW, offset_pages=1),),
+             "any offset: EINVAL"),
+    Scenario("wrong-size", (mmap_op(0, PAGES - 1, RW),),
+             "a size other than nr_chans * sw_mmiosz: EINVAL"),
+    Scenario("private-mapping", (mmap_op(0, PAGES, RW, flags=MAP_PRIVATE), fault_op(0)),
+             "MAP_PRIVATE is accepted (no VM_SHARED requirement); a COW PFN mapping"),
+    Scenario("two-mappings-adjacent", (mmap_op(0, PAGES, RW), mmap_op(PAGES, PAGES, RW),
+                                       munmap_op(0, 2 * PAGES)),
+             "the same file twice side by side: VM_IO never merges, PM usage 2 then 0"),
+    Scenario("next-to-anon", (anon_neighbour_op(0, 1), mmap_op(1, PAGES, RW), exit_op()),
+             "an anonymous neighbour"),
+    Scenario("split-by-munmap", (mmap_op(0, PAGES, RW), munmap_op(1, 1), exit_op()),
+             "a hole splits the VMA: open() takes a reference for the new piece"),
+    Scenario("split-by-mprotect", (mmap_op(0, PAGES, RW), mprotect_op(0, 1, PROT_READ),
+                                   munmap_op(0, PAGES)),
+             "mprotect of one page splits it"),
+    Scenario("fork", (mmap_op(0, PAGES, RW), fork_op(), child_exit_op(), exit_op()),
+             "the child's copy takes a reference through open() and drops it in close()"),
+    Scenario("remap-fails-after-hook", (mmap_op(0, PAGES, RW),), inject=("pte_alloc", 1),
+             note="the page-table allocation of the I/O remap fails (ENOMEM)"),
+    Scenario("remap-fails-with-live-mapping",
+             (mmap_op(0, PAGES, RW), mmap_op(4, PAGES, RW), munmap_op(0, PAGES)),
+             inject=("pte_alloc", 2),
+             note="a second mapping's remap fails while a first one is live"),
+    Scenario("tree-prealloc-fails", (mmap_op(0, PAGES, RW),), inject=("vma_iter_prealloc", 1),
+             note="ENOMEM before the VMA exists: no hook has taken anything"),
+)
+
+_REMAP_FAIL = (
+    "A behaviour change of v4 15/21 plus a latent imbalance. The legacy hook ignored "
+    "vm_iomap_memory()'s result: a failed remap still gave a successful mmap() of a VMA "
+    "without page table entries (any access: SIGBUS) that held a PM reference until "
+    "munmap. The converted driver reports the failure (ENOMEM) — but the VMA already "
+    "carried stm_mmap_vmops when the action failed, so mmap_action_finish() skips "
+    "stm_mmap_mapped() and then unmaps the VMA, which calls stm_mmap_close(): a "
+    "pm_runtime_put_autosuspend() without a matching get. Alone, that is a usage-count "
+    "underflow warning; with another mapping live it silently drops that mapping's "
+    "reference (PM usage 0 while a mapping exists).")
+
+_KERNEL_FILES = ("drivers/hwtracing/stm/core.c", "drivers/base/power/runtime.c")
+_VERSION = ("legacy: stm_char_mmap @01581a218644 ('-' side of v4 15/21); prepare: v4 15/21 "
+            "stm_char_mmap_prepare + stm_mmap_mapped")
+
+SPEC = DriverSpec(
+    name="stm",
+    kernel_files=_KERNEL_FILES,
+    kernel_version=_VERSION,
+    make=lambda variant: StmDriver(variant),
+    scenarios=SCENARIOS,
+    intended={
+        "hooks": (
+            "pm_runtime_get_sync() moved from the legacy ->mmap hook to vm_ops->mapped "
+            "(stm_mmap_mapped), which runs once the new VMA exists and its I/O remap has "
+            "succeeded; so each new mapping shows a stm_mmap_vmops->mapped call. The PM usage "
+            "count ends the same."),
+        "remap-fails-after-hook": _REMAP_FAIL,
+        "remap-fails-with-live-mapping": _REMAP_FAIL,
+    },
+    mutants=(
+        Mutant("pm-get-in-prepare",
+               "keeps pm_runtime_get_sync() in mmap_prepare: when the mmap fails after the hook "
+               "(ENOMEM allocating the VMA) the reference is never dropped and the STM device "
+               "can never runtime-suspend again",
+               lambda: _PmGetInPrepare()),
+        Mutant("no-size-check",
+               "drops the nr_chans * sw_mmiosz check, trusting simple_ioremap(): a mapping "
+               "smaller than the channel window is accepted",
+               lambda: _NoSizeCheck()),
+        Mutant("no-noncached",
+               "forgets pgprot_noncached(): trace writes to the channels may sit in the cache",
+               lambda: _NoNoncached()),
+        Mutant("forgot-vm_ops",
+               "never sets desc->vm_ops: no PM reference is taken for the mapping, so the "
+               "device may suspend while userspace writes trace data",
+               lambda: _ForgotVmOps()),
+    ),
+)
+
+_SHORT = tuple(s for s in SCENARIOS if s.name in ("map-channels", "wrong-size",
+                                                    "private-mapping", "fork"))
+
+#: Other device configurations (see the module docstring).
+CONFIG_SPECS: tuple[DriverSpec, ...] = (
+    DriverSpec("stm (no mmio_addr)", _KERNEL_FILES, _VERSION,
+               lambda variant: StmDriver(variant, mmio_addr=None), _SHORT),
+    DriverSpec("stm (no policy: nr_chans 0)", _KERNEL_FILES, _VERSION,
+               lambda variant: StmDriver(variant, nr_chans=0), _SHORT),
+    DriverSpec("stm (mmio_addr returns 0)", _KERNEL_FILES, _VERSION,
+               lambda variant: StmDriver(variant, mmio_addr=_zero_mmio_addr), _SHORT),
+)
