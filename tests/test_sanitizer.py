@@ -23,6 +23,7 @@ from mmaplab import (
     FileOperations,
     FMode,
     Inode,
+    RegularFile,
     VmOperationsStruct,
 )
 from mmaplab import mmap_action as ma
@@ -342,3 +343,31 @@ def test_switches() -> None:
         mm = MM()
         assert mm.sanitizer is not None and mm.fork().sanitizer is mm.sanitizer
     assert MM().sanitizer is None
+
+
+def test_forwarding_open_without_close_is_not_an_imbalance():
+    """kernfs_vm_ops has open (it forwards) and deliberately no close: nothing to balance."""
+    from mmaplab.drivers import uio_hv_generic
+    from mmaplab.drivers.base import WINDOW
+
+    mm = MM(sanitize=True)
+    dev = uio_hv_generic.HvUioDevice("prepare")
+    addr = mm.mmap(WINDOW, 4 * PAGE_SIZE, 3, MAP_SHARED | MAP_FIXED, dev.open())
+    mm.munmap(addr + PAGE_SIZE, PAGE_SIZE)
+    mm.exit()
+    assert mm.vmas() == []
+
+
+def test_sanitizer_chains_an_earlier_hook_observer():
+    from mmaplab import hooks
+
+    seen = []
+    old = hooks.observer
+    hooks.observer = lambda hook, fn: seen.append(hook) or fn
+    try:
+        t = RegularFile("/data/chain", 4 * PAGE_SIZE)
+        mm = MM(sanitize=True)
+        mm.mmap(None, PAGE_SIZE, 1, MAP_SHARED, t, 0)
+    finally:
+        hooks.observer = old
+    assert any(h.endswith("->mmap_prepare") for h in seen)
