@@ -258,9 +258,12 @@ def run_scenario(driver: Driver | Callable[[], Driver], scenario: Scenario
     Returns one :class:`Observation` per operation; exceptions of an operation
     become its ``result`` (the run continues with the next operation).
     """
+    # pfn numbering restarts for every run so the two runs line up.  Given a
+    # factory, restart *before* building the driver, so its own pages (ring
+    # buffers, kernel pages) never share pfns with pages the run allocates.
+    reset_allocator()
     if not isinstance(driver, Driver):
         driver = driver()
-    reset_allocator()
     mm = MM(sanitize=False)
     files: list[File] = []
     child: list[MM] = []
@@ -500,7 +503,7 @@ def compare(spec_or_factories: DriverSpec | Factories,
     chosen: list[tuple[Difference, str]] = []
     used: set[str] = set()
     for s in scen:
-        ra, rb = run_scenario(make_a(), s), run_scenario(make_b(), s)
+        ra, rb = run_scenario(make_a, s), run_scenario(make_b, s)
         runs[s.name] = (ra, rb)
         diffs = diff_runs(ra, rb, s, labels)
         every.extend(diffs)
