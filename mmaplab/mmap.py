@@ -17,7 +17,6 @@ VMA, the action, ``vm_ops->mapped`` and the success hook.
 from __future__ import annotations
 
 import errno
-from bisect import bisect_left
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -43,7 +42,6 @@ from .flags import (
     PAGE_SIZE,
     PMD_SIZE,
     PROT_WRITE,
-    STACK_GUARD_GAP,
     VM_LOCKED_MASK,
     VM_SPECIAL,
     VMFlag,
@@ -52,6 +50,7 @@ from .flags import (
     page_align,
 )
 from .fs import File, FMode, can_mmap_file, fput, get_file
+from .maple_tree import vm_start_gap
 from .memory import find_mergeable_anon_vma  # noqa: F401  (re-exported for the book)
 from .mm_types import VmAreaDesc, VmAreaStruct, vm_area_free, vma_dummy_vm_ops
 from .mmap_action import mmap_action_complete, mmap_action_prepare
@@ -78,33 +77,19 @@ _U64 = 1 << 64
 
 # -- address selection -----------------------------------------------------------
 
-def _vm_start_gap(vma: VmAreaStruct) -> int:
-    """``vm_start_gap()``: a VM_GROWSDOWN VMA keeps ``stack_guard_gap`` free below it."""
-    if VMFlag.GROWSDOWN in vma.vm_flags:
-        return max(vma.vm_start - STACK_GUARD_GAP, 0)
-    return vma.vm_start
-
-
 def vm_unmapped_area_topdown(mm: MM, length: int, low: int, high: int) -> int:
     """``unmapped_area_topdown()``: the top of the highest gap in ``[low, high)`` that fits."""
-    vmas = mm.mt.vmas
-    k = bisect_left(mm.mt.starts, high)
-    while True:
-        upper = min(high, _vm_start_gap(vmas[k])) if k < len(vmas) else high
-        below = vmas[k - 1] if k > 0 else None
-        gap_start = max(low, below.vm_end) if below is not None else low
-        if upper - gap_start >= length:
-            return upper - length
-        if below is None or below.vm_end <= low:
-            raise kerr(errno.ENOMEM, f"no free range of {length:#x} bytes below {high:#x}")
-        k -= 1
+    addr = mm.mt.gap_topdown(length, low, high)
+    if addr is None:
+        raise kerr(errno.ENOMEM, f"no free range of {length:#x} bytes below {high:#x}")
+    return addr
 
 
 def vm_unmapped_area_bottomup(mm: MM, length: int, low: int, high: int) -> int:
     """``unmapped_area()``: the lowest gap in ``[low, high)`` that fits (fallback)."""
     addr = low
     for vma in mm.mt.range(low, high):
-        if addr + length <= _vm_start_gap(vma):
+        if addr + length <= vm_start_gap(vma):
             return addr
         addr = max(addr, vma.vm_end)
     if addr + length <= high:
@@ -132,7 +117,7 @@ def _get_unmapped_area_32bit(mm: MM, addr: int, length: int) -> int:
     if addr:
         addr = page_align(addr)
         vma = mm.mt.find(addr)
-        if end - length >= addr and (vma is None or addr + length <= _vm_start_gap(vma)):
+        if end - length >= addr and (vma is None or addr + length <= vm_start_gap(vma)):
             return addr
     return vm_unmapped_area_bottomup(mm, length, begin, end)
 
@@ -172,7 +157,7 @@ def get_unmapped_area(mm: MM, file: File | None, addr: int, length: int, pgoff: 
             addr &= PAGE_MASK
             if task_size - length >= addr:
                 vma = mm.mt.find(addr)
-                if vma is None or addr + length <= _vm_start_gap(vma):
+                if vma is None or addr + length <= vm_start_gap(vma):
                     result = addr
         if result < 0 and file is None and not addr and not flags & MAP_SHARED and (
                 length % PMD_SIZE == 0):

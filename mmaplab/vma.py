@@ -204,9 +204,11 @@ def _dup_anon_vma(dst: VmAreaStruct, src: VmAreaStruct | None) -> None:
 def _set_range(mm: MM, vma: VmAreaStruct, start: int, end: int, pgoff: int) -> None:
     old_start, old_pages = vma.vm_start, vma.pages
     vma.vm_start, vma.vm_end, vma.vm_pgoff = start, end, pgoff
-    if start != old_start and not vma.detached:
-        mm.mt.reindex(vma, old_start)
     if not vma.detached:
+        if start != old_start:
+            mm.mt.reindex(vma, old_start)
+        else:
+            mm.mt.touch(vma)
         mm.total_vm += vma.pages - old_pages
 
 
@@ -382,6 +384,8 @@ def split_vma(mm: MM, vma: VmAreaStruct, addr: int, new_below: bool,
                 mm.mt.reindex(vma, old_start)
         else:
             vma.vm_end = addr
+            if not detached:
+                mm.mt.touch(vma)
         if not detached:
             mm.mt.insert(new)
             new.detached = False
