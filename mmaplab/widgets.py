@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .mm import MM
 
 __all__ = ["VmaView", "Snapshot", "snapshot", "scripted_snapshots", "address_space_svg",
+           "spec_citation", "scenario_text", "mutant_text",
            "address_space_text", "AddressSpaceView", "TraceStepper", "trace_steps", "show"]
 
 #: Flags worth drawing as tags on a bar (the rest are in the /proc line).
@@ -276,3 +277,104 @@ class TraceStepper:
 
     def display(self) -> None:
         show(self.widget(), f"[mmap_region step-through: {len(self.lines)} steps; text below]")
+
+
+# -- case-study helpers (book part "Case studies") ---------------------------------------------
+#
+# Text views over the equivalence harness (mmaplab.drivers.compare): one driver model's
+# legacy and converted variants run through a scenario of its SPEC, printed side by side.
+# Imported lazily: the views above must not import the driver models.
+
+_VARIANTS = ("legacy", "prepare")
+
+
+def spec_citation(spec: Any) -> str:
+    """The kernel files and version a driver model follows (``DriverSpec`` fields)."""
+    import textwrap
+
+    lines = [f"driver model: mmaplab.drivers.{spec.name}",
+             f"kernel files: {', '.join(spec.kernel_files)}",
+             f"version followed: {spec.kernel_version}"]
+    return "\n".join(textwrap.fill(line, width=88, subsequent_indent="  ")
+                     for line in lines)
+
+
+def _scenario(spec: Any, name: str) -> Any:
+    for s in spec.scenarios:
+        if s.name == name:
+            return s
+    known = ", ".join(s.name for s in spec.scenarios)
+    raise KeyError(f"{spec.name} has no scenario {name!r}; known: {known}")
+
+
+def _state_text(state: Sequence[tuple[str, str]]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in state) or "-"
+
+
+def scenario_text(spec: Any, name: str, at: int | None = 0) -> str:
+    """Run scenario ``name`` of ``spec`` with both variants and describe it as text.
+
+    One block per operation: each variant's result, the hooks called (the ``f_op``
+    entry hook and the ``vm_operations_struct`` callbacks) and the driver state
+    afterwards.  Then, after operation ``at`` (``None``: none), the VMAs
+    (``/proc/self/maps``, flags, page protection, vm_ops) and the page-table
+    entries of the scenario window, printed once when both variants agree.
+    Deterministic: the harness resets the pfn allocator before each run.
+    """
+    from .drivers.compare import run_scenario
+
+    scen = _scenario(spec, name)
+    runs = {v: run_scenario(spec.make(v), scen) for v in _VARIANTS}
+    lines = [f"scenario {scen.name!r}: {scen.note}"]
+    if scen.inject is not None:
+        points = sorted({runs[v][0].injected or "" for v in _VARIANTS})
+        lines.append(f"  fault injection: {' / '.join(points)}")
+    for i, _op in enumerate(scen.ops):
+        lines.append(f"  op {i}: {runs['legacy'][i].op}")
+        for v in _VARIANTS:
+            o = runs[v][i]
+            hooks = ", ".join(o.entry_hooks + o.hooks) or "no hook"
+            lines.append(f"    {v:<8}-> {o.result}")
+            lines.append(f"    {'':<8}   hooks: {hooks}; state: {_state_text(o.state)}")
+    if at is not None:
+        lines.append(f"  after op {at}:")
+        for key in ("maps", "flags", "page_prot", "vm_ops", "private_data", "pte"):
+            values = {v: getattr(runs[v][at], key) for v in _VARIANTS}
+            if values["legacy"] == values["prepare"]:
+                rows = [("both", values["legacy"])]
+            else:
+                rows = [(v, values[v]) for v in _VARIANTS]
+            for label, value in rows:
+                body = list(value) or ["(none)"]
+                lines.append(f"    {key:<12} [{label}] {body[0]}")
+                lines.extend(f"    {'':<12} {' ' * (len(label) + 2)} {b}" for b in body[1:])
+    return "\n".join(lines)
+
+
+def mutant_text(spec: Any, name: str, limit: int = 3,
+                keys: Sequence[str] | None = None) -> str:
+    """Run mutant ``name`` of ``spec`` against the reference conversion; summarise.
+
+    Prints the misconception the mutant stands for, whether the harness caught it
+    (any undeclared difference) and its first ``limit`` differences — those whose
+    key or key family is in ``keys`` first, when given.
+    """
+    from .drivers.compare import mutant_report
+
+    mutant = next((m for m in spec.mutants if m.name == name), None)
+    if mutant is None:
+        known = ", ".join(m.name for m in spec.mutants)
+        raise KeyError(f"{spec.name} has no mutant {name!r}; known: {known}")
+    report = mutant_report(spec, mutant)
+    found = report.undeclared
+    verdict = (f"CAUGHT: {len(found)} difference(s) from the reference conversion"
+               if found else "NOT caught: no observable difference")
+    lines = [f"mutant {mutant.name!r}: {mutant.misconception}", verdict]
+    if keys:
+        wanted = set(keys)
+        found = ([d for d in found if d.key in wanted or d.family in wanted]
+                 + [d for d in found if d.key not in wanted and d.family not in wanted])
+    lines.extend(f"  {d.render()}" for d in found[:limit])
+    if len(found) > limit:
+        lines.append(f"  ... and {len(found) - limit} more")
+    return "\n".join(lines)

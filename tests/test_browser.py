@@ -126,3 +126,25 @@ def test_widget_page_shows_view_or_static_rendering(server: str, browser) -> Non
     assert "__mmap_region" in text
     errors = _severe_errors(browser)
     assert errors == [], "\n".join(errors)
+
+
+def test_case_study_page_shows_code_outputs_and_figure(server: str, browser) -> None:
+    """A case-study page: C side by side, harness output visible; the overview's figure loads."""
+    browser.get(server + "/book/case_studies/afs.html")
+    text = browser.find_element("tag name", "body").text
+    assert "afs_file_mmap_prepare" in text and "afs_mapped" in text  # the C sketches
+    assert "undeclared differences: none" in text                     # compare(SPEC)
+    assert "mutant 'ref-in-prepare'" in text and "CAUGHT" in text
+    assert "fs/afs/file.c" in text                                     # citation
+    assert _severe_errors(browser) == []
+
+    browser.get(server + "/book/case_studies/overview.html")
+    images = [img for img in browser.find_elements("css selector", "img")
+              if "mmap_region_order" in (img.get_attribute("src") or "")]
+    assert images, "the __mmap_region order figure is missing"
+    # naturalWidth is 0 when the browser could not load or decode the SVG.
+    assert browser.execute_script("return arguments[0].naturalWidth;", images[0]) > 0
+    text = browser.find_element("tag name", "body").text
+    assert "target_core_user" in text and "mutants caught" in text
+    errors = _severe_errors(browser)
+    assert errors == [], "\n".join(errors)

@@ -171,3 +171,15 @@ print(stepper.text())
 # `mmap_prepare` describes the mapping, a merge with a neighbour is attempted, a new VMA is
 # allocated and inserted only if that fails, and `__mmap_complete` finishes the
 # bookkeeping. Chapter 3 looks at the description the hook filled in.
+#
+# The same order for both kinds of hook — where the driver's code runs (orange) relative
+# to the merge attempt, the allocation and the insertion of the VMA:
+#
+# ```{figure} images/mmap_region_order.svg
+# :alt: Two columns of steps of __mmap_region(). Legacy f_op->mmap: gather old mappings, try to merge (a merged range never calls ->mmap), allocate the VMA, call f_op->mmap, link the VMA, complete. mmap_prepare: gather, call f_op->mmap_prepare on a descriptor, try to merge, allocate and set the VMA from the descriptor, link, complete, run the mmap action, call vm_ops->mapped; on error unmap the VMA, which calls close.
+# :width: 640px
+#
+# `__mmap_region()` with a legacy `f_op->mmap` (left) and with `f_op->mmap_prepare`
+# (right), as the model implements it (Linux 7.0 + the v4 series). Drawn by
+# `book/_tools/make_diagrams.py`.
+# ```

@@ -106,55 +106,30 @@ for label, step in steps:
 # }
 # ```
 #
-# The difference shows as soon as two mappings of the same file merge:
+# The difference shows as soon as two mappings of the same file merge. `mmaplab.drivers.afs`
+# models both versions of the real driver (`make_buggy()` is the first conversion,
+# `AfsDriver("prepare")` the restored one); its spec has a scenario for exactly this case.
+# `run_scenario` plays it on a fresh address space and records what the driver saw:
 
 # %%
-class Vnode:
-    open_mmaps = 0
+from mmaplab.drivers import afs  # noqa: E402
+from mmaplab.drivers.compare import run_scenario  # noqa: E402
 
-
-def run(convert_with_mapped):
-    vnode = Vnode()
-
-    def add(*_):
-        vnode.open_mmaps += 1
-        return 0
-
-    def drop(vma):
-        vnode.open_mmaps -= 1
-
-    if convert_with_mapped:
-        vm_ops = VmOperationsStruct(name="vnode_vm_ops", mapped=add, open=add, close=drop)
-
-        def prepare(desc):
-            desc.vm_ops = vm_ops
-            return 0
-    else:
-        vm_ops = VmOperationsStruct(name="vnode_vm_ops", open=add, close=drop)
-
-        def prepare(desc):
-            add()
-            desc.vm_ops = vm_ops
-            return 0
-
-    file = File(Inode("/afs/cell/vol/file", 1 << 20, dev=(0, 50)),
-                FileOperations(name="vnode_fops", mmap_prepare=prepare), FMode.READ)
-    mm = MM()
-    mm.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, file, 0)
-    mm.mmap(BASE + P, P, PROT_READ, MAP_SHARED | MAP_FIXED, file, P)   # merges
-    vmas = len(mm.vmas())
-    mm.munmap(BASE, 2 * P)
-    return vmas, vnode.open_mmaps
-
-
-for label, flag in [("count in mmap_prepare", False), ("count in vm_ops->mapped", True)]:
-    vmas, left = run(flag)
-    print(f"{label:<24} VMAs after two mmaps: {vmas}  open_mmaps after munmap: {left}")
+merge = next(s for s in afs.SPEC.scenarios if s.name == "merge-with-previous")
+versions = [("first conversion (9d5403b1036c)", afs.make_buggy),
+            ("v4 10/21 (count in mapped)", lambda: afs.AfsDriver("prepare"))]
+for label, make in versions:
+    print(label)
+    for obs in run_scenario(make(), merge):
+        state = dict(obs.state)
+        print(f"  {obs.op:<72} VMAs={len(obs.maps)}  cb_nr_mmap={state['cb_nr_mmap']}"
+              f"  on open_mmaps={state['on_open_mmaps']}")
 
 # %% [markdown]
 # Two `mmap()` calls, one merged VMA, one `close`: counting in `mmap_prepare` leaves the
-# vnode believing it is still mapped (a leak that keeps state alive forever); counting in
-# `mapped` is exact. Chapter 8's afs page runs the real driver models side by side.
+# vnode believing it is still mapped — it stays on the volume's `open_mmaps` list for ever;
+# counting in `mapped` is exact. The {doc}`case_studies/afs` page runs the whole
+# equivalence harness on the afs models.
 #
 # ## `mapped` can fail
 #
@@ -181,3 +156,38 @@ with mm.trace.recording() as t:
         print(exc)
 print(t.render())
 print("VMAs:", len(mm.vmas()), "| close calls:", fail_dev.log)
+
+# %% [markdown]
+# ## `close` without `mapped`
+#
+# The `vm_ops` are on the VMA from the moment it is inserted, before the mmap action runs.
+# If the action fails — here the page-table allocation of a remap — the model, following
+# v4's `mmap_action_finish()`, skips `mapped` and unmaps the VMA, and the unmap calls
+# `close`. A driver counting "+1 in `mapped`, −1 in `close`" goes negative:
+
+# %%
+from mmaplab.mmap_action import mmap_action_remap_full  # noqa: E402
+
+remap_dev = Counter()
+remap_ops = remap_dev.ops("remap_vm_ops")
+
+
+def remap_prepare(desc):
+    desc.vm_ops = remap_ops
+    mmap_action_remap_full(desc, 0xFEE00)
+    return 0
+
+
+f = File(Inode("/dev/remap", 1 << 20, dev=(10, 3)),
+         FileOperations(name="remap_fops", mmap_prepare=remap_prepare), FMode.READ)
+mm = MM()
+with mm.injecting("pte_alloc", nth=1, err=errno.ENOMEM):
+    try:
+        mm.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, f)
+    except OSError as exc:
+        print(exc)
+print("VMAs:", len(mm.vmas()), "| users:", remap_dev.users, "| hooks:", remap_dev.log)
+
+# %% [markdown]
+# So `close` must not assume that `mapped` ran. The {doc}`case_studies/stm` and
+# {doc}`case_studies/vme_user` pages show what that means for two converted drivers.

@@ -132,6 +132,58 @@ try_mmap(finish_unmap_then_read_vma)
 try_mmap(actions.mmap_action_finish)
 
 # %% [markdown]
+# ## The sanitizer names the bug
+#
+# `MM(sanitize=True)` (or `with mmaplab.sanitizer.sanitizing():`) attaches
+# `mmaplab.sanitizer`, which plays the part of lockdep, KASAN and the refcount checks for
+# hooks run through the model, and explains each finding by the rule of the API that was
+# broken. The same two finish orderings, sanitized:
+
+# %%
+from mmaplab.sanitizer import Sanitizer, SanitizerReport  # noqa: E402
+
+
+def sanitized_mmap(finish):
+    original = actions.mmap_action_finish
+    actions.mmap_action_finish = finish
+    mm = MM(sanitize=True)
+    try:
+        mm.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, make_device("dev", failing_mapped))
+    except SanitizerReport as report:
+        print(report)
+    except OSError as exc:
+        print(f"no finding; mmap failed cleanly: {exc}")
+    finally:
+        actions.mmap_action_finish = original
+
+
+for finish in (finish_unmap_then_unlock, finish_unmap_then_read_vma, actions.mmap_action_finish):
+    sanitized_mmap(finish)
+    print()
+
+# %% [markdown]
+# The sanitizer also catches the afs bug of chapter {doc}`05_vm_operations` the moment it
+# happens, not when the count finally goes wrong: an `mmap_prepare` hook that changes
+# driver state is reported on the first `mmap()` — and again, louder, when the range merged
+# and the change can never be undone. Here the first afs conversion
+# (`mmaplab.drivers.afs.make_buggy()`), in "collect" mode so the run goes on:
+
+# %%
+from mmaplab.drivers import afs  # noqa: E402
+
+driver = afs.make_buggy()
+file = driver.open()
+san = Sanitizer(mode="collect")
+san.register(driver)                      # watch its state (Driver.observe())
+mm = san.attach(MM())
+mm.mmap(BASE, 2 * P, PROT_READ, MAP_SHARED | MAP_FIXED, file)
+mm.mmap(BASE + 2 * P, 2 * P, PROT_READ, MAP_SHARED | MAP_FIXED, file, 2 * P)   # merges
+for report in san.reports:
+    print(report)
+    print()
+print("VMAs:", len(mm.vmas()), "| cb_nr_mmap:", driver.vnode.cb_nr_mmap)
+
+# %% [markdown]
 # ## In the compatibility layer the option is switched off
 #
 # When an `mmap_prepare` hook is called *from* a legacy `->mmap` (chapter 7), the VMA is

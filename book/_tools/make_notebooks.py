@@ -13,6 +13,7 @@ not be reproducible (memory addresses in default reprs).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 from pathlib import Path
@@ -24,7 +25,7 @@ from nbclient import NotebookClient
 BOOK = Path(__file__).resolve().parents[1]
 SRC = BOOK / "_src"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-UNSTABLE = re.compile(r" at 0x[0-9a-f]{6,}|object at |<function [^>]*0x")
+UNSTABLE = re.compile(r" at 0x[0-9a-f]{6,}>|object at |<function [^>]*0x")
 
 
 def build(src: Path) -> Path:
@@ -33,13 +34,17 @@ def build(src: Path) -> Path:
     nb.metadata["kernelspec"] = KERNELSPEC
     nb.metadata["language_info"] = {"name": "python"}
     nb.metadata.pop("jupytext", None)
-    for cell in nb.cells:
+    for i, cell in enumerate(nb.cells):
         cell.metadata.pop("lines_to_next_cell", None)
+        # Stable cell ids (nbformat would draw random ones): re-rendering an unchanged
+        # chapter leaves its file unchanged apart from widget model ids.
+        cell.id = hashlib.sha1(f"{out.relative_to(BOOK)}:{i}".encode()).hexdigest()[:8]
     client = NotebookClient(nb, timeout=120, kernel_name="python3",
                             resources={"metadata": {"path": str(BOOK.parent)}},
                             store_widget_state=True)
     client.execute()
     for i, cell in enumerate(nb.cells):
+        cell.metadata.pop("execution", None)  # timestamps of the run
         # Kernel start-up noise (e.g. ipykernel's transport warning) arrives on stderr at a
         # random cell; the chapters never write to stderr on purpose.
         if "outputs" in cell:

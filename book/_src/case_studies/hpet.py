@@ -1,0 +1,114 @@
+# %% [markdown]
+# # hpet: one uncached page of MMIO
+#
+# **The device.** The High Precision Event Timer is a block of memory-mapped registers
+# (on x86 usually at physical `0xfed00000`). `/dev/hpet` hands out one timer per `open()`
+# and, when the kernel is built with `CONFIG_HPET_MMAP` and booted with `hpet_mmap=1`, lets
+# userspace map the block's register page read-only to read the main counter without a
+# system call.
+#
+# **The state the hook depends on**: `file->private_data`, the `struct hpet_dev` of the
+# timer `hpet_open()` assigned, whose `hd_hpets->hp_hpet_phys` is the physical base of the
+# whole block (every timer of a block maps the same page), and the global
+# `hpet_mmap_enabled`. `hpet_open()` refuses `O_RDWR`/`O_WRONLY` with `EINVAL`. There are
+# no `vm_ops`: nothing to count.
+#
+# The series converts it in v4 13/21, using the new `mmap_action_simple_ioremap()` of
+# v4 11/21.
+
+# %%
+from mmaplab.drivers import hpet
+from mmaplab.drivers.compare import compare
+from mmaplab.widgets import mutant_text, scenario_text, spec_citation
+
+SPEC = hpet.SPEC
+print(spec_citation(SPEC))
+
+# %% [markdown]
+# ## The hook, before and after
+#
+# Our own sketch in kernel style. **Before**:
+#
+# ```c
+# static int hpet_mmap(struct file *file, struct vm_area_struct *vma)
+# {
+#         struct hpet_dev *devp = file->private_data;
+#         unsigned long base = devp->hd_hpets->hp_hpet_phys;
+#
+#         if (!hpet_mmap_enabled)
+#                 return -EACCES;            /* boot option hpet_mmap=0       */
+#         if (base & ~PAGE_MASK)
+#                 return -ENOSYS;            /* block not page aligned        */
+#
+#         vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+#         return vm_iomap_memory(vma, base, PAGE_SIZE);  /* checks + remap now */
+# }
+# ```
+#
+# **After (v4 13/21)**:
+#
+# ```c
+# static int hpet_mmap_prepare(struct vm_area_desc *desc)
+# {
+#         struct hpet_dev *devp = desc->file->private_data;
+#         unsigned long base = devp->hd_hpets->hp_hpet_phys;
+#
+#         /* the same two refusals, unchanged */
+#
+#         desc->page_prot = pgprot_noncached(desc->page_prot);
+#         mmap_action_simple_ioremap(desc, base, PAGE_SIZE);  /* remap later */
+#         return 0;
+# }
+# ```
+#
+# What changed, and why:
+#
+# * **`vm_iomap_memory()` → `mmap_action_simple_ioremap()`.** `vm_iomap_memory()` checked
+#   the request against the region (size, offset) and then wrote the page tables. The
+#   action splits this: its prepare step (`simple_ioremap_prepare()`) runs the same checks
+#   on the descriptor, before any VMA exists, and turns the request into a full I/O remap
+#   (setting `VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP`); the page tables are written
+#   when the action completes, after the VMA is inserted. So a two-page request still fails
+#   with `EINVAL`, now before anything was allocated.
+# * **`vma->vm_page_prot` → `desc->page_prot`**: same `pgprot_noncached()`.
+# * No `vm_ops`, no `mapped`: the driver keeps no per-mapping state.
+#
+# ## A valid mapping, in both variants
+#
+# One page at offset 0 through a read-only descriptor: one PTE pointing at the HPET
+# block's pfn `0xfed00`, uncached (`uc`), marked as a special PFN mapping.
+
+# %%
+print(scenario_text(SPEC, "map-one-page", at=1))
+
+# %% [markdown]
+# ## Rejections
+#
+# The region is one page: a two-page request fails in the size check, in both versions.
+# The second refusal happens earlier still: `hpet_open()` rejects a descriptor opened for
+# writing, so there is nothing to map.
+
+# %%
+print(scenario_text(SPEC, "two-pages", at=None))
+print()
+print(scenario_text(SPEC, "open-for-write", at=None))
+
+# %% [markdown]
+# ## The equivalence harness
+#
+# Thirteen scenarios — offsets, private writable mappings, `fork()`, adjacent mappings of
+# two timers, failures injected in the page-table allocation and after insertion — and no
+# difference at all: this conversion is a pure API change.
+
+# %%
+print(compare(SPEC).render())
+
+# %% [markdown]
+# ## A wrong conversion, caught
+#
+# Forgetting `pgprot_noncached()` on the descriptor: the counter page becomes cacheable,
+# and reads of a running timer may return stale values. The harness sees it in the VMA's
+# page protection and in the PTE:
+
+# %%
+print(mutant_text(SPEC, "no-noncached", limit=2, keys=["page_prot", "pte"]))

@@ -1,0 +1,121 @@
+# %% [markdown]
+# # hv_vmbus: a stacked caller through the compatibility layer
+#
+# **The object.** Each Hyper-V VMBus channel has a pair of ring buffers (send + receive)
+# in guest memory. Userspace drivers (`uio_hv_generic`) map a channel's rings through a
+# sysfs binary attribute, `/sys/bus/vmbus/devices/<guid>/channels/<relid>/ring`. The
+# attribute's `mmap` is a vmbus wrapper that calls a per-channel callback supplied by the
+# device driver.
+#
+# **The state the hook depends on**: the channel — its ring pages (one contiguous
+# allocation from `vmbus_open()`), `ringbuffer_pagecount`, its state (the callback refuses
+# a channel that is not open), the callback pointer, and whether the "ring" file is
+# visible (`hv_create_ring_sysfs()` / `hv_remove_ring_sysfs()`).
+#
+# **Why it needs the compatibility layer.** sysfs binary attributes have no
+# `mmap_prepare`: kernfs calls the attribute's legacy `mmap(file, kobj, attr, vma)` with a
+# real VMA. v4 18/21 converts the *callback* to `mmap_prepare_ring_buffer(channel, desc)`,
+# so the wrapper, still called with a VMA, becomes a **stacked caller** (v4 17/21): it
+# builds a descriptor from the VMA, calls the prepare callback, then lets
+# `__compat_vma_mmap()` run the action and write the result back into the VMA.
+#
+# This page drives the vmbus side with uio_hv_generic's callback on the primary channel;
+# {doc}`uio_hv_generic` looks at the callback itself.
+
+# %%
+from mmaplab.drivers import hv_vmbus
+from mmaplab.drivers.compare import compare
+from mmaplab.widgets import mutant_text, scenario_text, spec_citation
+
+SPEC = hv_vmbus.SPEC
+print(spec_citation(SPEC))
+
+# %% [markdown]
+# ## The wrapper, before and after
+#
+# Our own sketch in kernel style. **Before** — the callback receives the VMA:
+#
+# ```c
+# static int hv_mmap_ring_buffer_wrapper(struct file *filp, struct kobject *kobj,
+#                                        const struct bin_attribute *attr,
+#                                        struct vm_area_struct *vma)
+# {
+#         struct vmbus_channel *channel = container_of(kobj, struct vmbus_channel, kobj);
+#
+#         return channel->mmap_ring_buffer(channel, vma);
+# }
+# ```
+#
+# **After (v4 18/21)** — the callback receives a descriptor built from the VMA:
+#
+# ```c
+# static int hv_mmap_ring_buffer_wrapper(struct file *filp, struct kobject *kobj,
+#                                        const struct bin_attribute *attr,
+#                                        struct vm_area_struct *vma)
+# {
+#         struct vmbus_channel *channel = container_of(kobj, struct vmbus_channel, kobj);
+#         struct vm_area_desc desc;
+#         int err;
+#
+#         compat_set_desc_from_vma(&desc, filp, vma);  /* VMA -> descriptor          */
+#         err = channel->mmap_prepare_ring_buffer(channel, &desc);
+#         if (err)
+#                 return err;
+#         return __compat_vma_mmap(&desc, vma);        /* action prepare, descriptor
+#                                                         -> VMA, action complete,
+#                                                         vm_ops->mapped            */
+# }
+# ```
+#
+# What changed, and why:
+#
+# * `struct vmbus_channel`'s callback pointer becomes `mmap_prepare_ring_buffer`, and
+#   `hv_create_ring_sysfs()` takes the new type.
+# * **The wrapper keeps its legacy signature** (kernfs calls it with a VMA) and uses the
+#   compatibility layer: `compat_set_desc_from_vma()` copies start, end, pgoff, file, flags
+#   and page protection; `__compat_vma_mmap()` runs the action's prepare step, copies the
+#   descriptor back (including `vm_ops` and `private_data`, NULL here) and completes the
+#   action on the VMA. An error is returned to kernfs, whose caller unmaps the VMA.
+# * The rmap-hiding option is forced off in the compatibility layer (chapter
+#   {doc}`../06_locking`): the VMA is not in the tree yet.
+#
+# ## A valid mapping, in both variants
+#
+# The whole ring (2 send + 2 receive pages, scaled down from 2 MiB each) — ordinary RAM
+# remapped as PFN entries, *not* uncached; kernfs installs its own `kernfs_vm_ops` over the
+# VMA:
+
+# %%
+print(scenario_text(SPEC, "map-ring", at=2))
+
+# %% [markdown]
+# ## Rejections
+#
+# The callback's `simple_ioremap` checks bound the request by the ring: too many pages, or
+# an offset that runs past the end, is `EINVAL` — now from the action's prepare step inside
+# `__compat_vma_mmap()`:
+
+# %%
+print(scenario_text(SPEC, "too-big", at=None))
+print()
+print(scenario_text(SPEC, "offset-runs-past-ring", at=None))
+
+# %% [markdown]
+# ## The equivalence harness
+#
+# No difference, including when the compat layer's action step fails (for the legacy
+# driver the harness fails its `->mmap` instead): `ENOMEM` and nothing left behind, either
+# way.
+
+# %%
+print(compare(SPEC).render())
+
+# %% [markdown]
+# ## A wrong stacked caller, caught
+#
+# A wrapper that calls the prepare callback and returns 0 — "the kernel will perform the
+# action later" — maps nothing: from a legacy `->mmap`, nobody else will ever run the
+# action. Every access faults with `SIGBUS`:
+
+# %%
+print(mutant_text(SPEC, "skip-__compat_vma_mmap", limit=2, keys=["errno"]))

@@ -1,0 +1,110 @@
+# %% [markdown]
+# # open-dice: a secret region, write-combined and never inherited
+#
+# **The device.** Open Profile for DICE hands firmware-derived secrets (CDIs) to the
+# operating system in a reserved-memory region described by the device tree.
+# `/dev/open-dice0` lets userspace map that region read-only (and wipe it through a
+# `write()` of the driver, not through the mapping).
+#
+# **The state the hook depends on**: the device's `struct reserved_mem` — a page-aligned
+# `base` and `size` checked at probe time — reached through `file->private_data`. No
+# `vm_ops`, no counters. The hook's policy lives in flags: a *shared* mapping may not be
+# writable, and it loses `VM_MAYWRITE` so `mprotect()` cannot add write access later;
+# `VM_DONTCOPY` keeps the secrets out of fork children, `VM_DONTDUMP` out of core dumps.
+#
+# Converted in v4 12/21, with `mmap_action_simple_ioremap()` (v4 11/21).
+
+# %%
+from mmaplab.drivers import open_dice
+from mmaplab.drivers.compare import compare
+from mmaplab.widgets import mutant_text, scenario_text, spec_citation
+
+SPEC = open_dice.SPEC
+print(spec_citation(SPEC))
+
+# %% [markdown]
+# ## The hook, before and after
+#
+# Our own sketch in kernel style. **Before**:
+#
+# ```c
+# static int open_dice_mmap(struct file *filp, struct vm_area_struct *vma)
+# {
+#         struct open_dice_drvdata *drvdata = to_open_dice_drvdata(filp);
+#
+#         if (vma->vm_flags & VM_MAYSHARE) {
+#                 if (vma->vm_flags & VM_WRITE)
+#                         return -EPERM;             /* shared + writable: never  */
+#                 vm_flags_clear(vma, VM_MAYWRITE);  /* and never later           */
+#         }
+#         vma->vm_page_prot = pgprot_writecombine(vma->vm_page_prot);
+#         vm_flags_set(vma, VM_DONTCOPY | VM_DONTDUMP);
+#         return vm_iomap_memory(vma, drvdata->rmem->base, drvdata->rmem->size);
+# }
+# ```
+#
+# **After (v4 12/21)**:
+#
+# ```c
+# static int open_dice_mmap_prepare(struct vm_area_desc *desc)
+# {
+#         struct open_dice_drvdata *drvdata = to_open_dice_drvdata(desc->file);
+#
+#         if (vma_desc_test(desc, VMA_MAYSHARE_BIT)) {
+#                 if (vma_desc_test(desc, VMA_WRITE_BIT))
+#                         return -EPERM;
+#                 vma_desc_clear_flags(desc, VMA_MAYWRITE_BIT);
+#         }
+#         desc->page_prot = pgprot_writecombine(desc->page_prot);
+#         vma_desc_set_flags(desc, VMA_DONTCOPY_BIT, VMA_DONTDUMP_BIT);
+#         mmap_action_simple_ioremap(desc, drvdata->rmem->base, drvdata->rmem->size);
+#         return 0;
+# }
+# ```
+#
+# What changed, and why:
+#
+# * **Flag tests and updates go through the descriptor accessors**: `vma_desc_test()`,
+#   `vma_desc_clear_flags()`, `vma_desc_set_flags()` instead of reading `vma->vm_flags`
+#   and calling `vm_flags_clear()`/`vm_flags_set()` (which need the VMA write lock).
+# * **`vm_iomap_memory()` → `mmap_action_simple_ioremap()`** with the same `(base, size)`:
+#   the size and offset checks now run in the action's prepare step, before the VMA
+#   exists; the remap itself happens when the action completes.
+# * **`pgprot_writecombine()`** is applied to `desc->page_prot`.
+#
+# ## A valid mapping, in both variants
+#
+# The whole two-page region, shared and read-only: `VM_MAYWRITE` is gone, `DONTCOPY` and
+# `DONTDUMP` are set, and both PTEs are write-combined (`wc`) PFN entries.
+
+# %%
+print(scenario_text(SPEC, "map-read-only", at=2))
+
+# %% [markdown]
+# ## Rejections
+#
+# A shared writable mapping is refused by the driver (`EPERM`); adding write access later
+# is refused by `mprotect()` (`EACCES`), because the hook cleared `VM_MAYWRITE`.
+
+# %%
+print(scenario_text(SPEC, "shared-writable", at=None))
+print()
+print(scenario_text(SPEC, "mprotect-add-write", at=None))
+
+# %% [markdown]
+# ## The equivalence harness
+#
+# No difference in fourteen scenarios (oversized requests, offsets, private mappings,
+# `fork()` with `VM_DONTCOPY`, splits, failures injected before and after insertion):
+
+# %%
+print(compare(SPEC).render())
+
+# %% [markdown]
+# ## A wrong conversion, caught
+#
+# A conversion that keeps the `EPERM` check but forgets to clear `VM_MAYWRITE` passes every
+# "does mmap work" test — and lets `mprotect(PROT_WRITE)` make the secrets writable:
+
+# %%
+print(mutant_text(SPEC, "keeps-maywrite", limit=2, keys=["errno"]))

@@ -1,0 +1,119 @@
+# %% [markdown]
+# # stm: a runtime-PM reference per mapping
+#
+# **The device.** System Trace Module devices (`/dev/stm0`, e.g. Intel Trace Hub) let
+# software write trace data to per-channel MMIO. After a trace policy assigned a range of
+# channels to the file (`nr_chans` channels from a master/channel pair), userspace can map
+# exactly those channels' MMIO and write to it directly.
+#
+# **The state the hook depends on**: the low-level driver's `mmio_addr()` callback and
+# `sw_mmiosz` (bytes per channel), the file's assigned channel range, and the device's
+# **runtime-PM usage count**: while a mapping exists the device must stay powered, so each
+# stm VMA holds one PM reference. `stm_mmap_vmops` keeps that invariant: `open` takes one
+# for a split or forked copy, `close` drops one.
+#
+# Converted in v4 15/21, which adds `vm_ops->mapped` for the first reference.
+
+# %%
+from mmaplab.drivers import stm
+from mmaplab.drivers.compare import compare
+from mmaplab.widgets import mutant_text, scenario_text, spec_citation
+
+SPEC = stm.SPEC
+print(spec_citation(SPEC))
+
+# %% [markdown]
+# ## The hook, before and after
+#
+# Our own sketch in kernel style; the four refusals are summarised in a comment.
+# **Before**:
+#
+# ```c
+# static int stm_char_mmap(struct file *file, struct vm_area_struct *vma)
+# {
+#         /* EOPNOTSUPP without mmio_addr(); EINVAL unless vm_pgoff == 0, the size is
+#          * exactly nr_chans * sw_mmiosz, and mmio_addr() returned a nonzero phys */
+#
+#         pm_runtime_get_sync(&stm->dev);            /* this VMA's PM reference */
+#         vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+#         vm_flags_set(vma, VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
+#         vma->vm_ops = &stm_mmap_vmops;
+#         vm_iomap_memory(vma, phys, size);          /* result not checked! */
+#         return 0;
+# }
+# ```
+#
+# **After (v4 15/21)**:
+#
+# ```c
+# static int stm_char_mmap_prepare(struct vm_area_desc *desc)
+# {
+#         /* the same refusals, reading desc->pgoff and vma_desc_size(desc) */
+#
+#         desc->page_prot = pgprot_noncached(desc->page_prot);
+#         vma_desc_set_flags(desc, VMA_IO_BIT, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT);
+#         desc->vm_ops = &stm_mmap_vmops;
+#         mmap_action_simple_ioremap(desc, phys, size);  /* failure fails mmap() */
+#         return 0;
+# }
+#
+# static int stm_mmap_mapped(unsigned long start, unsigned long end, pgoff_t pgoff,
+#                            const struct file *file, void **vm_private_data)
+# {
+#         pm_runtime_get_sync(&stm->dev);            /* the VMA exists and is mapped */
+#         return 0;
+# }
+#
+# /* stm_mmap_vmops gains .mapped = stm_mmap_mapped; .open and .close are unchanged */
+# ```
+#
+# What changed, and why:
+#
+# * **The PM reference moved to `vm_ops->mapped`.** Taken in `mmap_prepare`, it would leak
+#   whenever the mmap fails after the hook (VMA allocation, tree preallocation, the remap).
+# * **`vm_iomap_memory()` → `mmap_action_simple_ioremap()`**, with `desc->` flag and
+#   page-protection updates. A side effect: the old hook ignored the remap's result, so a
+#   failed remap gave a "successful" mapping with no page-table entries; now the failure
+#   fails `mmap()`.
+#
+# ## A valid mapping, in both variants
+#
+# The two pages of channel MMIO (128 channels × 64 bytes), shared and writable: uncached
+# PFN entries, and one PM reference while the mapping lives.
+
+# %%
+print(scenario_text(SPEC, "map-channels", at=1))
+
+# %% [markdown]
+# ## Rejections
+#
+# The size must match the channel window exactly, and the offset must be 0 — `EINVAL`,
+# before and after, with no PM reference taken:
+
+# %%
+print(scenario_text(SPEC, "wrong-size", at=None))
+print()
+print(scenario_text(SPEC, "nonzero-offset", at=None))
+
+# %% [markdown]
+# ## The equivalence harness
+#
+# Two intended differences. The first is the new `mapped` call. The second is the remap
+# failing after the VMA was inserted: the converted driver now reports `ENOMEM` — but the
+# VMA already carried `stm_mmap_vmops`, so when the kernel unmaps it, `close` drops a PM
+# reference that `mapped` never took (the model, following v4, calls `close` without
+# `mapped` here). Alone that is an underflow warning from runtime PM; with a second mapping
+# live, it silently steals that mapping's reference.
+
+# %%
+print(compare(SPEC).render())
+
+# %% [markdown]
+# ## A wrong conversion, caught
+#
+# Keeping `pm_runtime_get_sync()` in `mmap_prepare` (and no `mapped`) looks equivalent on
+# every successful mmap — the harness finds the failures after the hook, where the
+# reference is never dropped and the device can no longer runtime-suspend:
+
+# %%
+print(mutant_text(SPEC, "pm-get-in-prepare", limit=2, keys=["state"]))

@@ -1,0 +1,147 @@
+# %% [markdown]
+# # target_core_user: the only `uio_info` override, and a device reference in `mapped`
+#
+# **The device.** TCMU (`drivers/target/target_core_user.c`) lets a userspace daemon
+# (`tcmu-runner`) implement SCSI backstores for the kernel's LIO target. The kernel and the
+# daemon share one region of memory through `/dev/uioN`: a mailbox, a command ring and a
+# data area. tcmu is a UIO driver whose `mem[0]` has type `UIO_MEM_NONE`, so the uio core
+# cannot map it by itself: tcmu supplies the override.
+#
+# **The state the hook depends on**: `udev->mmap_pages` (the exact size userspace must
+# map), `udev->kref` (one reference from allocation, one held by the configured device, and
+# **one per live VMA**, so the device outlives every mapping), the vmalloc'ed mailbox and
+# command ring, and the data pages (allocated as commands need them; a missing one is
+# `SIGBUS`). `tcmu_vm_ops`: `open` takes a reference for a split or forked copy, `close`
+# drops one, `fault` finds the page.
+#
+# Converted in v4 19/21 together with the uio core (see {doc}`uio`).
+
+# %%
+from mmaplab import MAP_SHARED, MM, PAGE_SIZE, PROT_READ, PROT_WRITE, V4
+from mmaplab.drivers import target_core_user
+from mmaplab.drivers.compare import compare
+from mmaplab.widgets import mutant_text, scenario_text, spec_citation
+
+SPEC = target_core_user.SPEC
+print(spec_citation(SPEC))
+
+# %% [markdown]
+# ## The hook, before and after
+#
+# Our own sketch in kernel style. **Before** — `uio_info->mmap`:
+#
+# ```c
+# static int tcmu_mmap(struct uio_info *info, struct vm_area_struct *vma)
+# {
+#         struct tcmu_dev *udev = container_of(info, struct tcmu_dev, uio_info);
+#
+#         vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+#         vma->vm_ops = &tcmu_vm_ops;
+#         vma->vm_private_data = udev;
+#
+#         if (vma_pages(vma) != udev->mmap_pages)   /* all of it, or nothing */
+#                 return -EINVAL;
+#
+#         tcmu_vma_open(vma);                       /* kref_get: this VMA's reference */
+#         return 0;
+# }
+# ```
+#
+# **After (v4 19/21)** — `uio_info->mmap_prepare`, called by the uio core through the
+# compatibility layer:
+#
+# ```c
+# static int tcmu_mmap_prepare(struct uio_info *info, struct vm_area_desc *desc)
+# {
+#         struct tcmu_dev *udev = container_of(info, struct tcmu_dev, uio_info);
+#
+#         vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT);
+#         desc->vm_ops = &tcmu_vm_ops;
+#         desc->private_data = udev;               /* copied to vm_private_data */
+#
+#         if (vma_desc_pages(desc) != udev->mmap_pages)
+#                 return -EINVAL;
+#         return 0;                                /* no reference taken here   */
+# }
+#
+# static int tcmu_vma_mapped(unsigned long start, unsigned long end, pgoff_t pgoff,
+#                            const struct file *file, void **vm_private_data)
+# {
+#         struct tcmu_dev *udev = *vm_private_data;
+#
+#         kref_get(&udev->kref);                   /* the new VMA's reference   */
+#         return 0;
+# }
+# /* tcmu_vm_ops gains .mapped = tcmu_vma_mapped */
+# ```
+#
+# What changed, and why:
+#
+# * **Flags, `vm_ops` and `vm_private_data` are set on the descriptor**; the compatibility
+#   layer in `uio_mmap()` copies them to the VMA (`private_data` must be set: the layer
+#   overwrites the `idev` the core stored).
+# * **The reference moved from the end of the hook to `vm_ops->mapped`**, which
+#   `__compat_vma_mmap()` calls once the VMA is set up. No action: pages come from `fault`.
+#
+# ## A valid mapping, in both variants
+#
+# The exact size (6 pages in the model: 2 of mailbox + command ring, 4 of data), then
+# faults on the mailbox, the command ring and the first data page; one more `kref` while
+# mapped.
+
+# %%
+print(scenario_text(SPEC, "map-and-use", at=3))
+
+# %% [markdown]
+# ## Rejections
+#
+# One page short fails tcmu's exact-size check; an offset of one page selects `mem[1]`,
+# which is empty, so the uio core refuses it before tcmu is asked. Neither takes a
+# reference.
+
+# %%
+print(scenario_text(SPEC, "too-small", at=None))
+print()
+print(scenario_text(SPEC, "wrong-offset", at=None))
+
+# %% [markdown]
+# ## The equivalence harness
+
+# %%
+print(compare(SPEC).render())
+
+# %% [markdown]
+# ## The regression of v4 as posted
+#
+# v4 also added a check, `__vma_check_mmap_hook()`, run after every legacy `->mmap`: a VMA
+# whose `vm_ops` has `mapped` is refused with a warning, on the theory that only
+# `mmap_prepare` files set `mapped`. But `uio_mmap()` *is* a legacy `->mmap` that
+# legitimately installs tcmu's `mapped` through the compatibility layer — so every tcmu
+# mmap failed with `EINVAL` ("could not mmap /dev/uio0" in tcmu-runner), after `mapped`
+# had already taken its reference. A hotfix removed the check. `MM(config=V4)` models the
+# series exactly as posted; the default `MM()` includes the hotfix:
+
+# %%
+for label, config in (("v4 as posted", V4), ("with the hotfix", None)):
+    dev = target_core_user.TcmuDev("prepare")
+    mm = MM(config=config) if config is not None else MM()
+    try:
+        mm.mmap(None, 6 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, dev.open())
+        outcome = "mapped"
+    except OSError as exc:
+        outcome = f"{type(exc).__name__}: {exc}"
+    print(f"{label:<16} {outcome}")
+    print(f"{'':<16} VMAs: {len(mm.vmas())}, kref: {dev.kref}, warnings: {mm.warnings}")
+
+# %% [markdown]
+# With the check, the mmap fails and the reference `mapped` took stays: `kref` is 3 with no
+# VMA, a leak (a failed legacy `->mmap` gets no `close`). With the hotfix, 3 is right: one
+# live VMA.
+#
+# ## A wrong conversion, caught
+#
+# Taking the reference in `mmap_prepare` (before the size check) leaks it whenever the
+# mmap then fails:
+
+# %%
+print(mutant_text(SPEC, "kref-in-mmap_prepare", limit=2, keys=["state"]))

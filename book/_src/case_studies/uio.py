@@ -1,0 +1,115 @@
+# %% [markdown]
+# # uio: the core keeps `->mmap`, the driver override moves to `mmap_prepare`
+#
+# **The device.** The userspace-I/O core (`drivers/uio/uio.c`) gives each UIO device a
+# `/dev/uioN` whose mmap exposes up to `MAX_UIO_MAPS` memory regions the kernel driver
+# described in `struct uio_info`'s `mem[]`. The mmap *offset* selects the region:
+# `vm_pgoff` is `N` for `mem[N]`, not a byte offset. Each region has a type: `PHYS`/`IOVA`
+# (remapped physical memory, `PHYS` uncached), `LOGICAL`/`VIRTUAL` (kernel pages faulted
+# in one at a time), `DMA_COHERENT` (`dma_mmap_coherent()`).
+#
+# **The state the hook depends on**: `idev->info` (NULL once the device is unregistered),
+# protected by `info_lock`, and the `mem[]` table — plus, before the series, an optional
+# driver override `uio_info->mmap(info, vma)`.
+#
+# **What v4 19/21 changes.** `uio_fops` keeps its legacy `.mmap = uio_mmap`: the core's
+# built-in region types still use VMA-based helpers. Only the driver override changes:
+# `uio_info->mmap` is replaced by `uio_info->mmap_prepare(info, desc)`, which the core
+# calls **through the compatibility layer**, still under `info_lock` and after its own
+# checks. The only in-tree override is target_core_user's ({doc}`target_core_user`).
+
+# %%
+from mmaplab.drivers import uio
+from mmaplab.drivers.compare import compare
+from mmaplab.widgets import mutant_text, scenario_text, spec_citation
+
+SPEC = uio.SPEC
+print(spec_citation(SPEC))
+
+# %% [markdown]
+# ## The hook, before and after
+#
+# Our own sketch in kernel style of the part of `uio_mmap()` that changes. **Before**:
+#
+# ```c
+# static int uio_mmap(struct file *filep, struct vm_area_struct *vma)
+# {
+#         /* ... under idev->info_lock: EINVAL if unregistered, if vm_pgoff selects no
+#          *     region, or if the request has more pages than the region ... */
+#
+#         if (idev->info->mmap) {
+#                 ret = idev->info->mmap(idev->info, vma);    /* driver override */
+#                 goto out;
+#         }
+#         /* ... built-in types: uio_mmap_physical/logical/dma_coherent(vma) ... */
+# }
+# ```
+#
+# **After (v4 19/21)**:
+#
+# ```c
+#         if (idev->info->mmap_prepare) {
+#                 struct vm_area_desc desc;
+#
+#                 compat_set_desc_from_vma(&desc, filep, vma);
+#                 ret = idev->info->mmap_prepare(idev->info, &desc);
+#                 if (!ret)
+#                         ret = __compat_vma_mmap(&desc, vma);  /* may call ->mapped */
+#                 goto out;
+#         }
+#         /* ... built-in types unchanged ... */
+# ```
+#
+# What changed, and why:
+#
+# * **`struct uio_info`** swaps `mmap` for `mmap_prepare`; drivers set up a descriptor
+#   (flags, `vm_ops`, `private_data`, optionally an action) instead of a VMA.
+# * **The core is a stacked caller**: it has a VMA (it is itself a legacy `->mmap`), so it
+#   bridges with `compat_set_desc_from_vma()` + `__compat_vma_mmap()`. The descriptor is
+#   copied back whole: `vma->vm_private_data` becomes `desc->private_data`, replacing the
+#   `idev` pointer `uio_mmap()` stored earlier — an override that relied on it must now set
+#   `private_data` itself.
+# * `__compat_vma_mmap()` calls `vm_ops->mapped` — from inside a legacy `->mmap`. v4 as
+#   posted refused exactly that (`__vma_check_mmap_hook()`), which broke the only override;
+#   see {doc}`target_core_user`.
+#
+# The harness below drives the built-in region types (no override): they must behave
+# exactly as before.
+#
+# ## Valid mappings, in both variants
+#
+# `mem[0]`, 6 KiB of device registers (`PHYS`): one uncached PFN page. `mem[1]`, two
+# kmalloc'ed pages (`LOGICAL`): no PTEs until the faults bring in the kernel pages, with
+# `VM_DONTEXPAND | VM_DONTDUMP`.
+
+# %%
+print(scenario_text(SPEC, "map-phys", at=1))
+print()
+print(scenario_text(SPEC, "map-logical", at=2))
+
+# %% [markdown]
+# ## Rejections
+#
+# Two pages of the 6 KiB register region pass the core's page-rounded check but fail
+# `uio_mmap_physical()`'s byte check (`EINVAL`); a `PHYS` region that does not start on a
+# page boundary cannot be mapped (`ENODEV`).
+
+# %%
+print(scenario_text(SPEC, "phys-beyond-bytes", at=None))
+print()
+print(scenario_text(SPEC, "unaligned-phys", at=None))
+
+# %% [markdown]
+# ## The equivalence harness
+
+# %%
+print(compare(SPEC).render())
+
+# %% [markdown]
+# ## A wrong conversion, caught
+#
+# A refactoring of the core that drops `pgprot_noncached()` for `PHYS` regions maps device
+# registers cacheable:
+
+# %%
+print(mutant_text(SPEC, "phys-cached", limit=2, keys=["page_prot"]))

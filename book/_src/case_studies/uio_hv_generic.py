@@ -1,0 +1,100 @@
+# %% [markdown]
+# # uio_hv_generic: the ring-buffer callback
+#
+# **The device.** `uio_hv_generic` binds a Hyper-V VMBus device to the userspace-I/O
+# framework, so a userspace program (e.g. DPDK's netvsc PMD, or the `fcopy` daemon) can
+# drive it. Besides `/dev/uioN`, each channel's ring buffers are mappable through the
+# channel's sysfs "ring" file, whose mmap ends in the driver's callback.
+#
+# **The state the hook depends on**: the channel — its ring pages (one contiguous block
+# allocated by `vmbus_open()`, kernel RAM), `ringbuffer_pagecount` (send + receive), and
+# the channel state: a channel that is not open gives `ENODEV`. The offset is a page offset
+# into the ring (the receive ring starts after the send ring). No `vm_ops`.
+#
+# v4 18/21 converts the callback together with the vmbus wrapper (see {doc}`hv_vmbus`,
+# which shows the compatibility layer the wrapper uses). This page maps a *subchannel's*
+# ring, registered later by `hv_uio_new_channel()`.
+
+# %%
+from mmaplab.drivers import uio_hv_generic
+from mmaplab.drivers.compare import compare
+from mmaplab.widgets import mutant_text, scenario_text, spec_citation
+
+SPEC = uio_hv_generic.SPEC
+print(spec_citation(SPEC))
+
+# %% [markdown]
+# ## The callback, before and after
+#
+# Our own sketch in kernel style. **Before**:
+#
+# ```c
+# static int hv_uio_ring_mmap(struct vmbus_channel *channel, struct vm_area_struct *vma)
+# {
+#         void *ring = page_address(channel->ringbuffer_page);
+#
+#         if (channel->state != CHANNEL_OPENED_STATE)
+#                 return -ENODEV;
+#         return vm_iomap_memory(vma, virt_to_phys(ring),
+#                                channel->ringbuffer_pagecount << PAGE_SHIFT);
+# }
+# ```
+#
+# **After (v4 18/21)**:
+#
+# ```c
+# static int hv_uio_ring_mmap_prepare(struct vmbus_channel *channel,
+#                                     struct vm_area_desc *desc)
+# {
+#         void *ring = page_address(channel->ringbuffer_page);
+#
+#         if (channel->state != CHANNEL_OPENED_STATE)
+#                 return -ENODEV;
+#         mmap_action_simple_ioremap(desc, virt_to_phys(ring),
+#                                    channel->ringbuffer_pagecount << PAGE_SHIFT);
+#         return 0;
+# }
+# ```
+#
+# What changed, and why:
+#
+# * **`vm_iomap_memory()` → `mmap_action_simple_ioremap()`** with the same physical range:
+#   the bounds and offset checks move to the action's prepare step, run inside
+#   `__compat_vma_mmap()` by the vmbus wrapper; the remap happens at completion.
+# * The callback keeps the default (cached) page protection: the ring is RAM, not device
+#   memory.
+# * Registration passes the new callback to `hv_create_ring_sysfs()`.
+#
+# ## A valid mapping, in both variants
+#
+# The receive ring only: offset 2 pages (the send ring's size), 2 pages long. The PTEs
+# point at the ring's third and fourth pages:
+
+# %%
+print(scenario_text(SPEC, "map-receive-ring", at=1))
+
+# %% [markdown]
+# ## Rejections
+#
+# More pages than the ring, or an offset beyond it: `EINVAL` from the bounds checks.
+
+# %%
+print(scenario_text(SPEC, "too-big", at=None))
+print()
+print(scenario_text(SPEC, "offset-beyond-ring", at=None))
+
+# %% [markdown]
+# ## The equivalence harness
+
+# %%
+print(compare(SPEC).render())
+
+# %% [markdown]
+# ## A wrong conversion, caught
+#
+# `mmap_action_ioremap_full()` on the ring's first pfn looks like a shortcut — it maps the
+# whole VMA from that pfn — but it ignores the offset (the "receive ring" mapping shows the
+# send ring) and bounds nothing:
+
+# %%
+print(mutant_text(SPEC, "ioremap_full-ignores-offset", limit=2, keys=["pte"]))

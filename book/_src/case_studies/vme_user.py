@@ -1,0 +1,132 @@
+# %% [markdown]
+# # vme_user: per-mapping private data allocated in `mapped`
+#
+# **The device.** `vme_user` (staging) exposes VME bus windows of a VMEbus bridge as
+# character devices: minors 0–3 are *master* windows (the CPU reaches VME address space
+# through them), 4–7 slave windows, 8 the control device. Only master windows can be
+# mapped.
+#
+# **The state the hook depends on**: per minor, an `image_desc` with a mutex, the window's
+# `vme_resource` (bus start and end) and `mmap_count` — the number of live mappings, which
+# makes `VME_SET_MASTER` refuse to move the window under a mapping. Per `mmap()` call, a
+# `vme_user_vma_priv` (minor, refcount) in `vm_private_data`, shared by split and forked
+# copies: `open` increments it, `close` decrements it and, at zero, frees it and decrements
+# `mmap_count`.
+#
+# Converted in v4 16/21 (identical to upstream `334fbe734e68`).
+
+# %%
+from mmaplab.drivers import vme_user
+from mmaplab.drivers.compare import compare
+from mmaplab.widgets import mutant_text, scenario_text, spec_citation
+
+SPEC = vme_user.SPEC
+print(spec_citation(SPEC))
+
+# %% [markdown]
+# ## The hook, before and after
+#
+# Our own sketch in kernel style (the bus-level helper `vme_master_mmap()` in `vme.c` and
+# the char-device side in `vme_user.c` are folded together). **Before**:
+#
+# ```c
+# static int vme_user_master_mmap(unsigned int minor, struct vm_area_struct *vma)
+# {
+#         struct vme_user_vma_priv *vma_priv;
+#         int err;
+#
+#         mutex_lock(&image[minor].mutex);
+#         /* vme.c: EFAULT if pgoff + size runs past the window, then
+#          *        noncached + vm_iomap_memory(vma, bus_start + offset, size) */
+#         err = vme_master_mmap(image[minor].resource, vma);
+#         if (err)
+#                 goto out;
+#         vma_priv = kmalloc(sizeof(*vma_priv), GFP_KERNEL);  /* per-mapping state */
+#         /* ... ENOMEM check, minor, refcount = 1 ... */
+#         vma->vm_ops = &vme_user_vm_ops;
+#         vma->vm_private_data = vma_priv;
+#         image[minor].mmap_count++;
+# out:
+#         mutex_unlock(&image[minor].mutex);
+#         return err;
+# }
+# ```
+#
+# **After (v4 16/21)**:
+#
+# ```c
+# static int vme_user_master_mmap_prepare(unsigned int minor, struct vm_area_desc *desc)
+# {
+#         int err;
+#
+#         mutex_lock(&image[minor].mutex);
+#         /* vme.c: the same window check on desc->pgoff / vma_desc_size(desc), then
+#          *        noncached desc->page_prot + mmap_action_simple_ioremap() */
+#         err = vme_master_mmap_prepare(image[minor].resource, desc);
+#         if (!err)
+#                 desc->vm_ops = &vme_user_vm_ops;   /* nothing allocated yet */
+#         mutex_unlock(&image[minor].mutex);
+#         return err;
+# }
+#
+# static int vme_user_vm_mapped(unsigned long start, unsigned long end, pgoff_t pgoff,
+#                               const struct file *file, void **vm_private_data)
+# {
+#         /* under image[minor].mutex: */
+#         *vm_private_data = new_vma_priv(minor);    /* becomes vma->vm_private_data */
+#         image[minor].mmap_count++;
+#         return 0;                                  /* (or -ENOMEM) */
+# }
+# ```
+#
+# What changed, and why:
+#
+# * **The allocation and the count moved to `vm_ops->mapped`**, which writes the new
+#   object through its `vm_private_data` argument (the kernel stores it in the VMA).
+#   Allocated in `mmap_prepare`, the object would leak when the mapping fails later.
+# * **`vm_iomap_memory()` → `mmap_action_simple_ioremap()`**, page protection on
+#   `desc->page_prot`.
+# * A consequence worth knowing: the VMA carries `vme_user_vm_ops` (with `close`) *before*
+#   `mapped` has run. If the remap fails after insertion, or `mapped` itself fails, the
+#   kernel unmaps the VMA and `close` sees a NULL `vm_private_data`.
+#
+# ## A valid mapping, in both variants
+#
+# Two pages of the four-page master window, shared and writable: uncached PFN entries at
+# the window's physical base, one `vme_user_vma_priv`, `mmap_count` 1.
+
+# %%
+print(scenario_text(SPEC, "map-window", at=2))
+
+# %% [markdown]
+# ## Rejections
+#
+# Five pages of a four-page window fail the window check (`EFAULT`). Any nonzero offset
+# fails too, with `EINVAL`: the driver adds the offset to the physical address *and* passes
+# it on to `vm_iomap_memory()` / `simple_ioremap`, which apply it again — a quirk kept by
+# the conversion.
+
+# %%
+print(scenario_text(SPEC, "too-big", at=None))
+print()
+print(scenario_text(SPEC, "nonzero-offset", at=None))
+
+# %% [markdown]
+# ## The equivalence harness
+#
+# The intended differences: the new `mapped` call, and the two failure paths where
+# `close` runs on a VMA whose `mapped` never ran (the model reports the NULL dereference
+# as a readable `HookError` instead of crashing).
+
+# %%
+print(compare(SPEC).render())
+
+# %% [markdown]
+# ## A wrong conversion, caught
+#
+# Allocating the `vme_user_vma_priv` and counting the mapping in `mmap_prepare`: when the
+# action then fails (a nonzero offset), nothing frees the object and `mmap_count` stays up,
+# so the window can never be reconfigured:
+
+# %%
+print(mutant_text(SPEC, "alloc-in-mmap_prepare", limit=2, keys=["state"]))
