@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import KernelError, kerr
 from .flags import (
@@ -51,10 +51,9 @@ from .flags import (
 )
 from .fs import File, FMode, can_mmap_file, fput, get_file
 from .maple_tree import vm_start_gap
-from .memory import find_mergeable_anon_vma  # noqa: F401  (re-exported for the book)
-from .mm_types import VmAreaDesc, VmAreaStruct, vm_area_free, vma_dummy_vm_ops
+from .mm_types import VmAreaDesc, VmAreaStruct, VmOperationsStruct, vm_area_free, vma_dummy_vm_ops
 from .mmap_action import mmap_action_complete, mmap_action_prepare
-from .pgtable import vm_get_page_prot
+from .pgtable import Pgprot, vm_get_page_prot
 from .shmem import shmem_zero_setup
 from .vma import (
     MunmapState,
@@ -73,6 +72,8 @@ if TYPE_CHECKING:
 __all__ = ["do_mmap", "get_unmapped_area", "mmap_region", "MmapState"]
 
 _U64 = 1 << 64
+#: Caching bits a driver put in the page protection survive ``vma_set_page_prot()``.
+_CACHE_BITS = Pgprot.PCD | Pgprot.PWT
 
 
 # -- address selection -----------------------------------------------------------
@@ -285,9 +286,9 @@ class MmapState:
     pgoff: int
     flags: VMFlag
     file: File | None
-    page_prot: object = None
-    vm_ops: object = None
-    vm_private_data: object = None
+    page_prot: Pgprot | None = None
+    vm_ops: VmOperationsStruct | None = None
+    vm_private_data: Any = None
     charged: int = 0
     prev: VmAreaStruct | None = None
     next: VmAreaStruct | None = None
@@ -392,7 +393,7 @@ def __mmap_new_vma(mm: MM, m: MmapState, desc: VmAreaDesc | None) -> VmAreaStruc
         if mm.inject is not None and mm.inject.should_fail("vm_area_alloc"):
             raise kerr(errno.ENOMEM, "vm_area_alloc: out of memory")
         page_prot = m.page_prot if m.page_prot is not None else vm_get_page_prot(m.flags)
-        vma = VmAreaStruct(mm, m.addr, m.end, m.pgoff, m.flags, page_prot)  # type: ignore
+        vma = VmAreaStruct(mm, m.addr, m.end, m.pgoff, m.flags, page_prot)
         if mm.inject is not None and mm.inject.should_fail("vma_iter_prealloc"):
             vm_area_free(vma, "__mmap_new_vma")
             raise kerr(errno.ENOMEM, "vma_iter_prealloc: out of memory")
@@ -452,7 +453,7 @@ def __mmap_region(mm: MM, file: File | None, addr: int, length: int, vm_flags: V
         if have_prepare:
             # set_vma_user_defined_fields(): also applied to a merged VMA.
             if m.vm_ops is not None:
-                vma.vm_ops = m.vm_ops  # type: ignore[assignment]
+                vma.vm_ops = m.vm_ops
             vma.vm_private_data = m.vm_private_data
         __mmap_complete(mm, m, vma, vms)
         if have_prepare and allocated_new and desc is not None:
@@ -462,7 +463,3 @@ def __mmap_region(mm: MM, file: File | None, addr: int, length: int, vm_flags: V
                            "was unmapped")
     return addr
 
-
-from .pgtable import Pgprot as _Pgprot  # noqa: E402
-
-_CACHE_BITS = _Pgprot.PCD | _Pgprot.PWT
