@@ -63,6 +63,33 @@ def test_catalogue_shape() -> None:
         assert len(ex.hints) == 3 and all(ex.hints)
 
 
+def test_every_driver_model_has_one_exercise_in_series_order() -> None:
+    """One driver exercise per model in mmaplab.drivers.NAMES, numbered in learning order."""
+    from mmaplab.drivers import NAMES
+
+    drivers = [ex.driver for ex in EXERCISES.values() if ex.kind == "driver"]
+    assert sorted(drivers) == sorted(NAMES)
+    assert len(set(drivers)) == len(drivers)
+    concept = [ex.nn for ex in EXERCISES.values() if ex.kind == "concept"]
+    assert concept and max(concept) < min(ex.nn for ex in EXERCISES.values()
+                                          if ex.kind == "driver")
+
+
+@pytest.mark.parametrize("nn", [nn for nn, ex in EXERCISES.items() if ex.kind == "driver"])
+def test_driver_exercise_names_the_driver_models_mutants(nn: str) -> None:
+    """Each driver exercise can name every mutant of its model, and at least two of its
+    catalogued wrong answers carry a misconception of their own (not a generic one)."""
+    import importlib
+
+    ex = EXERCISES[nn]
+    spec = importlib.import_module(f"mmaplab.drivers.{ex.driver}").SPEC
+    names = misconceptions(nn)
+    assert all(m.name in names for m in spec.mutants)
+    own = [mid for n, _, mid in WRONG if n == nn and mid not in (
+        "behaviour-differs", "no-action", "vm-ops-not-set", "bad-return-value")]
+    assert len(own) >= 2, own
+
+
 @pytest.mark.parametrize("nn", list(EXERCISES))
 def test_notebook_holds_the_stub_and_the_passing_verdict(nn: str) -> None:
     ex = EXERCISES[nn]

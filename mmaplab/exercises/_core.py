@@ -87,6 +87,10 @@ def _describe_priv(priv: Any) -> str:
     describe = getattr(priv, "describe", None)
     if callable(describe):
         return str(describe())
+    if isinstance(priv, Driver):
+        # The driver state, whichever subclass wires it (the learner's, a mutant's):
+        # the first public class of its hierarchy, e.g. ``TcmuDev``.
+        return next(c.__name__ for c in type(priv).__mro__ if not c.__name__.startswith("_"))
     return type(priv).__name__
 
 
@@ -230,6 +234,9 @@ class Divergence:
     got: Step
     expected_steps: list[Step]
     got_steps: list[Step]
+    #: The case the divergence was found in (its learner factory and scenarios), so a
+    #: diagnosis may replay the learner's answer on the other scenarios.
+    source: Case | None = None
 
     @property
     def op(self) -> Op:
@@ -256,7 +263,7 @@ def first_divergence(case: Case, scenario: Scenario, expected: list[Step],
     for i, (e, g) in enumerate(zip(expected, got, strict=True)):
         for aspect in ASPECTS:
             if getattr(e, aspect) != getattr(g, aspect):
-                return Divergence(case.name, scenario, i, aspect, e, g, expected, got)
+                return Divergence(case.name, scenario, i, aspect, e, g, expected, got, case)
     return None
 
 

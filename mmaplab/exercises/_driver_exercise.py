@@ -1,77 +1,207 @@
 """Driver exercises: the learner writes the converted methods of a real driver model.
 
 The device state is the driver model's :class:`~mmaplab.drivers.base.Driver`
-subclass (``mmaplab/drivers/<name>.py``).  The learner writes the methods that the
-series changed, as plain functions taking ``self`` first; the check builds a
-subclass of the driver class with those functions as methods, instantiates its
-``prepare`` variant and compares it, request by request, with the driver model's
-own ``prepare`` variant on the driver's scenarios (``SPEC.scenarios``).
+subclass (``mmaplab/drivers/<name>.py``).  The learner writes the functions that the
+series changed, as plain functions (methods take ``self`` first); the check builds
+a subclass of the class that owns them (by default the driver class itself) with
+those functions as methods, instantiates the ``prepare`` variant and compares it,
+request by request, with the driver model's own ``prepare`` variant on the driver's
+scenarios (``SPEC.scenarios``) — and on any further device configurations the
+exercise lists (:class:`DriverCase`).
 
-Misconceptions come from the driver's realistic mutants (``SPEC.mutants``): when
-the learner's run matches a mutant's run up to the first divergence, the check
-names that mutant's misconception.
+Misconceptions come from the driver's realistic mutants (``SPEC.mutants``) and from
+mutants the exercise adds (:class:`ExerciseMutant`): when the learner's run matches a
+mutant's run up to the first divergence, the check names that mutant's misconception.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from ._core import Case, Divergence, Exercise, Misconception, run_case
+from ..drivers.base import Driver, Scenario
+from ._core import Case, Divergence, Exercise, Misconception, quiet_lockdep, run_case
 from ._device import need_function
 
-__all__ = ["driver_exercise"]
+__all__ = ["driver_exercise", "DriverCase", "ExerciseMutant", "subclass_with", "pick"]
+
+#: Builds the learner's driver for one case from ``{function name: learner function}``.
+LearnerFactory = Callable[[dict[str, Any]], Driver]
 
 
-def _mutant_rule(module: str, index: int) -> Callable[[Divergence], bool]:
-    def rule(d: Divergence) -> bool:
+@dataclass(frozen=True)
+class DriverCase:
+    """One device configuration of a driver exercise.
+
+    ``learner(overrides)`` builds the driver wired with the learner's functions,
+    ``reference()`` the driver model's own ``prepare`` variant; ``scenarios`` are the
+    requests (default: ``SPEC.scenarios``).  The driver's mutants describe the default
+    configuration, so they only name mistakes seen in a case with ``mutants=True``.
+    """
+
+    name: str
+    learner: LearnerFactory
+    reference: Callable[[], Driver]
+    scenarios: tuple[Scenario, ...] | None = None
+    mutants: bool = True
+
+
+@dataclass(frozen=True)
+class ExerciseMutant:
+    """A wrong answer the driver model has no mutant for: ``make()`` builds it for ``case``."""
+
+    name: str
+    misconception: str
+    make: Callable[[], Driver]
+    case: str
+
+
+def subclass_with(base: type, overrides: dict[str, Any], prefix: str = "Your") -> type:
+    """``base`` with the learner's functions as methods (``type(...)``, not a copy).
+
+    The subclass is private (``_Your<base>``): what the check shows of a driver object
+    (e.g. as ``vm_private_data``) names the public driver class, as for the reference.
+    """
+    return type(f"_{prefix}{base.__name__}", (base,), dict(overrides))
+
+
+def pick(scenarios: Sequence[Scenario], *names: str) -> tuple[Scenario, ...]:
+    """The scenarios called ``names`` (in the order given); KeyError for a typo."""
+    by_name = {s.name: s for s in scenarios}
+    return tuple(by_name[n] for n in names)
+
+
+def _observed(steps: list[Any], upto: int | None = None) -> list[tuple[Any, ...]]:
+    return [(s.result, s.state, s.maps, s.ptes) for s in steps[:upto]]
+
+
+def _same_prefix(make: Callable[[], Driver], d: Divergence) -> bool:
+    return _observed(run_case(make, d.scenario), d.index + 1) == _observed(d.got_steps,
+                                                                          d.index + 1)
+
+
+class _MutantMatcher:
+    """Names the mutant behind a divergence.
+
+    A mutant matches when its run of the divergent scenario is the learner's up to the
+    divergence.  When several match (two wrong ideas can look alike on one request),
+    the learner's answer is replayed on every scenario of the case and the mutant that
+    behaves like it on the most scenarios wins; ties go to the first listed.
+    """
+
+    def __init__(self) -> None:
+        #: (name, case names it applies to, factory)
+        self.mutants: list[tuple[str, set[str], Callable[[], Driver]]] = []
+
+    def add(self, name: str, cases: set[str], make: Callable[[], Driver]) -> None:
+        self.mutants.append((name, cases, make))
+
+    def best(self, d: Divergence) -> str | None:
+        cached = getattr(d, "_mutant", False)
+        if cached is not False:
+            return cached  # type: ignore[no-any-return]
+        with quiet_lockdep():
+            choice = self._best(d)
+        d._mutant = choice  # type: ignore[attr-defined]
+        return choice
+
+    def _best(self, d: Divergence) -> str | None:
+        found = [(n, mk) for n, cs, mk in self.mutants if d.case in cs and _same_prefix(mk, d)]
+        choice = found[0][0] if found else None
+        if len(found) > 1 and d.source is not None:
+            mine = [_observed(run_case(d.source.learner, s)) for s in d.source.scenarios]
+            scores = [(sum(_observed(run_case(mk, s)) == m
+                           for s, m in zip(d.source.scenarios, mine, strict=True)), -i, n)
+                      for i, (n, mk) in enumerate(found)]
+            choice = max(scores)[2]
+        return choice
+
+    def rule(self, name: str) -> Callable[[Divergence], bool]:
+        return lambda d: self.best(d) == name
+
+
+def _spec_mutant(module: str, index: int) -> Callable[[], Driver]:
+    def make() -> Driver:
         spec = importlib.import_module(f"mmaplab.drivers.{module}").SPEC
-        mutant = spec.mutants[index]
-        steps = run_case(mutant.make, d.scenario)
-        return [(s.result, s.state, s.maps, s.ptes) for s in steps[: d.index + 1]] == [
-            (s.result, s.state, s.maps, s.ptes) for s in d.got_steps[: d.index + 1]]
-    return rule
+        return spec.mutants[index].make()
+    return make
+
+
+def _title(text: str) -> str:
+    return text.split(":")[0].strip()
 
 
 def driver_exercise(*, nn: str, module: str, cls: str, methods: dict[str, tuple[str, ...]],
                     title: str, intro: str, legacy_c: str, task: str, setup: str, stub: str,
                     hints: tuple[str, str, str], extra_misconceptions: tuple[Misconception, ...]
                     = (), extra_rules: list | None = None,
-                    make_kwargs: dict[str, Any] | None = None) -> Exercise:
+                    make_kwargs: dict[str, Any] | None = None,
+                    cases: Callable[[Any], list[DriverCase]] | None = None,
+                    reference: Callable[[], tuple[Any, ...]] | None = None,
+                    mutants: tuple[ExerciseMutant, ...] = (),
+                    spec_mutants: bool = True, label: str | None = None) -> Exercise:
     """An :class:`Exercise` for ``mmaplab.drivers.<module>``'s ``prepare`` variant.
 
-    ``methods``: method name -> parameter names (``self`` first) the learner defines.
+    ``methods``: function name -> parameter names (``self`` first for methods) the
+    learner defines.  By default they override methods of ``<module>.<cls>`` and one
+    case runs ``SPEC.scenarios`` on ``cls("prepare", **make_kwargs)``; ``cases(mod)``
+    replaces that with its own list of :class:`DriverCase` (``mod`` is the driver
+    module), and ``reference()`` returns the reference functions (default: the
+    methods of ``cls``).
     """
     kwargs = make_kwargs or {}
 
     def load() -> Any:
         return importlib.import_module(f"mmaplab.drivers.{module}")
 
-    def cases(*fns: Any) -> list[Case]:
+    def default_cases(mod: Any) -> list[DriverCase]:
+        base = getattr(mod, cls)
+        return [DriverCase(module, lambda ov: subclass_with(base, ov)("prepare", **kwargs),
+                           lambda: base("prepare", **kwargs))]
+
+    build = cases or default_cases
+
+    def make_cases(*fns: Any) -> list[Case]:
         if len(fns) != len(methods):
             raise TypeError(f"expected {len(methods)} functions, got {len(fns)}")
         overrides = {name: need_function(name, fn, params)
                      for (name, params), fn in zip(methods.items(), fns, strict=True)}
         mod = load()
-        base = getattr(mod, cls)
-        learner_cls = type(f"Your{cls}", (base,), overrides)
-        return [Case(module, lambda: learner_cls("prepare", **kwargs),
-                     lambda: base("prepare", **kwargs), tuple(mod.SPEC.scenarios))]
+        out = []
+        for dc in build(mod):
+            scen = dc.scenarios if dc.scenarios is not None else tuple(mod.SPEC.scenarios)
+            out.append(Case(dc.name, lambda dc=dc: dc.learner(overrides), dc.reference,
+                            scen))
+        return out
 
     def reference_args() -> tuple[Any, ...]:
+        if reference is not None:
+            return reference()
         base = getattr(load(), cls)
         return tuple(getattr(base, name) for name in methods)
 
-    spec = load().SPEC
-    mis = {m.name: Misconception(m.name, m.misconception.split(":")[0].strip(),
-                                 m.misconception) for m in spec.mutants}
+    mod = load()
+    spec = mod.SPEC
+    mutant_cases = {dc.name for dc in build(mod) if dc.mutants}
+    mis: dict[str, Misconception] = {}
+    rules = list(extra_rules or [])
+    matcher = _MutantMatcher()
+    for m in mutants:
+        mis[m.name] = Misconception(m.name, _title(m.misconception), m.misconception)
+        matcher.add(m.name, {m.case}, m.make)
+    if spec_mutants:
+        for i, sm in enumerate(spec.mutants):
+            mis.setdefault(sm.name, Misconception(sm.name, _title(sm.misconception),
+                                                  sm.misconception))
+            matcher.add(sm.name, mutant_cases, _spec_mutant(module, i))
+    rules += [(name, matcher.rule(name)) for name in dict.fromkeys(n for n, _, _ in
+                                                                   matcher.mutants)]
     mis.update({m.id: m for m in extra_misconceptions})
-    rules = list(extra_rules or []) + [(m.name, _mutant_rule(module, i))
-                                       for i, m in enumerate(spec.mutants)]
-    slug = module
     return Exercise(
-        nn=nn, slug=slug, title=title, kind="driver", label=f"{module} mmap_prepare",
-        answer_names=tuple(methods), cases=cases, misconceptions=mis, rules=rules, hints=hints,
-        intro=intro, legacy_c=legacy_c, task=task, setup_code=setup, stub=stub, driver=module,
-        extra={"reference_args": reference_args})
+        nn=nn, slug=module, title=title, kind="driver",
+        label=label or f"{module} mmap_prepare",
+        answer_names=tuple(methods), cases=make_cases, misconceptions=mis, rules=rules,
+        hints=hints, intro=intro, legacy_c=legacy_c, task=task, setup_code=setup, stub=stub,
+        driver=module, extra={"reference_args": reference_args})

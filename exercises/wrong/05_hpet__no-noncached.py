@@ -1,0 +1,10 @@
+def hpet_mmap_prepare(self, desc):
+    if not self.hpet_mmap_enabled:
+        return -errno.EACCES
+    devp = desc.file.private_data
+    addr = devp.hd_hpets.hp_hpet_phys
+    if addr & (PAGE_SIZE - 1):
+        return -errno.ENOSYS
+    # the action maps I/O memory, surely that is uncached anyway
+    mmap_action_simple_ioremap(desc, addr, PAGE_SIZE)
+    return 0
