@@ -209,3 +209,20 @@ def test_nbval_rejects_the_wrong_answer(nbval_results, nn: str, path: Path, mid:
     ok, text = nbval_results[f"{EXERCISES[nn].name}__wrong-{mid}"]
     assert not ok, f"{path.name} passed pytest --nbval"
     assert f"Misconception [{mid}]" in text, text[-3000:]
+
+
+def test_sanitizer_rejects_an_answer_whose_requests_all_match() -> None:
+    """Exercises run sanitized by default: a hook that keeps a descriptor and reads it in a
+    later mmap behaves like the reference on every request, yet is rejected (a
+    stack-use-after-return, as KASAN would report it)."""
+    src = (EXDIR / "solutions" / "02_mapped_refcount.py").read_text()
+    src = src.replace("    desc.vm_ops = trk_vm_ops\n",
+                      "    desc.vm_ops = trk_vm_ops\n    KEPT.append(desc)\n")
+    src = src.replace("def trk_mapped(start, end, pgoff, file, vm_private_data):\n",
+                      "KEPT = []\n\n\ndef trk_mapped(start, end, pgoff, file, vm_private_data):\n"
+                      "    if len(KEPT) > 1:\n"
+                      "        _ = KEPT[-2].pgoff  # the descriptor of an earlier mmap\n")
+    out = evaluate_answer("02", src)
+    assert not out.passed, out.output
+    assert out.misconception == "sanitizer", out.output
+    assert "the sanitizer reports" in out.output

@@ -199,7 +199,14 @@ def _state(driver: Driver) -> tuple[tuple[str, str], ...]:
     return tuple((str(k), repr(v)) for k, v in obs.items())
 
 
-def _apply(op: Op, mm: MM, driver: Driver, files: list[File], child: list[MM]) -> str:
+def apply_op(op: Op, mm: MM, driver: Driver, files: list[File], child: list[MM]) -> Any:
+    """Carry out one scenario operation on ``mm``.
+
+    ``files`` holds the driver files opened so far (an ``mmap`` op with
+    ``same_file`` reuses the first); ``child`` holds the live fork child.
+    Returns the address for ``mmap``/``anon``, the PTE for ``fault``, else None;
+    failures raise as the model raises them.
+    """
     addr = WINDOW + op.page * PAGE_SIZE
     length = op.pages * PAGE_SIZE
     if op.kind == "mmap":
@@ -208,30 +215,34 @@ def _apply(op: Op, mm: MM, driver: Driver, files: list[File], child: list[MM]) -
         else:
             file = driver.open(op.mode)
             files.append(file)
-        return f"{mm.mmap(addr, length, op.prot, op.flags, file, op.offset_pages * PAGE_SIZE):#x}"
+        return mm.mmap(addr, length, op.prot, op.flags, file, op.offset_pages * PAGE_SIZE)
     if op.kind == "anon":
-        return f"{mm.mmap(addr, length, op.prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED):#x}"
+        return mm.mmap(addr, length, op.prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
     if op.kind == "munmap":
         mm.munmap(addr, length)
-        return "ok"
-    if op.kind == "mprotect":
+    elif op.kind == "mprotect":
         mm.mprotect(addr, length, op.prot)
-        return "ok"
-    if op.kind == "fault":
-        return f"ok ({mm.fault(addr, op.write)})"
-    if op.kind == "fork":
+    elif op.kind == "fault":
+        return mm.fault(addr, op.write)
+    elif op.kind == "fork":
         if child:
             child.pop().exit()
         child.append(mm.fork())
-        return "ok"
-    if op.kind == "child_exit":
+    elif op.kind == "child_exit":
         if child:
             child.pop().exit()
-        return "ok"
-    if op.kind == "exit":
+    elif op.kind == "exit":
         mm.exit()
-        return "ok"
-    raise ValueError(f"unknown op kind {op.kind!r}")
+    else:
+        raise ValueError(f"unknown op kind {op.kind!r}")
+    return None
+
+
+def _apply(op: Op, mm: MM, driver: Driver, files: list[File], child: list[MM]) -> str:
+    ret = apply_op(op, mm, driver, files, child)
+    if op.kind in ("mmap", "anon"):
+        return f"{ret:#x}"
+    return f"ok ({ret})" if op.kind == "fault" else "ok"
 
 
 @contextlib.contextmanager

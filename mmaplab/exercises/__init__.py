@@ -66,9 +66,32 @@ def verify(nn: str, *answer: Any) -> tuple[int, ExerciseFailed | None]:
                 got = run_case(case.learner, scenario)
             d = first_divergence(case, scenario, expected, got)
             if d is not None:
-                return n, _failure(ex, ex.diagnose(d), render_divergence(d))
+                body = render_divergence(d)
+                found = _sanitizer_finding(case, scenario)
+                if found:
+                    body += f"\nThe sanitizer also reports:\n  {found}"
+                return n, _failure(ex, ex.diagnose(d), body)
             n += len(scenario.ops)
+    # Behaviour matches everywhere: now the same requests under the sanitizer, which
+    # is on by default for exercises (it catches what no request happened to show).
+    for case in cases:
+        for scenario in case.scenarios:
+            found = _sanitizer_finding(case, scenario)
+            if found:
+                return n, _failure(ex, "sanitizer", f"In case {case.name!r}, scenario "
+                                   f"{scenario.name!r}, the sanitizer reports:\n  {found}")
     return n, None
+
+
+def _sanitizer_finding(case: Any, scenario: Any) -> str | None:
+    """The first sanitizer report when the learner's hooks run sanitized (exercises run
+    the sanitizer on every scenario: on by default)."""
+    with quiet_lockdep():
+        steps = run_case(case.learner, scenario, sanitize=True)
+    for i, step in enumerate(steps, 1):
+        if step.result.startswith("SanitizerReport"):
+            return f"request {i} ({step.op.describe()}): {step.result}"
+    return None
 
 
 def check(nn: str, *answer: Any) -> None:

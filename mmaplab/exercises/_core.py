@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..drivers.base import WINDOW, Driver, Op, Scenario
+from ..drivers.compare import apply_op
 from ..errors import (
     BusError,
     HookError,
@@ -28,7 +29,7 @@ from ..errors import (
     SegmentationFault,
     errname,
 )
-from ..flags import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PAGE_SIZE
+from ..flags import PAGE_SIZE
 from ..mm import MM
 from ..page_alloc import reset_allocator
 
@@ -132,48 +133,24 @@ def _result(exc: BaseException) -> str:
 
 
 def _apply(op: Op, mm: MM, driver: Driver, files: list, child: list) -> str:
-    addr = WINDOW + op.page * PAGE_SIZE
-    length = op.pages * PAGE_SIZE
+    """One request, through the harness's :func:`~mmaplab.drivers.compare.apply_op`,
+    described for a learner (mmap: where it landed relative to the request)."""
+    ret = apply_op(op, mm, driver, files, child)
     if op.kind == "mmap":
-        if op.same_file and files:
-            file = files[0]
-        else:
-            file = driver.open(op.mode)
-            files.append(file)
-        got = mm.mmap(addr, length, op.prot, op.flags, file, op.offset_pages * PAGE_SIZE)
-        return "ok" if got == addr else f"ok at page {_page(got)}"
-    if op.kind == "anon":
-        mm.mmap(addr, length, op.prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
-        return "ok"
-    if op.kind == "munmap":
-        mm.munmap(addr, length)
-        return "ok"
-    if op.kind == "mprotect":
-        mm.mprotect(addr, length, op.prot)
-        return "ok"
-    if op.kind == "fault":
-        pte = mm.fault(addr, op.write)
-        return f"ok ({pte})"
-    if op.kind == "fork":
-        if child:
-            child.pop().exit()
-        child.append(mm.fork())
-        return "ok"
-    if op.kind == "child_exit":
-        if child:
-            child.pop().exit()
-        return "ok"
-    if op.kind == "exit":
-        mm.exit()
-        return "ok"
-    raise ValueError(f"unknown op kind {op.kind!r}")
+        want = WINDOW + op.page * PAGE_SIZE
+        return "ok" if ret == want else f"ok at page {_page(ret)}"
+    return f"ok ({ret})" if op.kind == "fault" else "ok"
 
 
-def run_case(make: Callable[[], Driver], scenario: Scenario) -> list[Step]:
-    """Run ``scenario`` on a fresh address space and a fresh driver from ``make``."""
+def run_case(make: Callable[[], Driver], scenario: Scenario,
+             sanitize: bool = False) -> list[Step]:
+    """Run ``scenario`` on a fresh address space and a fresh driver from ``make``.
+
+    ``sanitize``: run under :mod:`mmaplab.sanitizer`; its findings become results.
+    """
     reset_allocator()
     driver = make()
-    mm = MM()
+    mm = MM(sanitize=sanitize)
     files: list = []
     child: list[MM] = []
     steps: list[Step] = []
@@ -424,6 +401,11 @@ GENERIC = {
         "vm-ops-not-set", "the descriptor's vm_ops is an output",
         "Install the operations with desc.vm_ops = ...; the kernel copies them into the new "
         "VMA. Without them none of mapped, open, close or fault ever runs."),
+    "sanitizer": Misconception(
+        "sanitizer", "the hook breaks a rule the kernel's debug checks enforce",
+        "On these requests your hook behaves like the reference, but the sanitizer (the "
+        "model's lockdep/KASAN/refcount checks) caught it doing something that breaks in "
+        "other circumstances. Its report above names the rule and the step."),
     "wrong-interface": Misconception(
         "wrong-interface", "the answer does not define what the exercise asks for",
         "The check needs the objects named in the task, with the types described there."),
