@@ -279,6 +279,57 @@ class TraceStepper:
         show(self.widget(), f"[mmap_region step-through: {len(self.lines)} steps; text below]")
 
 
+def driver_mmap_trace(spec: Any, variant: str) -> TraceStepper:
+    """The ``mmap_region`` trace of a driver model's first scenario's first request."""
+    from .drivers.compare import apply_op
+    from .mm import MM
+    from .page_alloc import reset_allocator
+
+    scenario = spec.scenarios[0]
+    op = scenario.ops[0]
+    reset_allocator()
+    driver = spec.make(variant)
+    mm = MM(sanitize=False)
+    lines, outcome = trace_steps(mm, lambda m: apply_op(op, m, driver, [], []))
+    title = f"{spec.name} ({variant}): {op.describe()}"
+    return TraceStepper(title, lines, outcome)
+
+
+class DriverStepper:
+    """Choose a driver of the series and a variant, then step through its ``mmap_region``.
+
+    A Dropdown selects one precomputed :class:`TraceStepper` (linked in JavaScript, so it
+    works in the static book); :meth:`text` is the fallback summary.
+    """
+
+    def __init__(self, specs: Sequence[Any]) -> None:
+        self.steppers = {f"{spec.name} — {variant}": driver_mmap_trace(spec, variant)
+                         for spec in specs for variant in _VARIANTS}
+
+    def text(self) -> str:
+        """One line per driver and variant: steps, hooks called and outcome."""
+        rows = []
+        for label, st in self.steppers.items():
+            hooks = [tok for tok in (ln.split()[0] for ln in st.lines) if "->" in tok]
+            rows.append(f"{label:<32} {len(st.lines):>3} steps  hooks: "
+                        f"{', '.join(hooks) or '-'}  => {st.outcome}")
+        return "\n".join(rows)
+
+    def widget(self) -> Any:
+        w = _widgets()
+        labels = list(self.steppers)
+        pick = w.Dropdown(options=labels, value=labels[0], description="driver",
+                          layout=w.Layout(width="420px"))
+        stack = w.Stack(children=[st.widget() for st in self.steppers.values()],
+                        selected_index=0)
+        w.jslink((pick, "index"), (stack, "selected_index"))
+        return w.VBox([pick, stack])
+
+    def display(self) -> None:
+        show(self.widget(), f"[mmap_region step-through for {len(self.steppers)} driver "
+                            "variants; summary below]")
+
+
 # -- case-study helpers (book part "Case studies") ---------------------------------------------
 #
 # Text views over the equivalence harness (mmaplab.drivers.compare): one driver model's

@@ -75,6 +75,8 @@ class Op:
             return f"{self.kind}({a:#x}, {self.pages} page(s){extra})"
         if self.kind == "fault":
             return f"{'write' if self.write else 'read'} of {a:#x}"
+        if self.kind == "anon":
+            return f"anonymous mmap({a:#x}, {self.pages} page(s), prot={self.prot:#x})"
         return self.kind
 
 

@@ -467,10 +467,11 @@ class Report:
         else:
             lines.append("undeclared differences: none")
         if self.intended:
-            lines.append(f"intended differences ({len(self.intended)}):")
             groups: dict[str, list[Difference]] = {}
             for d, why in self.intended:
                 groups.setdefault(why, []).append(d)
+            lines.append(f"intended differences ({len(self.intended)} at "
+                         f"{len(groups)} explained point(s)):")
             for why, diffs in groups.items():
                 lines.append(f"  {diffs[0].render()}")
                 if len(diffs) > 1:

@@ -60,3 +60,22 @@ for name in NAMES:
 # | {doc}`uio_hv_generic` | `drivers/uio/uio_hv_generic.c` | the ring callback; offsets into a region |
 # | {doc}`uio` | `drivers/uio/uio.c` | a core that keeps `->mmap` but calls drivers' `mmap_prepare` |
 # | {doc}`target_core_user` | `drivers/target/target_core_user.c` | the v4 regression and its hotfix |
+
+# %% [markdown]
+# ## Step through `mmap_region()` for one driver
+#
+# Pick a driver of the series and a variant, then move the slider through the steps the
+# model took for the first request of that driver's scenarios: where the legacy hook runs
+# (on the built VMA, inside `__mmap_new_vma`), and where the converted one's pieces run
+# (`mmap_prepare` before the merge decision, the action and `mapped` after insertion).
+# The summary under the view lists, for every driver and variant, the hooks that ran.
+
+# %%
+from mmaplab.widgets import DriverStepper
+
+stepper = DriverStepper([load_spec(name) for name in NAMES])
+stepper.display()
+
+# %%
+print(stepper.text())
+
