@@ -21,6 +21,8 @@ __all__ = ["KernelConfig", "V4", "V4_FIXED", "DEFAULT"]
 
 @dataclass(frozen=True)
 class KernelConfig:
+    """A kernel variant the model can follow (see the module docstring)."""
+
     name: str
     #: v4 08/21 ``__vma_check_mmap_hook()``: ``mapped`` set by a legacy ->mmap is EINVAL.
     vma_check_mmap_hook: bool

@@ -37,6 +37,7 @@ class Lockdep:
         self.deps: set[tuple[str, str]] = {("mmap_lock", "i_mmap_rwsem")}
 
     def acquire(self, lock: RwSemaphore, write: bool, where: str) -> None:
+        """``lock_acquire()`` (kernel/locking/lockdep.c): check, then record the lock."""
         for h in self.held:
             if h.lock is lock:
                 raise DeadlockError(
@@ -59,6 +60,7 @@ class Lockdep:
         self.held.append(HeldLock(lock, write, where))
 
     def release(self, lock: RwSemaphore) -> None:
+        """``lock_release()``: an unbalanced unlock is reported too."""
         for i in range(len(self.held) - 1, -1, -1):
             if self.held[i].lock is lock:
                 del self.held[i]
@@ -66,6 +68,7 @@ class Lockdep:
         raise DeadlockError(f"releasing {lock.name}, which is not held (unbalanced unlock)")
 
     def is_held(self, lock: RwSemaphore) -> bool:
+        """``lockdep_is_held()``."""
         return any(h.lock is lock for h in self.held)
 
     def mark(self) -> int:
@@ -81,6 +84,7 @@ class Lockdep:
         return dropped
 
     def reset(self) -> None:
+        """Forget every held lock (tests and notebooks start clean)."""
         for h in self.held:
             h.lock._force_release()
         self.held.clear()

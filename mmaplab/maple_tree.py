@@ -199,6 +199,7 @@ class MapleTree:
         self._dirty(bi)
 
     def remove(self, vma: VmAreaStruct) -> None:
+        """``vma_iter_clear()``: take ``vma`` out of the tree."""
         bi, i = self._find_pos(vma, vma.vm_start)
         blk = self.blocks[bi]
         del blk.vmas[i]

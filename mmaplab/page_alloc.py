@@ -38,6 +38,7 @@ class _Allocator:
         self.pages: dict[int, Page] = {}
 
     def alloc(self, kind: str) -> Page:
+        """The next pfn, as a fresh page with refcount 1."""
         page = Page(self.next_pfn, kind=kind)
         self.pages[page.pfn] = page
         self.next_pfn += 1

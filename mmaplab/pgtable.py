@@ -101,6 +101,7 @@ class PageTable:
         self.ptes: dict[int, Pte] = {}
 
     def lookup(self, addr: int) -> Pte | None:
+        """``follow_pte()``: the PTE mapping ``addr``, if present."""
         return self.ptes.get(addr >> PAGE_SHIFT)
 
     def set(self, addr: int, pte: Pte) -> None:
@@ -133,6 +134,7 @@ class PageTable:
         return removed
 
     def count(self, start: int, end: int) -> int:
+        """How many PTEs are present in ``[start, end)``."""
         lo, hi = start >> PAGE_SHIFT, end >> PAGE_SHIFT
         if hi - lo <= len(self.ptes):
             return sum(1 for k in range(lo, hi) if k in self.ptes)
