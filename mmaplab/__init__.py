@@ -1,12 +1,12 @@
 """mmaplab: an executable model of the Linux mmap path and its ``mmap_prepare`` hook.
 
 The model follows Linux 7.0 with the "mm: expand mmap_prepare functionality"
-v4 series applied (see :mod:`mmaplab.config` for the later fixes).  Start with
+v4 series applied (see :mod:`mmaplab.kernel.config` for the later fixes).  Start with
 :class:`MM` and :class:`RegularFile`; see ARCHITECTURE.md for the module map.
 """
 
-from .config import V4, V4_FIXED, KernelConfig
-from .errors import (
+from .kernel.config import V4, V4_FIXED, KernelConfig
+from .kernel.errors import (
                      BusError,
                      DeadlockError,
                      HookError,
@@ -15,8 +15,8 @@ from .errors import (
                      SegmentationFault,
                      UseAfterFreeError,
 )
-from .filemap import RegularFile
-from .flags import (
+from .kernel.filemap import RegularFile
+from .kernel.flags import (
                      MAP_ANONYMOUS,
                      MAP_DROPPABLE,
                      MAP_FIXED,
@@ -42,9 +42,9 @@ from .flags import (
                      VM_SPECIAL,
                      VMFlag,
 )
-from .fs import File, FileOperations, FMode, Inode
-from .mm import MM
-from .mm_types import (
+from .kernel.fs import File, FileOperations, FMode, Inode
+from .kernel.mm import MM
+from .kernel.mm_types import (
                      MmapAction,
                      MmapActionType,
                      Ref,

@@ -1,7 +1,7 @@
 """Interactive views for the book: an address-space map and a ``mmap_region`` step-through.
 
 Not a kernel structure.  Every view is a *pure function of model state computed
-up front*: the notebook runs a scripted sequence on an :class:`~mmaplab.mm.MM`,
+up front*: the notebook runs a scripted sequence on an :class:`~mmaplab.kernel.mm.MM`,
 keeps a :class:`Snapshot` after each step (or the trace lines of one
 ``mmap()``), and the widget only chooses which precomputed picture to show.
 The slider drives a ``Stack`` through ``jslink``, so the view keeps working in
@@ -20,10 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .flags import PAGE_SHIFT, VM_SPECIAL, VMFlag, prot_string
+from .kernel.flags import PAGE_SHIFT, VM_SPECIAL, VMFlag, prot_string
 
 if TYPE_CHECKING:
-    from .mm import MM
+    from .kernel.mm import MM
 
 __all__ = ["VmaView", "Snapshot", "snapshot", "scripted_snapshots", "address_space_svg",
            "spec_citation", "scenario_text", "mutant_text",
@@ -281,9 +281,9 @@ class TraceStepper:
 
 def driver_mmap_trace(spec: Any, variant: str) -> TraceStepper:
     """The ``mmap_region`` trace of a driver model's first scenario's first request."""
-    from .drivers.compare import apply_op
-    from .mm import MM
-    from .page_alloc import reset_allocator
+    from .kernel.mm import MM
+    from .kernel.page_alloc import reset_allocator
+    from .lab.compare import apply_op
 
     scenario = spec.scenarios[0]
     op = scenario.ops[0]
@@ -332,7 +332,7 @@ class DriverStepper:
 
 # -- case-study helpers (book part "Case studies") ---------------------------------------------
 #
-# Text views over the equivalence harness (mmaplab.drivers.compare): one driver model's
+# Text views over the equivalence harness (mmaplab.lab.compare): one driver model's
 # legacy and converted variants run through a scenario of its SPEC, printed side by side.
 # Imported lazily: the views above must not import the driver models.
 
@@ -372,7 +372,7 @@ def scenario_text(spec: Any, name: str, at: int | None = 0) -> str:
     entries of the scenario window, printed once when both variants agree.
     Deterministic: the harness resets the pfn allocator before each run.
     """
-    from .drivers.compare import run_scenario
+    from .lab.compare import run_scenario
 
     scen = _scenario(spec, name)
     runs = {v: run_scenario(spec.make(v), scen) for v in _VARIANTS}
@@ -410,7 +410,7 @@ def mutant_text(spec: Any, name: str, limit: int = 3,
     (any undeclared difference) and its first ``limit`` differences — those whose
     key or key family is in ``keys`` first, when given.
     """
-    from .drivers.compare import mutant_report
+    from .lab.compare import mutant_report
 
     mutant = next((m for m in spec.mutants if m.name == name), None)
     if mutant is None:

@@ -1,4 +1,4 @@
-"""Unit tests of the equivalence harness (mmaplab.drivers.compare)."""
+"""Unit tests of the equivalence harness (mmaplab.lab.compare)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from mmaplab import PAGE_SIZE, PROT_READ, PROT_WRITE
-from mmaplab.drivers import compare as C
 from mmaplab.drivers.base import Driver, Scenario, fork_op, mmap_op, munmap_op
-from mmaplab.fs import File, FileOperations, FMode, Inode
-from mmaplab.mm_types import VmOperationsStruct
-from mmaplab.mmap_action import mmap_action_remap_full
-from mmaplab.pgtable import pgprot_noncached
+from mmaplab.kernel.fs import File, FileOperations, FMode, Inode
+from mmaplab.kernel.mm_types import VmOperationsStruct
+from mmaplab.kernel.mmap_action import mmap_action_remap_full
+from mmaplab.kernel.pgtable import pgprot_noncached
+from mmaplab.lab import compare as C
 
 PHYS_PFN = 0xE0000
 

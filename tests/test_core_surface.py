@@ -22,7 +22,7 @@ from mmaplab import (
     HookViolation,
     Inode,
 )
-from mmaplab.flags import MMAP_BASE, PMD_SIZE
+from mmaplab.kernel.flags import MMAP_BASE, PMD_SIZE
 
 ANON = MAP_PRIVATE | MAP_ANONYMOUS
 

@@ -9,12 +9,12 @@ import pytest
 
 from mmaplab import MM, PAGE_SIZE, PROT_READ, PROT_WRITE, VMFlag
 from mmaplab.drivers import NAMES, afs, config_specs, hpet, load_spec, mtdchar, open_dice, stm
-from mmaplab.drivers import compare as C
 from mmaplab.drivers.base import WINDOW, Scenario, exit_op, mmap_op, munmap_op
-from mmaplab.flags import MAP_FIXED, MAP_PRIVATE, MAP_SHARED
-from mmaplab.fs import FMode
-from mmaplab.mm_types import VmAreaDesc, VmAreaStruct
-from mmaplab.pgtable import Pgprot
+from mmaplab.kernel.flags import MAP_FIXED, MAP_PRIVATE, MAP_SHARED
+from mmaplab.kernel.fs import FMode
+from mmaplab.kernel.mm_types import VmAreaDesc, VmAreaStruct
+from mmaplab.kernel.pgtable import Pgprot
+from mmaplab.lab import compare as C
 
 MINE = ("afs", "open_dice", "hpet", "mtdchar", "stm")
 RW = PROT_READ | PROT_WRITE

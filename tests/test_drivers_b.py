@@ -25,12 +25,12 @@ from mmaplab import (
     HookError,
     KernelError,
 )
-from mmaplab.drivers import compare as C
 from mmaplab.drivers import hv_vmbus, target_core_user, uio, uio_hv_generic, vme_user
 from mmaplab.drivers.base import WINDOW, Driver
-from mmaplab.errors import BusError
-from mmaplab.page_alloc import reset_allocator
-from mmaplab.pgtable import Pgprot
+from mmaplab.kernel.errors import BusError
+from mmaplab.kernel.page_alloc import reset_allocator
+from mmaplab.kernel.pgtable import Pgprot
+from mmaplab.lab import compare as C
 
 MODULES = (vme_user, hv_vmbus, uio, uio_hv_generic, target_core_user)
 SPECS = [m.SPEC for m in MODULES]
@@ -223,7 +223,7 @@ def test_hv_hidden_ring_cannot_be_opened(variant: str) -> None:
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_kernfs_refuses_a_callback_that_sets_close(variant: str) -> None:
-    from mmaplab.mm_types import VmOperationsStruct
+    from mmaplab.kernel.mm_types import VmOperationsStruct
 
     ops = VmOperationsStruct(name="bad_vm_ops", close=lambda vma: None)
 
@@ -245,7 +245,7 @@ def test_tcmu_single_opener(variant: str) -> None:
     d = target_core_user.TcmuDev(variant)
     f = d.open()
     assert errno_of(d.open) == errno.EBUSY
-    from mmaplab.fs import fput
+    from mmaplab.kernel.fs import fput
 
     fput(f)  # tcmu_release clears TCMU_DEV_BIT_OPEN
     assert d.open() is not None

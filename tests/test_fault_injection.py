@@ -1,4 +1,5 @@
-"""Fault-injection sweep: every point of mmaplab.fault_inject.POINTS, every n-th evaluation.
+"""Fault-injection sweep: every point of mmaplab.kernel.debug.fault_inject.POINTS,
+every n-th evaluation.
 
 For each representative request (anonymous, shmem, regular file via mmap_prepare, a legacy
 ->mmap driver, an mmap_prepare driver with a remap action and mapped/open/close reference
@@ -43,13 +44,13 @@ from mmaplab import (
     VmOperationsStruct,
 )
 from mmaplab.drivers.base import Driver
-from mmaplab.fault_inject import POINTS
-from mmaplab.fs import FreedFile
-from mmaplab.locks import lockdep
-from mmaplab.memory import remap_pfn_range
-from mmaplab.mm_types import FreedVmArea
-from mmaplab.mmap_action import mmap_action_remap_full
-from mmaplab.page_alloc import _allocator, reset_allocator
+from mmaplab.kernel.debug.fault_inject import POINTS
+from mmaplab.kernel.fs import FreedFile
+from mmaplab.kernel.locks import lockdep
+from mmaplab.kernel.memory import remap_pfn_range
+from mmaplab.kernel.mm_types import FreedVmArea
+from mmaplab.kernel.mmap_action import mmap_action_remap_full
+from mmaplab.kernel.page_alloc import _allocator, reset_allocator
 
 P = PAGE_SIZE
 B = 0x7E0000000000

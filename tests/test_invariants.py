@@ -49,9 +49,9 @@ from mmaplab import (  # noqa: E402
     PAGE_SIZE,
     RegularFile,
 )
-from mmaplab.flags import VMFlag  # noqa: E402
-from mmaplab.fs import File, FileOperations, FMode, Inode  # noqa: E402
-from mmaplab.mm_types import VmOperationsStruct  # noqa: E402
+from mmaplab.kernel.flags import VMFlag  # noqa: E402
+from mmaplab.kernel.fs import File, FileOperations, FMode, Inode  # noqa: E402
+from mmaplab.kernel.mm_types import VmOperationsStruct  # noqa: E402
 
 P = PAGE_SIZE
 WINDOW = 0x10000000  # well above mmap_min_addr

@@ -10,10 +10,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mmaplab.flags import PAGE_SIZE as P
-from mmaplab.flags import VMFlag
-from mmaplab.maple_tree import MapleTree, vm_start_gap
-from mmaplab.mm_types import VmAreaStruct
+from mmaplab.kernel.flags import PAGE_SIZE as P
+from mmaplab.kernel.flags import VMFlag
+from mmaplab.kernel.maple_tree import MapleTree, vm_start_gap
+from mmaplab.kernel.mm_types import VmAreaStruct
 
 BASE = 0x10000
 

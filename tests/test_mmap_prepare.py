@@ -26,8 +26,8 @@ from mmaplab import (
     VMFlag,
     VmOperationsStruct,
 )
-from mmaplab.mmap_action import mmap_action_remap_full, mmap_action_simple_ioremap
-from mmaplab.pgtable import Pgprot
+from mmaplab.kernel.mmap_action import mmap_action_remap_full, mmap_action_simple_ioremap
+from mmaplab.kernel.pgtable import Pgprot
 
 P = PAGE_SIZE
 BASE = 0x7F0000000000
@@ -289,7 +289,7 @@ def test_legacy_hook_setting_mapped_is_einval_under_v4_only():
 
 def test_legacy_hook_failure_tears_down_partial_mapping():
     """E4: a legacy ->mmap that remapped half then failed: PTEs zapped, no close called."""
-    from mmaplab.memory import remap_pfn_range
+    from mmaplab.kernel.memory import remap_pfn_range
 
     closes = []
     ops = VmOperationsStruct(name="half_ops", close=lambda vma: closes.append(vma))
@@ -309,7 +309,7 @@ def test_legacy_hook_failure_tears_down_partial_mapping():
 
 def test_compat_layer_runs_prepare_and_mapped_inside_legacy_mmap():
     """P7: a stacked legacy ->mmap calling vfs_mmap on an mmap_prepare file."""
-    from mmaplab.compat import vfs_mmap
+    from mmaplab.kernel.compat import vfs_mmap
 
     inner = Counting(action=lambda d: mmap_action_remap_full(d, 0x6000))
     outer = File(Inode("/dev/outer", 4 * P),
@@ -324,7 +324,7 @@ def test_compat_layer_runs_prepare_and_mapped_inside_legacy_mmap():
 
 
 def test_compat_failure_is_returned_without_unmap_by_default():
-    from mmaplab.compat import vfs_mmap
+    from mmaplab.kernel.compat import vfs_mmap
 
     inner = Counting(mapped_err=-errno.EBUSY)
     outer = File(Inode("/dev/outer", 4 * P),

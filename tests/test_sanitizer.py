@@ -3,7 +3,7 @@
 Buggy variants rebuilt from core pieces: the v3 deadlock (mmap_action_finish unmapping
 while the rmap lock is held), the v2/v3 use-after-free (vma->vm_file read after the VMA
 was unmapped), the afs refcount bug (reference taken in mmap_prepare; the mapping then
-merges or fails) — plus each rule of mmaplab.sanitizer and a clean run.
+merges or fails) — plus each rule of mmaplab.kernel.debug.sanitizer and a clean run.
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ from mmaplab import (
     RegularFile,
     VmOperationsStruct,
 )
-from mmaplab import mmap_action as ma
 from mmaplab.drivers.base import Driver
-from mmaplab.hooks import call_hook
-from mmaplab.locks import lockdep
-from mmaplab.mmap_action import mmap_action_remap_full
-from mmaplab.page_alloc import alloc_page
-from mmaplab.sanitizer import Sanitizer, SanitizerReport, sanitizing
-from mmaplab.vma import do_vmi_munmap
+from mmaplab.kernel import mmap_action as ma
+from mmaplab.kernel.debug.sanitizer import Sanitizer, SanitizerReport, sanitizing
+from mmaplab.kernel.hooks import call_hook
+from mmaplab.kernel.locks import lockdep
+from mmaplab.kernel.mmap_action import mmap_action_remap_full
+from mmaplab.kernel.page_alloc import alloc_page
+from mmaplab.kernel.vma import do_vmi_munmap
 
 P = PAGE_SIZE
 B = 0x7F0000000000
@@ -359,7 +359,7 @@ def test_forwarding_open_without_close_is_not_an_imbalance():
 
 
 def test_sanitizer_chains_an_earlier_hook_observer():
-    from mmaplab import hooks
+    from mmaplab.kernel import hooks
 
     seen = []
     old = hooks.observer

@@ -30,7 +30,7 @@ from mmaplab import (
     VMFlag,
     VmOperationsStruct,
 )
-from mmaplab.locks import lockdep
+from mmaplab.kernel.locks import lockdep
 
 P = PAGE_SIZE
 B = 0x7F0000000000
@@ -303,7 +303,7 @@ def test_faults_sigsegv_and_sigbus():
 
 def test_lockdep_reports_rmap_lock_held_across_unmap():
     """The v3 bug class: an error path unmapping while the file rmap lock is held."""
-    from mmaplab.mmap_action import mmap_action_remap_full
+    from mmaplab.kernel.mmap_action import mmap_action_remap_full
 
     def bad_success_hook(vma):
         vma.vm_file.f_mapping.i_mmap_rwsem.down_write("bad success_hook")

@@ -20,8 +20,8 @@ from mmaplab import (
     MAP_FIXED, MAP_SHARED, MM, PAGE_SIZE, PROT_READ, File, FileOperations, FMode, Inode,
     VmOperationsStruct, VMFlag,
 )
-from mmaplab.memory import remap_pfn_range
-from mmaplab.mm_types import vma_desc_set_flags
+from mmaplab.kernel.memory import remap_pfn_range
+from mmaplab.kernel.mm_types import vma_desc_set_flags
 
 BASE = 0x7F0000000000          # a fixed, free window for MAP_FIXED mappings
 RW = FMode.READ | FMode.WRITE

@@ -21,11 +21,11 @@ from mmaplab import (
     MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MM, PAGE_SIZE, PROT_READ, PROT_WRITE, File,
     FileOperations, FMode, HookError, HookViolation, Inode, VmOperationsStruct, VMFlag,
 )
-from mmaplab.mm_types import (
+from mmaplab.kernel.mm_types import (
     vma_desc_clear_flags, vma_desc_is_cow_mapping, vma_desc_set_flags, vma_desc_size,
     vma_desc_test, vma_desc_test_any,
 )
-from mmaplab.pgtable import pgprot_noncached
+from mmaplab.kernel.pgtable import pgprot_noncached
 
 BASE = 0x7F0000000000
 P = PAGE_SIZE

@@ -18,12 +18,12 @@ from mmaplab import (
     MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MM, PAGE_SIZE, PROT_READ, PROT_WRITE, File,
     FileOperations, FMode, Inode,
 )
-from mmaplab.mmap_action import (
+from mmaplab.kernel.mmap_action import (
     mmap_action_ioremap, mmap_action_map_kernel_pages, mmap_action_map_kernel_pages_full,
     mmap_action_remap_full, mmap_action_simple_ioremap,
 )
-from mmaplab.page_alloc import alloc_pages, reset_allocator
-from mmaplab.pgtable import pgprot_noncached
+from mmaplab.kernel.page_alloc import alloc_pages, reset_allocator
+from mmaplab.kernel.pgtable import pgprot_noncached
 from mmaplab.widgets import TraceStepper, trace_steps
 
 BASE = 0x7F0000000000

@@ -113,7 +113,7 @@ for label, step in steps:
 
 # %%
 from mmaplab.drivers import afs  # noqa: E402
-from mmaplab.drivers.compare import run_scenario  # noqa: E402
+from mmaplab.lab.compare import run_scenario  # noqa: E402
 
 merge = next(s for s in afs.SPEC.scenarios if s.name == "merge-with-previous")
 versions = [("first conversion (9d5403b1036c)", afs.make_buggy),
@@ -166,7 +166,7 @@ print("VMAs:", len(mm.vmas()), "| close calls:", fail_dev.log)
 # `close`. A driver counting "+1 in `mapped`, −1 in `close`" goes negative:
 
 # %%
-from mmaplab.mmap_action import mmap_action_remap_full  # noqa: E402
+from mmaplab.kernel.mmap_action import mmap_action_remap_full  # noqa: E402
 
 remap_dev = Counter()
 remap_ops = remap_dev.ops("remap_vm_ops")

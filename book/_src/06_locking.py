@@ -21,9 +21,9 @@ from mmaplab import (
     MAP_FIXED, MAP_SHARED, MM, PAGE_SIZE, PROT_READ, DeadlockError, File, FileOperations, FMode,
     Inode, UseAfterFreeError, VmOperationsStruct,
 )
-from mmaplab import mmap_action as actions
-from mmaplab.mmap_action import mmap_action_remap_full
-from mmaplab.vma import do_vmi_munmap
+from mmaplab.kernel import mmap_action as actions
+from mmaplab.kernel.mmap_action import mmap_action_remap_full
+from mmaplab.kernel.vma import do_vmi_munmap
 
 BASE = 0x7F0000000000
 P = PAGE_SIZE
@@ -134,13 +134,13 @@ try_mmap(actions.mmap_action_finish)
 # %% [markdown]
 # ## The sanitizer names the bug
 #
-# `MM(sanitize=True)` (or `with mmaplab.sanitizer.sanitizing():`) attaches
-# `mmaplab.sanitizer`, which plays the part of lockdep, KASAN and the refcount checks for
+# `MM(sanitize=True)` (or `with mmaplab.kernel.debug.sanitizer.sanitizing():`) attaches
+# `mmaplab.kernel.debug.sanitizer`, which plays the part of lockdep, KASAN and the refcount checks for
 # hooks run through the model, and explains each finding by the rule of the API that was
 # broken. The same two finish orderings, sanitized:
 
 # %%
-from mmaplab.sanitizer import Sanitizer, SanitizerReport  # noqa: E402
+from mmaplab.kernel.debug.sanitizer import Sanitizer, SanitizerReport  # noqa: E402
 
 
 def sanitized_mmap(finish):

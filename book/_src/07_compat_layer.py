@@ -26,8 +26,8 @@ from mmaplab import (
     MAP_FIXED, MAP_SHARED, MM, PAGE_SIZE, PROT_READ, V4, File, FileOperations, FMode, Inode,
     VmOperationsStruct,
 )
-from mmaplab.compat import __compat_vma_mmap, compat_set_desc_from_vma, vfs_mmap
-from mmaplab.mmap_action import mmap_action_simple_ioremap
+from mmaplab.kernel.compat import __compat_vma_mmap, compat_set_desc_from_vma, vfs_mmap
+from mmaplab.kernel.mmap_action import mmap_action_simple_ioremap
 
 BASE = 0x7F0000000000
 P = PAGE_SIZE
@@ -118,7 +118,7 @@ for label, fops in [("step 1: ->mmap + __compat_vma_mmap", {"mmap": bar_mmap}),
 #
 # ## The series as posted (`V4`) and the later fixes
 #
-# `mmaplab.config` models two variants. `MM()` follows v4 plus two fixes that went upstream
+# `mmaplab.kernel.config` models two variants. `MM()` follows v4 plus two fixes that went upstream
 # afterwards; `MM(config=V4)` follows the series exactly as posted:
 #
 # * v4 refused (`EINVAL`, with a warning) any `->mmap` that left `vm_ops->mapped` set

@@ -8,7 +8,7 @@ and committed; ``tests/test_book_notebooks.py`` checks that the committed files 
 what this script produces.
 
 * ``mmap_region_order.svg``: the order of the steps of ``__mmap_region()`` (mm/vma.c,
-  Linux 7.0 + the v4 series, as modelled by ``mmaplab.mmap``) for a file whose hook is
+  Linux 7.0 + the v4 series, as modelled by ``mmaplab.kernel.mmap``) for a file whose hook is
   the legacy ``f_op->mmap`` and for one with ``f_op->mmap_prepare``: where the driver's
   code runs relative to the merge attempt, the VMA allocation, the insertion and the
   completion of the mmap action.

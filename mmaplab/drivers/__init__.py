@@ -6,7 +6,7 @@ One module per driver the series converts, each with a ``legacy`` variant
 (:class:`~mmaplab.drivers.base.DriverSpec`).  :data:`NAMES` lists them in series
 order; :func:`load_spec` imports one; :func:`all_specs` / ``ALL_SPECS`` import all
 (lazily: importing this package imports no driver module).  The equivalence harness
-is :mod:`mmaplab.drivers.compare`.
+is :mod:`mmaplab.lab.compare`.
 """
 
 from __future__ import annotations

@@ -32,11 +32,11 @@ import errno
 from dataclasses import dataclass
 from typing import Any
 
-from ..filemap import filemap_fault
-from ..flags import MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE
-from ..fs import File, FileOperations, FMode, Inode
-from ..locks import RwSemaphore
-from ..mm_types import Ref, VmAreaDesc, VmAreaStruct, VmOperationsStruct
+from ..kernel.filemap import filemap_fault
+from ..kernel.flags import MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE
+from ..kernel.fs import File, FileOperations, FMode, Inode
+from ..kernel.locks import RwSemaphore
+from ..kernel.mm_types import Ref, VmAreaDesc, VmAreaStruct, VmOperationsStruct
 from .base import (
     Driver,
     DriverSpec,

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..flags import MAP_FIXED, MAP_SHARED, PAGE_SIZE, PROT_READ
-from ..fs import File, FMode
+from ..kernel.flags import MAP_FIXED, MAP_SHARED, PAGE_SIZE, PROT_READ
+from ..kernel.fs import File, FMode
 
 __all__ = ["Driver", "DriverSpec", "Op", "Scenario", "mmap_op", "munmap_op", "mprotect_op",
            "fork_op", "fault_op", "exit_op", "child_exit_op", "anon_neighbour_op", "WINDOW",
@@ -126,7 +126,7 @@ class Scenario:
     name: str
     ops: tuple[Op, ...]
     note: str = ""
-    #: Optional fault injection: (point, nth) — see mmaplab.fault_inject.POINTS.
+    #: Optional fault injection: (point, nth) — see mmaplab.kernel.debug.fault_inject.POINTS.
     inject: tuple[str, int] | None = None
 
 

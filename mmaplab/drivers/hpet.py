@@ -27,13 +27,13 @@ import errno
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import kerr
-from ..flags import MAP_PRIVATE, PAGE_SHIFT, PAGE_SIZE, PROT_READ, PROT_WRITE
-from ..fs import File, FileOperations, FMode, Inode
-from ..memory import vm_iomap_memory
-from ..mm_types import VmAreaDesc, VmAreaStruct, vma_desc_size
-from ..mmap_action import mmap_action_ioremap_full, mmap_action_simple_ioremap
-from ..pgtable import Pgprot, pgprot_noncached
+from ..kernel.errors import kerr
+from ..kernel.flags import MAP_PRIVATE, PAGE_SHIFT, PAGE_SIZE, PROT_READ, PROT_WRITE
+from ..kernel.fs import File, FileOperations, FMode, Inode
+from ..kernel.memory import vm_iomap_memory
+from ..kernel.mm_types import VmAreaDesc, VmAreaStruct, vma_desc_size
+from ..kernel.mmap_action import mmap_action_ioremap_full, mmap_action_simple_ioremap
+from ..kernel.pgtable import Pgprot, pgprot_noncached
 from .base import (
     Driver,
     DriverSpec,

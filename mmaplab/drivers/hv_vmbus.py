@@ -30,17 +30,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..compat import __compat_vma_mmap as compat_vma_mmap_desc  # (no name mangling in classes)
-from ..compat import compat_set_desc_from_vma, compat_set_vma_from_desc
-from ..errors import kerr
-from ..filemap import VM_FAULT_SIGBUS
-from ..flags import MAP_PRIVATE, PAGE_SHIFT, PROT_READ, PROT_WRITE
-from ..fs import File, FileOperations, FMode, Inode
-from ..hooks import call_hook, call_void_hook
-from ..locks import RwSemaphore
-from ..mm_types import VmAreaDesc, VmAreaStruct, VmFault, VmOperationsStruct
-from ..mmap_action import mmap_action_complete
-from ..page_alloc import Page
+from ..kernel.compat import (
+    __compat_vma_mmap as compat_vma_mmap_desc,  # (no name mangling in classes)
+)
+from ..kernel.compat import compat_set_desc_from_vma, compat_set_vma_from_desc
+from ..kernel.errors import kerr
+from ..kernel.filemap import VM_FAULT_SIGBUS
+from ..kernel.flags import MAP_PRIVATE, PAGE_SHIFT, PROT_READ, PROT_WRITE
+from ..kernel.fs import File, FileOperations, FMode, Inode
+from ..kernel.hooks import call_hook, call_void_hook
+from ..kernel.locks import RwSemaphore
+from ..kernel.mm_types import VmAreaDesc, VmAreaStruct, VmFault, VmOperationsStruct
+from ..kernel.mmap_action import mmap_action_complete
+from ..kernel.page_alloc import Page
 from .base import (
     Driver,
     DriverSpec,

@@ -22,10 +22,10 @@ import errno
 from dataclasses import dataclass
 from typing import Any
 
-from ..flags import MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, VMFlag
-from ..fs import File, FileOperations, FMode, Inode
-from ..mm_types import VmAreaDesc, VmAreaStruct, vma_desc_test
-from ..mmap_action import mmap_action_simple_ioremap
+from ..kernel.flags import MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, VMFlag
+from ..kernel.fs import File, FileOperations, FMode, Inode
+from ..kernel.mm_types import VmAreaDesc, VmAreaStruct, vma_desc_test
+from ..kernel.mmap_action import mmap_action_simple_ioremap
 from .base import (
     Driver,
     DriverSpec,

@@ -21,18 +21,26 @@ from __future__ import annotations
 import errno
 from typing import Any
 
-from ..flags import MAP_PRIVATE, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PROT_READ, PROT_WRITE, VMFlag
-from ..fs import File, FileOperations, FMode, Inode
-from ..memory import vm_iomap_memory
-from ..mm_types import (
+from ..kernel.flags import (
+    MAP_PRIVATE,
+    PAGE_MASK,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    PROT_READ,
+    PROT_WRITE,
+    VMFlag,
+)
+from ..kernel.fs import File, FileOperations, FMode, Inode
+from ..kernel.memory import vm_iomap_memory
+from ..kernel.mm_types import (
     VmAreaDesc,
     VmAreaStruct,
     vma_desc_clear_flags,
     vma_desc_set_flags,
     vma_desc_test,
 )
-from ..mmap_action import mmap_action_ioremap_full, mmap_action_simple_ioremap
-from ..pgtable import Pgprot, pgprot_writecombine
+from ..kernel.mmap_action import mmap_action_ioremap_full, mmap_action_simple_ioremap
+from ..kernel.pgtable import Pgprot, pgprot_writecombine
 from .base import (
     Driver,
     DriverSpec,

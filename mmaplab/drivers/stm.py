@@ -33,10 +33,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..flags import MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, VMFlag
-from ..fs import File, FileOperations, FMode, Inode
-from ..memory import vm_iomap_memory
-from ..mm_types import (
+from ..kernel.flags import MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, VMFlag
+from ..kernel.fs import File, FileOperations, FMode, Inode
+from ..kernel.memory import vm_iomap_memory
+from ..kernel.mm_types import (
     Ref,
     VmAreaDesc,
     VmAreaStruct,
@@ -44,8 +44,8 @@ from ..mm_types import (
     vma_desc_set_flags,
     vma_desc_size,
 )
-from ..mmap_action import mmap_action_simple_ioremap
-from ..pgtable import Pgprot, pgprot_noncached
+from ..kernel.mmap_action import mmap_action_simple_ioremap
+from ..kernel.pgtable import Pgprot, pgprot_noncached
 from .base import (
     Driver,
     DriverSpec,

@@ -29,11 +29,11 @@ from __future__ import annotations
 import errno
 from typing import Any
 
-from ..errors import HookError
-from ..filemap import VM_FAULT_SIGBUS
-from ..flags import MAP_PRIVATE, PAGE_SHIFT, PAGE_SIZE, PROT_READ, PROT_WRITE, VMFlag
-from ..fs import File, FMode, Inode
-from ..mm_types import (
+from ..kernel.errors import HookError
+from ..kernel.filemap import VM_FAULT_SIGBUS
+from ..kernel.flags import MAP_PRIVATE, PAGE_SHIFT, PAGE_SIZE, PROT_READ, PROT_WRITE, VMFlag
+from ..kernel.fs import File, FMode, Inode
+from ..kernel.mm_types import (
     Ref,
     VmAreaDesc,
     VmAreaStruct,
@@ -42,7 +42,7 @@ from ..mm_types import (
     vma_desc_set_flags,
     vma_pages,
 )
-from ..page_alloc import Page, alloc_pages
+from ..kernel.page_alloc import Page, alloc_pages
 from .base import (
     Driver,
     DriverSpec,

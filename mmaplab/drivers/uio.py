@@ -32,11 +32,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..compat import __compat_vma_mmap as compat_vma_mmap_desc  # (no name mangling in classes)
-from ..compat import compat_set_desc_from_vma
-from ..errors import HookError, kerr
-from ..filemap import VM_FAULT_SIGBUS
-from ..flags import (
+from ..kernel.compat import (
+    __compat_vma_mmap as compat_vma_mmap_desc,  # (no name mangling in classes)
+)
+from ..kernel.compat import compat_set_desc_from_vma
+from ..kernel.errors import HookError, kerr
+from ..kernel.filemap import VM_FAULT_SIGBUS
+from ..kernel.flags import (
     MAP_PRIVATE,
     PAGE_MASK,
     PAGE_SHIFT,
@@ -45,13 +47,13 @@ from ..flags import (
     PROT_WRITE,
     VMFlag,
 )
-from ..fs import File, FileOperations, FMode, Inode
-from ..hooks import call_hook
-from ..locks import RwSemaphore
-from ..memory import remap_pfn_range
-from ..mm_types import VmAreaDesc, VmAreaStruct, VmFault, VmOperationsStruct, vma_pages
-from ..page_alloc import Page, alloc_pages
-from ..pgtable import pgprot_noncached
+from ..kernel.fs import File, FileOperations, FMode, Inode
+from ..kernel.hooks import call_hook
+from ..kernel.locks import RwSemaphore
+from ..kernel.memory import remap_pfn_range
+from ..kernel.mm_types import VmAreaDesc, VmAreaStruct, VmFault, VmOperationsStruct, vma_pages
+from ..kernel.page_alloc import Page, alloc_pages
+from ..kernel.pgtable import pgprot_noncached
 from .base import (
     Driver,
     DriverSpec,

@@ -22,12 +22,12 @@ from __future__ import annotations
 import errno
 from typing import Any
 
-from ..flags import MAP_PRIVATE, PAGE_SHIFT, PAGE_SIZE, PROT_READ, PROT_WRITE
-from ..fs import File, FMode
-from ..memory import vm_iomap_memory
-from ..mm_types import VmAreaDesc, VmAreaStruct
-from ..mmap_action import mmap_action_ioremap_full, mmap_action_simple_ioremap
-from ..pgtable import pgprot_noncached
+from ..kernel.flags import MAP_PRIVATE, PAGE_SHIFT, PAGE_SIZE, PROT_READ, PROT_WRITE
+from ..kernel.fs import File, FMode
+from ..kernel.memory import vm_iomap_memory
+from ..kernel.mm_types import VmAreaDesc, VmAreaStruct
+from ..kernel.mmap_action import mmap_action_ioremap_full, mmap_action_simple_ioremap
+from ..kernel.pgtable import pgprot_noncached
 from .base import (
     Driver,
     DriverSpec,

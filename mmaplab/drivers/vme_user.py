@@ -29,14 +29,14 @@ import errno
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import HookError
-from ..flags import MAP_PRIVATE, PAGE_SHIFT, PAGE_SIZE, PROT_READ, PROT_WRITE
-from ..fs import File, FileOperations, FMode, Inode
-from ..locks import RwSemaphore
-from ..memory import vm_iomap_memory
-from ..mm_types import Ref, VmAreaDesc, VmAreaStruct, VmOperationsStruct, vma_desc_size
-from ..mmap_action import mmap_action_simple_ioremap
-from ..pgtable import pgprot_noncached
+from ..kernel.errors import HookError
+from ..kernel.flags import MAP_PRIVATE, PAGE_SHIFT, PAGE_SIZE, PROT_READ, PROT_WRITE
+from ..kernel.fs import File, FileOperations, FMode, Inode
+from ..kernel.locks import RwSemaphore
+from ..kernel.memory import vm_iomap_memory
+from ..kernel.mm_types import Ref, VmAreaDesc, VmAreaStruct, VmOperationsStruct, vma_desc_size
+from ..kernel.mmap_action import mmap_action_simple_ioremap
+from ..kernel.pgtable import pgprot_noncached
 from .base import (
     Driver,
     DriverSpec,

@@ -21,17 +21,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..drivers.base import WINDOW, Driver, Op, Scenario
-from ..drivers.compare import apply_op
-from ..errors import (
+from ..kernel.errors import (
     BusError,
     HookError,
     KernelError,
     SegmentationFault,
     errname,
 )
-from ..flags import PAGE_SIZE
-from ..mm import MM
-from ..page_alloc import reset_allocator
+from ..kernel.flags import PAGE_SIZE
+from ..kernel.mm import MM
+from ..kernel.page_alloc import reset_allocator
+from ..lab.compare import apply_op
 
 __all__ = ["ExerciseFailed", "Misconception", "Case", "Divergence", "Exercise", "Step",
            "run_case", "first_divergence", "WINDOW_PAGES"]
@@ -133,7 +133,7 @@ def _result(exc: BaseException) -> str:
 
 
 def _apply(op: Op, mm: MM, driver: Driver, files: list, child: list) -> str:
-    """One request, through the harness's :func:`~mmaplab.drivers.compare.apply_op`,
+    """One request, through the harness's :func:`~mmaplab.lab.compare.apply_op`,
     described for a learner (mmap: where it landed relative to the request)."""
     ret = apply_op(op, mm, driver, files, child)
     if op.kind == "mmap":
@@ -146,7 +146,7 @@ def run_case(make: Callable[[], Driver], scenario: Scenario,
              sanitize: bool = False) -> list[Step]:
     """Run ``scenario`` on a fresh address space and a fresh driver from ``make``.
 
-    ``sanitize``: run under :mod:`mmaplab.sanitizer`; its findings become results.
+    ``sanitize``: run under :mod:`mmaplab.kernel.debug.sanitizer`; its findings become results.
     """
     reset_allocator()
     driver = make()
@@ -419,7 +419,7 @@ def misconception(ex: Exercise, mid: str) -> Misconception:
 @contextlib.contextmanager
 def quiet_lockdep() -> Iterator[None]:
     """Leave the global lock checker clean even if a learner hook blew up mid-way."""
-    from ..locks import lockdep
+    from ..kernel.locks import lockdep
 
     mark = lockdep.mark()
     try:

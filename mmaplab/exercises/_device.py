@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..drivers.base import Driver
-from ..fs import File, FileOperations, FMode, Inode
+from ..kernel.fs import File, FileOperations, FMode, Inode
 
 __all__ = ["ExerciseDevice", "InvalidAnswer", "need_function", "need_instance"]
 

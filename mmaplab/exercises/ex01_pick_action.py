@@ -18,16 +18,16 @@ from ..drivers.base import (
     mmap_op,
     munmap_op,
 )
-from ..flags import MAP_PRIVATE, PROT_READ, PROT_WRITE
-from ..fs import FileOperations, FMode
-from ..mm_types import vma_pages
-from ..mmap_action import (
+from ..kernel.flags import MAP_PRIVATE, PROT_READ, PROT_WRITE
+from ..kernel.fs import FileOperations, FMode
+from ..kernel.mm_types import vma_pages
+from ..kernel.mmap_action import (
     mmap_action_map_kernel_pages,
     mmap_action_remap_full,
     mmap_action_simple_ioremap,
 )
-from ..page_alloc import alloc_pages
-from ..pgtable import pgprot_noncached
+from ..kernel.page_alloc import alloc_pages
+from ..kernel.pgtable import pgprot_noncached
 from ._core import Case, Divergence, Exercise, Misconception
 from ._device import ExerciseDevice, need_function
 
@@ -315,11 +315,11 @@ SETUP = """\
 import errno
 
 from mmaplab.exercises import check
-from mmaplab.mm_types import vma_pages
-from mmaplab.mmap_action import (mmap_action_map_kernel_pages, mmap_action_remap_full,
+from mmaplab.kernel.mm_types import vma_pages
+from mmaplab.kernel.mmap_action import (mmap_action_map_kernel_pages, mmap_action_remap_full,
                                  mmap_action_simple_ioremap)
-from mmaplab.pgtable import pgprot_noncached
-from mmaplab.memory import remap_pfn_range, vm_iomap_memory, vm_map_pages  # legacy helpers
+from mmaplab.kernel.pgtable import pgprot_noncached
+from mmaplab.kernel.memory import remap_pfn_range, vm_iomap_memory, vm_map_pages  # legacy helpers
 """
 
 STUB = """\

@@ -22,11 +22,11 @@ from ..drivers.base import (
     mprotect_op,
     munmap_op,
 )
-from ..filemap import VM_FAULT_SIGBUS
-from ..flags import PROT_READ, PROT_WRITE
-from ..fs import FileOperations
-from ..mm_types import VmOperationsStruct, vma_pages
-from ..page_alloc import alloc_pages
+from ..kernel.filemap import VM_FAULT_SIGBUS
+from ..kernel.flags import PROT_READ, PROT_WRITE
+from ..kernel.fs import FileOperations
+from ..kernel.mm_types import VmOperationsStruct, vma_pages
+from ..kernel.page_alloc import alloc_pages
 from ._core import Case, Divergence, Exercise, Misconception
 from ._device import ExerciseDevice, need_function, need_instance
 
@@ -268,7 +268,7 @@ import errno
 from mmaplab import VmOperationsStruct
 from mmaplab.exercises import check
 from mmaplab.exercises.ex02_mapped_refcount import TrkDev, trk_fault
-from mmaplab.mm_types import vma_pages
+from mmaplab.kernel.mm_types import vma_pages
 """
 
 STUB = """\

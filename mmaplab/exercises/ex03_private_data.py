@@ -15,12 +15,12 @@ from __future__ import annotations
 import errno
 
 from ..drivers.base import Scenario, child_exit_op, exit_op, fault_op, fork_op, mmap_op, munmap_op
-from ..errors import UseAfterFreeError
-from ..filemap import VM_FAULT_SIGBUS
-from ..flags import VMFlag
-from ..fs import FileOperations
-from ..mm_types import VmOperationsStruct, vma_desc_set_flags, vma_pages
-from ..page_alloc import alloc_pages
+from ..kernel.errors import UseAfterFreeError
+from ..kernel.filemap import VM_FAULT_SIGBUS
+from ..kernel.flags import VMFlag
+from ..kernel.fs import FileOperations
+from ..kernel.mm_types import VmOperationsStruct, vma_desc_set_flags, vma_pages
+from ..kernel.page_alloc import alloc_pages
 from ._core import Case, Divergence, Exercise, Misconception
 from ._device import ExerciseDevice, need_function, need_instance
 
@@ -309,7 +309,7 @@ import errno
 from mmaplab import VMFlag, VmOperationsStruct
 from mmaplab.exercises import check
 from mmaplab.exercises.ex03_private_data import RingDev, RingCtx, ring_fault
-from mmaplab.mm_types import vma_desc_set_flags, vma_pages
+from mmaplab.kernel.mm_types import vma_desc_set_flags, vma_pages
 """
 
 STUB = """\

@@ -22,10 +22,10 @@ from ..drivers.base import (
     mmap_op,
     munmap_op,
 )
-from ..flags import PAGE_SHIFT
-from ..fs import FileOperations
-from ..mm_types import VmOperationsStruct
-from ..mmap_action import mmap_action_simple_ioremap
+from ..kernel.flags import PAGE_SHIFT
+from ..kernel.fs import FileOperations
+from ..kernel.mm_types import VmOperationsStruct
+from ..kernel.mmap_action import mmap_action_simple_ioremap
 from ._core import Case, Divergence, Exercise, Misconception
 from ._device import ExerciseDevice, need_function
 
@@ -79,7 +79,7 @@ class ChanDev(ExerciseDevice):
 # -- reference ----------------------------------------------------------------------
 
 def chan_bin_mmap(file, vma):  # type: ignore[no-untyped-def]
-    from ..compat import __compat_vma_mmap, compat_set_desc_from_vma
+    from ..kernel.compat import __compat_vma_mmap, compat_set_desc_from_vma
 
     chan = file.private_data
     desc = compat_set_desc_from_vma(file, vma)
@@ -232,7 +232,7 @@ fails.
 """
 
 SETUP = """\
-from mmaplab.compat import __compat_vma_mmap, compat_set_desc_from_vma, compat_vma_mmap
+from mmaplab.kernel.compat import __compat_vma_mmap, compat_set_desc_from_vma, compat_vma_mmap
 from mmaplab.exercises import check
 from mmaplab.exercises.ex04_compat_layer import ChanDev, chan_ring_mmap_prepare, chan_vm_ops
 """

@@ -10,8 +10,8 @@ from __future__ import annotations
 import errno
 
 from ..drivers import hpet
-from ..flags import PAGE_SIZE
-from ..mmap_action import mmap_action_simple_ioremap
+from ..kernel.flags import PAGE_SIZE
+from ..kernel.mmap_action import mmap_action_simple_ioremap
 from ._driver_exercise import DriverCase, ExerciseMutant, driver_exercise, pick, subclass_with
 
 INTRO = """\
@@ -72,9 +72,9 @@ import errno
 
 from mmaplab.drivers.hpet import HpetDriver
 from mmaplab.exercises import check
-from mmaplab.flags import PAGE_SHIFT, PAGE_SIZE
-from mmaplab.mm_types import vma_desc_size
-from mmaplab.mmap_action import (mmap_action_ioremap_full, mmap_action_remap_full,
+from mmaplab.kernel.flags import PAGE_SHIFT, PAGE_SIZE
+from mmaplab.kernel.mm_types import vma_desc_size
+from mmaplab.kernel.mmap_action import (mmap_action_ioremap_full, mmap_action_remap_full,
                                  mmap_action_simple_ioremap)
 """
 

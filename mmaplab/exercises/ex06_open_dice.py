@@ -18,7 +18,7 @@ write-combined so that a wipe (`write()` to the device) is seen by every client.
 
 Compared with hpet, the hook also edits the VMA **flags**: it refuses one combination, clears
 one flag and sets two. On a descriptor flags are changed with the accessors of
-`mmaplab.mm_types`: `vma_desc_test(desc, flag)`, `vma_desc_set_flags(desc, flags)`,
+`mmaplab.kernel.mm_types`: `vma_desc_test(desc, flag)`, `vma_desc_set_flags(desc, flags)`,
 `vma_desc_clear_flags(desc, flags)` (the kernel's `vma_desc_test()`/`vma_desc_set_flags()`/
 `vma_desc_clear_flags()`); the flag names are `VMFlag.MAYSHARE`, `VMFlag.WRITE`,
 `VMFlag.MAYWRITE`, `VMFlag.DONTCOPY`, `VMFlag.DONTDUMP`.
@@ -65,9 +65,9 @@ import errno
 
 from mmaplab.drivers.open_dice import OpenDiceDriver
 from mmaplab.exercises import check
-from mmaplab.flags import PAGE_SHIFT, VMFlag
-from mmaplab.mm_types import vma_desc_clear_flags, vma_desc_set_flags, vma_desc_test
-from mmaplab.mmap_action import mmap_action_ioremap_full, mmap_action_simple_ioremap
+from mmaplab.kernel.flags import PAGE_SHIFT, VMFlag
+from mmaplab.kernel.mm_types import vma_desc_clear_flags, vma_desc_set_flags, vma_desc_test
+from mmaplab.kernel.mmap_action import mmap_action_ioremap_full, mmap_action_simple_ioremap
 """
 
 STUB = """\

@@ -76,9 +76,9 @@ import errno
 
 from mmaplab.drivers.mtdchar import MTD_RAM, MTD_ROM, MtdcharDriver
 from mmaplab.exercises import check
-from mmaplab.flags import VMFlag
-from mmaplab.mm_types import vma_desc_test
-from mmaplab.mmap_action import mmap_action_simple_ioremap
+from mmaplab.kernel.flags import VMFlag
+from mmaplab.kernel.mm_types import vma_desc_test
+from mmaplab.kernel.mmap_action import mmap_action_simple_ioremap
 """
 
 STUB = """\

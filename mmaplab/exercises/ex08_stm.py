@@ -85,9 +85,9 @@ import errno
 
 from mmaplab.drivers.stm import StmDriver
 from mmaplab.exercises import check
-from mmaplab.flags import VMFlag
-from mmaplab.mm_types import vma_desc_set_flags, vma_desc_size
-from mmaplab.mmap_action import mmap_action_simple_ioremap
+from mmaplab.kernel.flags import VMFlag
+from mmaplab.kernel.mm_types import vma_desc_set_flags, vma_desc_size
+from mmaplab.kernel.mmap_action import mmap_action_simple_ioremap
 """
 
 STUB = """\

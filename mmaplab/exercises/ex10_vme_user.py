@@ -87,9 +87,9 @@ import errno
 
 from mmaplab.drivers.vme_user import VME_MASTER, VmeUser
 from mmaplab.exercises import check
-from mmaplab.mm_types import vma_desc_size
-from mmaplab.mmap_action import mmap_action_simple_ioremap
-from mmaplab.flags import PAGE_SHIFT
+from mmaplab.kernel.mm_types import vma_desc_size
+from mmaplab.kernel.mmap_action import mmap_action_simple_ioremap
+from mmaplab.kernel.flags import PAGE_SHIFT
 """
 
 STUB = """\

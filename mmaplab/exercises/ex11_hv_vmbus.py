@@ -7,9 +7,9 @@ stacked caller of the channel's ``mmap_prepare_ring_buffer`` callback (v4 17/21)
 
 from __future__ import annotations
 
-from ..compat import __compat_vma_mmap as compat_vma_mmap_desc
-from ..compat import compat_set_desc_from_vma
 from ..drivers import hv_vmbus
+from ..kernel.compat import __compat_vma_mmap as compat_vma_mmap_desc
+from ..kernel.compat import compat_set_desc_from_vma
 from ._driver_exercise import DriverCase, ExerciseMutant, driver_exercise, pick, subclass_with
 
 INTRO = """\
@@ -59,11 +59,11 @@ of the compat layer), then on a channel that was closed (the callback refuses wi
 """
 
 SETUP = """\
-from mmaplab.compat import __compat_vma_mmap, compat_set_desc_from_vma
-from mmaplab.compat import compat_set_vma_from_desc
+from mmaplab.kernel.compat import __compat_vma_mmap, compat_set_desc_from_vma
+from mmaplab.kernel.compat import compat_set_vma_from_desc
 from mmaplab.drivers.hv_vmbus import VmbusDrv
 from mmaplab.exercises import check
-from mmaplab.mmap_action import mmap_action_complete
+from mmaplab.kernel.mmap_action import mmap_action_complete
 """
 
 STUB = """\

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import errno
 
-from ..compat import __compat_vma_mmap as compat_vma_mmap_desc
-from ..compat import compat_set_desc_from_vma
 from ..drivers import target_core_user, uio
+from ..kernel.compat import __compat_vma_mmap as compat_vma_mmap_desc
+from ..kernel.compat import compat_set_desc_from_vma
 from ._driver_exercise import DriverCase, ExerciseMutant, driver_exercise, subclass_with
 
 INTRO = """\
@@ -101,7 +101,7 @@ index, faults, fork, splits, MAP_PRIVATE, a failing `mapped`).
 SETUP = """\
 import errno
 
-from mmaplab.compat import __compat_vma_mmap, compat_set_desc_from_vma
+from mmaplab.kernel.compat import __compat_vma_mmap, compat_set_desc_from_vma
 from mmaplab.drivers import uio
 from mmaplab.drivers.uio import UioCore
 from mmaplab.exercises import check

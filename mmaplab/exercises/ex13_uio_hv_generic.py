@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from ..drivers import uio_hv_generic
 from ..drivers.uio import page_address, virt_to_phys
-from ..flags import PAGE_SHIFT
-from ..mmap_action import mmap_action_simple_ioremap
+from ..kernel.flags import PAGE_SHIFT
+from ..kernel.mmap_action import mmap_action_simple_ioremap
 from ._driver_exercise import DriverCase, ExerciseMutant, driver_exercise, pick
 
 INTRO = """\
@@ -63,9 +63,9 @@ import errno
 from mmaplab.drivers.hv_vmbus import VmbusChannelState
 from mmaplab.drivers.uio import page_address, virt_to_phys
 from mmaplab.exercises import check
-from mmaplab.flags import PAGE_SHIFT, PAGE_SIZE
-from mmaplab.mmap_action import mmap_action_ioremap_full, mmap_action_simple_ioremap
-from mmaplab.pgtable import pgprot_noncached
+from mmaplab.kernel.flags import PAGE_SHIFT, PAGE_SIZE
+from mmaplab.kernel.mmap_action import mmap_action_ioremap_full, mmap_action_simple_ioremap
+from mmaplab.kernel.pgtable import pgprot_noncached
 """
 
 STUB = """\

@@ -74,8 +74,8 @@ import errno
 
 from mmaplab.drivers.target_core_user import TcmuDev
 from mmaplab.exercises import check
-from mmaplab.flags import PAGE_SHIFT, VMFlag
-from mmaplab.mm_types import vma_desc_set_flags
+from mmaplab.kernel.flags import PAGE_SHIFT, VMFlag
+from mmaplab.kernel.mm_types import vma_desc_set_flags
 """
 
 STUB = """\

@@ -19,7 +19,7 @@
 
 # %%
 from mmaplab.drivers import afs
-from mmaplab.drivers.compare import compare
+from mmaplab.lab.compare import compare
 from mmaplab.widgets import mutant_text, scenario_text, spec_citation
 
 SPEC = afs.SPEC

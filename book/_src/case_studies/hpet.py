@@ -18,7 +18,7 @@
 
 # %%
 from mmaplab.drivers import hpet
-from mmaplab.drivers.compare import compare
+from mmaplab.lab.compare import compare
 from mmaplab.widgets import mutant_text, scenario_text, spec_citation
 
 SPEC = hpet.SPEC

@@ -24,7 +24,7 @@
 
 # %%
 from mmaplab.drivers import hv_vmbus
-from mmaplab.drivers.compare import compare
+from mmaplab.lab.compare import compare
 from mmaplab.widgets import mutant_text, scenario_text, spec_citation
 
 SPEC = hv_vmbus.SPEC

@@ -15,7 +15,7 @@
 
 # %%
 from mmaplab.drivers import mtdchar
-from mmaplab.drivers.compare import compare
+from mmaplab.lab.compare import compare
 from mmaplab.widgets import mutant_text, scenario_text, spec_citation
 
 SPEC = mtdchar.SPEC

@@ -28,7 +28,7 @@
 
 # %%
 from mmaplab.drivers import NAMES, load_spec
-from mmaplab.drivers.compare import compare, mutant_report
+from mmaplab.lab.compare import compare, mutant_report
 
 print(f"{'driver':<17} {'scenarios':>9} {'ops':>4} {'undeclared':>10} "
       f"{'intended keys':<28} {'mutants caught':>14}")

@@ -16,7 +16,7 @@
 
 # %%
 from mmaplab.drivers import stm
-from mmaplab.drivers.compare import compare
+from mmaplab.lab.compare import compare
 from mmaplab.widgets import mutant_text, scenario_text, spec_citation
 
 SPEC = stm.SPEC

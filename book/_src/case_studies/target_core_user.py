@@ -19,7 +19,7 @@
 # %%
 from mmaplab import MAP_SHARED, MM, PAGE_SIZE, PROT_READ, PROT_WRITE, V4
 from mmaplab.drivers import target_core_user
-from mmaplab.drivers.compare import compare
+from mmaplab.lab.compare import compare
 from mmaplab.widgets import mutant_text, scenario_text, spec_citation
 
 SPEC = target_core_user.SPEC

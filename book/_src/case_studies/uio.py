@@ -20,7 +20,7 @@
 
 # %%
 from mmaplab.drivers import uio
-from mmaplab.drivers.compare import compare
+from mmaplab.lab.compare import compare
 from mmaplab.widgets import mutant_text, scenario_text, spec_citation
 
 SPEC = uio.SPEC

@@ -17,7 +17,7 @@
 
 # %%
 from mmaplab.drivers import uio_hv_generic
-from mmaplab.drivers.compare import compare
+from mmaplab.lab.compare import compare
 from mmaplab.widgets import mutant_text, scenario_text, spec_citation
 
 SPEC = uio_hv_generic.SPEC

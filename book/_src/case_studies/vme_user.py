@@ -17,7 +17,7 @@
 
 # %%
 from mmaplab.drivers import vme_user
-from mmaplab.drivers.compare import compare
+from mmaplab.lab.compare import compare
 from mmaplab.widgets import mutant_text, scenario_text, spec_citation
 
 SPEC = vme_user.SPEC

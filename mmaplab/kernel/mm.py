@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from .config import DEFAULT, KernelConfig
+from .debug.fault_inject import FaultInjector
+from .debug.trace import Trace
 from .errors import kerr
-from .fault_inject import FaultInjector
 from .flags import (
     DEFAULT_MAX_MAP_COUNT,
     DEFAULT_MMAP_MIN_ADDR,
@@ -41,7 +42,6 @@ from .mm_types import VmAreaStruct
 from .mmap import do_mmap
 from .mprotect import do_mprotect_pkey
 from .pgtable import PageTable, Pte
-from .trace import Trace
 from .vma import do_vmi_munmap
 
 __all__ = ["MM"]
@@ -51,8 +51,11 @@ _ULONG = (1 << 64) - 1
 
 
 def _sanitize_default() -> bool:
-    """Whether a new ``MM()`` is sanitized by default (see :func:`mmaplab.sanitizer.sanitizing`)."""
-    from . import sanitizer
+    """Whether a new ``MM()`` is sanitized by default.
+
+    See :func:`mmaplab.kernel.debug.sanitizer.sanitizing`.
+    """
+    from .debug import sanitizer
 
     return sanitizer.default_enabled()
 
@@ -73,7 +76,7 @@ class MM:
 
     ``MM()`` starts empty.  Options: ``mmap_min_addr`` (vm.mmap_min_addr),
     ``cap_sys_rawio`` (may map below it), ``max_map_count`` (vm.max_map_count),
-    ``config`` (which kernel: :data:`mmaplab.config.V4` or the default with fixes).
+    ``config`` (which kernel: :data:`mmaplab.kernel.config.V4` or the default with fixes).
     """
 
     def __init__(self, *, mmap_min_addr: int = DEFAULT_MMAP_MIN_ADDR, cap_sys_rawio: bool = False,
@@ -98,10 +101,11 @@ class MM:
         #: Kernel warnings (``WARN_ON_ONCE`` splats) in the order they happened.
         self.warnings: list[str] = []
         self.inject: FaultInjector | None = None
-        #: ``sanitize``: check learner hooks (mmaplab.sanitizer); None = the global default.
+        #: ``sanitize``: check learner hooks (mmaplab.kernel.debug.sanitizer);
+        #: None = the global default.
         self.sanitizer = None
         if sanitize or (sanitize is None and _sanitize_default()):
-            from .sanitizer import Sanitizer
+            from .debug.sanitizer import Sanitizer
 
             Sanitizer().attach(self)
 
@@ -191,8 +195,8 @@ class MM:
     def fault(self, addr: int, write: bool = False) -> Pte:
         """A user read or write of ``addr``: returns the PTE after the fault.
 
-        Raises :class:`~mmaplab.errors.SegmentationFault` or
-        :class:`~mmaplab.errors.BusError` (both ``OSError(EFAULT)``).
+        Raises :class:`~mmaplab.kernel.errors.SegmentationFault` or
+        :class:`~mmaplab.kernel.errors.BusError` (both ``OSError(EFAULT)``).
         """
         addr = _ulong("addr", addr)
         mark = lockdep.mark()

@@ -9,7 +9,7 @@ operation the harness records an :class:`Observation` and compares the two runs.
 
 API (small on purpose)::
 
-    from mmaplab.drivers import compare as C
+    from mmaplab.lab import compare as C
     report = C.compare(afs.SPEC)                     # legacy vs prepare, spec's scenarios
     report = C.compare((make_a, make_b), scenarios, intended={"hooks": "why ..."},
                        labels=("the reference", "your conversion"))
@@ -61,7 +61,7 @@ is recorded in ``Observation.injected``.
 
 The harness builds an ``MM(sanitize=False)`` (the sanitizer replaces the hook
 observer the harness records hook calls with) and calls
-:func:`mmaplab.page_alloc.reset_allocator` before each run, so pfns of the two
+:func:`mmaplab.kernel.page_alloc.reset_allocator` before each run, so pfns of the two
 runs line up and rendered reports are reproducible.
 """
 
@@ -73,14 +73,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import hooks as _hooks
-from ..errors import BusError, HookError, KernelError, SegmentationFault, errname
-from ..flags import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PAGE_SIZE
-from ..fs import File
-from ..maps import show_map_vma
-from ..mm import MM
-from ..page_alloc import reset_allocator
-from .base import WINDOW, Driver, DriverSpec, Mutant, Op, Scenario
+from ..drivers.base import WINDOW, Driver, DriverSpec, Mutant, Op, Scenario
+from ..kernel import hooks as _hooks
+from ..kernel.errors import BusError, HookError, KernelError, SegmentationFault, errname
+from ..kernel.flags import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PAGE_SIZE
+from ..kernel.fs import File
+from ..kernel.maps import show_map_vma
+from ..kernel.mm import MM
+from ..kernel.page_alloc import reset_allocator
 
 __all__ = ["Observation", "Difference", "Report", "run_scenario", "diff_runs", "compare",
            "mutant_report", "WINDOW_PAGES", "LEGACY_INJECTION", "KEY_ORDER", "LABELS"]
@@ -247,7 +247,7 @@ def _apply(op: Op, mm: MM, driver: Driver, files: list[File], child: list[MM]) -
 
 @contextlib.contextmanager
 def _recording_hooks(calls: list[str]) -> Iterator[None]:
-    """Record every hook the model calls (via :data:`mmaplab.hooks.observer`)."""
+    """Record every hook the model calls (via :data:`mmaplab.kernel.hooks.observer`)."""
     old = _hooks.observer
 
     def observe(hook: str, fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -41,15 +41,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import hooks
-from .errors import DeadlockError, KernelError, UseAfterFreeError, errname
-from .fs import File, FreedFile
-from .locks import lockdep
-from .mm_types import FreedVmArea, VmAreaDesc, VmAreaStruct, VmOperationsStruct
-from .page_alloc import ZERO_PAGE, _allocator
+from .. import hooks
+from ..errors import DeadlockError, KernelError, UseAfterFreeError, errname
+from ..fs import File, FreedFile
+from ..locks import lockdep
+from ..mm_types import FreedVmArea, VmAreaDesc, VmAreaStruct, VmOperationsStruct
+from ..page_alloc import ZERO_PAGE, _allocator
 
 if TYPE_CHECKING:
-    from .mm import MM
+    from ..mm import MM
 
 __all__ = ["Sanitizer", "SanitizerReport", "RULES", "sanitizing", "default_enabled",
            "FreedVmAreaDesc"]
@@ -245,7 +245,7 @@ class Sanitizer:
 
     def attach(self, mm: MM, count_existing: bool = True) -> MM:
         """Sanitize ``mm``'s system calls (existing VMAs count as first maps)."""
-        from .mm import MM as _MM
+        from ..mm import MM as _MM
 
         mm.sanitizer = self  # type: ignore[attr-defined]
         self.mms.add(mm)

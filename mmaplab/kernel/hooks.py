@@ -20,7 +20,7 @@ from .errors import HookError, KernelError, errname
 
 __all__ = ["call_hook", "call_void_hook"]
 
-#: Set by :mod:`mmaplab.sanitizer` while a sanitized system call runs: called as
+#: Set by :mod:`mmaplab.kernel.debug.sanitizer` while a sanitized system call runs: called as
 #: ``observer(hook, fn)`` and returns the function to call instead (a checking wrapper).
 observer: Callable[[str, Callable[..., Any]], Callable[..., Any]] | None = None
 

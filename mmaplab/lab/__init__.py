@@ -1,0 +1,1 @@
+"""The lab engine (layer 2): run scenarios on the model, observe, diff and report."""
