@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-
-from kernel_oracle import STATS, kernel_info  # noqa: E402
+from tests.oracle.kernel_oracle import STATS, kernel_info
 
 
 def pytest_report_header(config) -> list[str]:
@@ -39,4 +34,4 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 
 # The session-wide book build (fixture `built_book`) shared by the book and browser tests.
-from conftest_book import built_book  # noqa: E402, F401
+from tests.book.build import built_book  # noqa: E402, F401

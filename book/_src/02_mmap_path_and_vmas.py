@@ -148,7 +148,7 @@ else:
     print("model == kernel: not checked (no Linux kernel here)")
 
 # %% [markdown]
-# (The differential tests in `tests/test_differential.py` do the same with thousands of
+# (The differential tests in `tests/oracle/test_differential.py` do the same with thousands of
 # generated sequences.)
 #
 # ## Inside `mmap()`: a step-through

@@ -4,7 +4,7 @@ Our own drawings (no external assets, no randomness, no timestamps), regenerated
 
     .venv/bin/python book/_tools/make_diagrams.py
 
-and committed; ``tests/test_book_notebooks.py`` checks that the committed files match
+and committed; ``tests/book/test_book_notebooks.py`` checks that the committed files match
 what this script produces.
 
 * ``mmap_region_order.svg``: the order of the steps of ``__mmap_region()`` (mm/vma.c,

@@ -11,7 +11,7 @@
 #
 # v4 14/21 converts it and deletes the dead block. The model's address space is an x86-64
 # MMU one, so every scenario exercises the MMU path; the `!MMU` branch is a method pair
-# that `tests/test_drivers_a.py` calls on a VMA and on a descriptor.
+# that `tests/drivers/test_drivers_a.py` calls on a VMA and on a descriptor.
 
 # %%
 from mmaplab.drivers import mtdchar

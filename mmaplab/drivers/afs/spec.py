@@ -1,0 +1,149 @@
+"""afs: the scenarios the harness runs, the mutants (realistic wrong conversions)
+and the ``SPEC`` (see :mod:`mmaplab.drivers.afs.model` for the driver)."""
+
+from __future__ import annotations
+
+from ...kernel.filemap import filemap_fault
+from ...kernel.flags import MAP_PRIVATE, PROT_READ, PROT_WRITE
+from ...kernel.fs import FMode
+from ...kernel.mm_types import VmAreaDesc, VmOperationsStruct
+from ..base import (
+    DriverSpec,
+    Mutant,
+    Scenario,
+    anon_neighbour_op,
+    child_exit_op,
+    exit_op,
+    fault_op,
+    fork_op,
+    mmap_op,
+    mprotect_op,
+    munmap_op,
+)
+from .model import (
+    AFS_FILE_PAGES,
+    AfsDriver,
+    make_buggy,
+)
+
+# -- mutants: realistic wrong conversions ------------------------------------------------
+
+class _RefInPrepareAndMapped(AfsDriver):
+    """v1 05/15 of the series: ``afs_mapped`` added, the prepare-time reference kept."""
+
+    def __init__(self, variant: str = "prepare") -> None:
+        super().__init__("prepare")
+
+    def afs_file_mmap_prepare(self, desc: VmAreaDesc) -> int:
+        assert desc.file is not None
+        self.afs_add_open_mmap(self._vnode(desc.file))
+        return super().afs_file_mmap_prepare(desc)
+
+
+class _GenericVmOpsOnly(AfsDriver):
+    """Keeps ``generic_file_mmap_prepare()``'s vm_ops: no open/close/mapped at all."""
+
+    def __init__(self, variant: str = "prepare") -> None:
+        super().__init__("prepare")
+
+    def afs_file_mmap_prepare(self, desc: VmAreaDesc) -> int:
+        return self.generic_file_mmap_prepare(desc)
+
+
+class _MappedWithoutOpen(AfsDriver):
+    """Moves the counting into ``mapped`` and drops ``.open`` (\"mapped replaces open\")."""
+
+    def __init__(self, variant: str = "prepare") -> None:
+        super().__init__("prepare")
+        self.vm_ops = VmOperationsStruct(name="afs_vm_ops", close=self.afs_vm_close,
+                                         fault=filemap_fault, mapped=self.afs_mapped)
+
+
+RW = PROT_READ | PROT_WRITE
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("map-fault-unmap", (mmap_op(0, 2, RW), fault_op(0), fault_op(1, write=True),
+                                 munmap_op(0, 2)),
+             "one shared mapping of 2 pages: the vnode is counted once and listed, then "
+             "unlisted again"),
+    Scenario("read-only-open-shared-write", (mmap_op(0, 1, RW, mode=FMode.READ),),
+             "PROT_WRITE|MAP_SHARED on a file opened O_RDONLY: EACCES from do_mmap, the hook "
+             "is never called"),
+    Scenario("fault-beyond-eof", (mmap_op(0, 2, PROT_READ, offset_pages=AFS_FILE_PAGES - 1),
+                                  fault_op(0), fault_op(1)),
+             "a mapping may extend past EOF; touching the page beyond it is SIGBUS"),
+    Scenario("merge-with-previous", (mmap_op(0, 2, RW), mmap_op(2, 2, RW, offset_pages=2),
+                                     munmap_op(0, 4)),
+             "the second mmap continues the first (same file, same flags, next offset): the "
+             "range merges into the existing VMA, so no new mapping is counted"),
+    Scenario("merge-with-next", (mmap_op(2, 2, RW, offset_pages=2), mmap_op(0, 2, RW),
+                                 exit_op()),
+             "the new range ends where a mapping of the next offsets starts: it merges into "
+             "that VMA (which keeps its close hook)"),
+    Scenario("no-merge-other-open", (mmap_op(0, 2, RW), mmap_op(2, 2, RW, offset_pages=2,
+                                                                same_file=False),
+                                     exit_op()),
+             "a second open() of the same file is a different struct file: no merge, two "
+             "VMAs, two references"),
+    Scenario("next-to-anon", (anon_neighbour_op(0, 1, RW), mmap_op(1, 2, RW), exit_op()),
+             "an anonymous neighbour never merges with a file mapping"),
+    Scenario("split-by-munmap", (mmap_op(0, 4, RW), munmap_op(1, 1), exit_op()),
+             "punching a hole splits the VMA: open() counts the new piece"),
+    Scenario("split-by-mprotect", (mmap_op(0, 4, RW), mprotect_op(0, 2, PROT_READ),
+                                   munmap_op(0, 4)),
+             "mprotect of half the mapping splits it; unmapping both halves drops both"),
+    Scenario("private-cow", (mmap_op(0, 2, RW, flags=MAP_PRIVATE), fault_op(0, write=True),
+                             fork_op(), child_exit_op(), munmap_op(0, 2)),
+             "a private writable mapping: COW on write; the fork child's copy is counted by "
+             "open() and dropped by close()"),
+    Scenario("fork", (mmap_op(0, 2, RW), fault_op(0), fork_op(), child_exit_op(), exit_op()),
+             "afs sets no VM_DONTCOPY: the child's copy is one more mapping"),
+    Scenario("alloc-fails-after-hook", (mmap_op(0, 2, RW),), inject=("vm_area_alloc", 1),
+             note="the VMA allocation fails (ENOMEM) after mmap_prepare ran"),
+    Scenario("tree-prealloc-fails-after-hook", (mmap_op(0, 2, RW),),
+             inject=("vma_iter_prealloc", 1),
+             note="the maple-tree preallocation for the new VMA fails (ENOMEM) after "
+                  "mmap_prepare ran"),
+    Scenario("merge-then-prealloc-fails", (mmap_op(0, 2, RW), mmap_op(2, 2, RW, offset_pages=2),
+                                           exit_op()),
+             inject=("vma_iter_prealloc", 2),
+             note="the second mmap would merge, but the tree preallocation of the merge fails"),
+)
+
+SPEC = DriverSpec(
+    name="afs",
+    kernel_files=("fs/afs/file.c", "fs/afs/callback.c", "mm/filemap.c"),
+    kernel_version=("legacy: afs_file_mmap as restored by v4 09/21 (= torvalds/linux "
+                    "@0050d7f5ee53 logic); prepare: v4 10/21 afs_file_mmap_prepare + afs_mapped; "
+                    "buggy (make_buggy): 9d5403b1036c, linux-fsdevel/vfs @183d05a8f87b"),
+    make=lambda variant: AfsDriver(variant),
+    scenarios=SCENARIOS,
+    intended={
+        "hooks": (
+            "The open-mmap reference moved from the legacy ->mmap hook (which ran on a VMA "
+            "that was certain to exist) to vm_ops->mapped (afs_mapped), which the kernel "
+            "calls only once a new VMA has been inserted and never for a range that merged "
+            "into an existing one. So every new afs mapping now shows an "
+            "afs_vm_ops->mapped call that the legacy driver did not have; the counter "
+            "itself (cb_nr_mmap) ends the same."),
+    },
+    mutants=(
+        Mutant("ref-in-prepare",
+               "takes the open-mmap reference in mmap_prepare (9d5403b1036c): mmap_prepare "
+               "runs before the merge decision, so a range that merges or an mmap that fails "
+               "later leaks a reference and the vnode stays on open_mmaps",
+               make_buggy),
+        Mutant("ref-in-prepare-and-mapped",
+               "adds afs_mapped but keeps the prepare-time reference (v1 of the series): every "
+               "new mapping is counted twice",
+               lambda: _RefInPrepareAndMapped()),
+        Mutant("generic-vm_ops",
+               "keeps generic_file_vm_ops from generic_file_mmap_prepare(): no open/close/mapped, "
+               "so mappings are never counted and callback breaks are not pushed to them",
+               lambda: _GenericVmOpsOnly()),
+        Mutant("mapped-replaces-open",
+               "believes mapped replaces open: without .open, split and forked copies are not "
+               "counted but are closed, so cb_nr_mmap goes negative",
+               lambda: _MappedWithoutOpen()),
+    ),
+)

@@ -1,0 +1,37 @@
+"""drivers/hv/vmbus_drv.c: the per-channel sysfs "ring" file, before and after the series.
+
+The kit: ``model`` (the driver, legacy and converted), ``spec`` (scenarios, mutants,
+``SPEC``).
+"""
+
+from .model import (
+    KernfsOpenFile,
+    VmbusChannel,
+    VmbusChannelState,
+    VmbusDrv,
+    VmbusRing,
+    hv_create_ring_sysfs,
+    hv_remove_ring_sysfs,
+    vmbus_close,
+    vmbus_open,
+)
+from .spec import (
+    RING,
+    RW,
+    SPEC,
+)
+
+__all__ = [
+    "VmbusChannelState",
+    "VmbusChannel",
+    "vmbus_open",
+    "vmbus_close",
+    "hv_create_ring_sysfs",
+    "hv_remove_ring_sysfs",
+    "KernfsOpenFile",
+    "VmbusDrv",
+    "VmbusRing",
+    "RW",
+    "RING",
+    "SPEC",
+]

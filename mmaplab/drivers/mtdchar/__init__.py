@@ -1,0 +1,29 @@
+"""drivers/mtd/mtdchar.c: mmap of an MTD character device, before and after the series.
+
+The kit: ``model`` (the driver, legacy and converted), ``spec`` (scenarios, mutants,
+``SPEC``).
+"""
+
+from .model import (
+    MTD_CHAR_MAJOR,
+    MTD_NORFLASH,
+    MTD_RAM,
+    MTD_ROM,
+    MtdcharDriver,
+    MtdInfo,
+)
+from .spec import (
+    RW,
+    SPEC,
+)
+
+__all__ = [
+    "MTD_CHAR_MAJOR",
+    "MTD_RAM",
+    "MTD_ROM",
+    "MTD_NORFLASH",
+    "MtdInfo",
+    "MtdcharDriver",
+    "RW",
+    "SPEC",
+]

@@ -1,0 +1,27 @@
+"""drivers/target/target_core_user.c (tcmu): the only ``uio_info`` mmap override.
+
+The kit: ``model`` (the driver, legacy and converted), ``spec`` (scenarios, mutants,
+``SPEC``).
+"""
+
+from .model import (
+    CMDR_OFF,
+    TCMU_VERSION,
+    TcmuDev,
+)
+from .spec import (
+    RW,
+    SPEC,
+    N,
+    _ForgotPrivateData,
+)
+
+__all__ = [
+    "CMDR_OFF",
+    "TCMU_VERSION",
+    "TcmuDev",
+    "RW",
+    "N",
+    "SPEC",
+    "_ForgotPrivateData",
+]

@@ -1,0 +1,1 @@
+"""Tests, filed by layer (see CONTRIBUTING.md)."""
