@@ -31,8 +31,8 @@ def vfs_mmap_prepare(file: File, desc: VmAreaDesc) -> int:
     assert f_op.mmap_prepare is not None
     desc.hook = f"{f_op.name}->mmap_prepare"
     mm = desc.mm
-    if mm is not None and mm.inject is not None and mm.inject.should_fail("mmap_prepare"):
-        return -mm.inject.err
+    if mm is not None and (err := mm.injected_error("mmap_prepare")):
+        return err
     if mm is not None:
         with mm.trace.enter(desc.hook, f"{desc.start:#x}-{desc.end:#x}"):
             return call_hook(desc.hook, f_op.mmap_prepare, desc)
@@ -115,8 +115,8 @@ def vfs_mmap(file: File, vma: VmAreaStruct) -> int:
     mm = vma.vm_mm
     assert mm is not None
     hook = f"{f_op.name}->mmap"
-    if mm.inject is not None and mm.inject.should_fail("mmap"):
-        return -mm.inject.err
+    if err := mm.injected_error("mmap"):
+        return err
     with mm.trace.enter(hook, f"{vma.vm_start:#x}-{vma.vm_end:#x}"):
         err = call_hook(hook, f_op.mmap, file, vma)
     if err:

@@ -12,27 +12,23 @@ private anonymous pages in both parent and child for copy-on-write.
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING
 
 from .errors import kerr
 from .flags import VM_LOCKED_MASK, VMFlag, is_cow_mapping
 from .fs import get_file
 from .hooks import call_void_hook
-from .mm_types import AnonVma, VmAreaStruct, vm_area_free
+from .mm_types import AnonVma, MmStruct, VmAreaStruct, vm_area_free
 from .pgtable import Pgprot, Pte
 from .vma import vm_area_dup, vma_link
-
-if TYPE_CHECKING:
-    from .mm import MM
 
 __all__ = ["dup_mmap"]
 
 
-def _copy_page_range(parent: MM, child: MM, src: VmAreaStruct) -> None:
+def _copy_page_range(parent: MmStruct, child: MmStruct, src: VmAreaStruct) -> None:
     """``copy_page_range()``: share pages copy-on-write, copy pfn mappings as they are."""
     if not (src.anon_vma is not None or src.vm_flags & (VMFlag.PFNMAP | VMFlag.MIXEDMAP)):
         return
-    if parent.inject is not None and parent.inject.should_fail("pte_alloc"):
+    if parent.should_fail("pte_alloc"):
         raise kerr(errno.ENOMEM, "copy_page_range: out of memory for the child's page tables")
     cow = is_cow_mapping(src.vm_flags)
     for addr, pte in parent.pagetable.entries(src.vm_start, src.vm_end).items():
@@ -44,15 +40,14 @@ def _copy_page_range(parent: MM, child: MM, src: VmAreaStruct) -> None:
         child.pagetable.set(addr, Pte(pte.pfn, pte.prot, pte.page, pte.special, pte.dirty))
 
 
-def dup_mmap(parent: MM, child: MM) -> None:
+def dup_mmap(parent: MmStruct, child: MmStruct) -> None:
     """``dup_mmap()``: fill ``child`` from ``parent`` (both mmap_locks are held by the caller)."""
     with parent.trace.enter("dup_mmap"):
         for src in list(parent.mt):
             if VMFlag.DONTCOPY in src.vm_flags:
                 continue
             tmp = vm_area_dup(parent, src)
-            if src.anon_vma is not None and parent.inject is not None and (
-                    parent.inject.should_fail("anon_vma_clone")):
+            if src.anon_vma is not None and parent.should_fail("anon_vma_clone"):
                 vm_area_free(tmp, "dup_mmap")  # anon_vma_fork() failed: -ENOMEM
                 raise kerr(errno.ENOMEM, "dup_mmap: anon_vma_fork could not allocate")
             tmp.vm_mm = child

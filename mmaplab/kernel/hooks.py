@@ -16,13 +16,21 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from .debug import events
 from .errors import HookError, KernelError, errname
 
 __all__ = ["call_hook", "call_void_hook"]
 
-#: Set by :mod:`mmaplab.kernel.debug.sanitizer` while a sanitized system call runs: called as
-#: ``observer(hook, fn)`` and returns the function to call instead (a checking wrapper).
-observer: Callable[[str, Callable[..., Any]], Callable[..., Any]] | None = None
+#: One slot for a tool above the model (the lab harness records hooks through it): called
+#: as ``observer(hook, fn)``, it returns the function to call instead.  The debug aids use
+#: the :func:`mmaplab.kernel.debug.events.hook_called` event point, which wraps outside it.
+observer: events.HookWatcher | None = None
+
+
+def _watched(hook: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    if observer is not None:
+        fn = observer(hook, fn)
+    return events.hook_called(hook, fn)
 
 
 def _origin(exc: BaseException) -> str:
@@ -40,8 +48,7 @@ def call_hook(hook: str, fn: Callable[..., Any], *args: Any, vm_fault: bool = Fa
     ``vm_fault``: the hook returns ``VM_FAULT_*`` bits (``vm_ops->fault``), which
     are positive.
     """
-    if observer is not None:
-        fn = observer(hook, fn)
+    fn = _watched(hook, fn)
     try:
         ret = fn(*args)
     except KernelError:
@@ -75,8 +82,7 @@ def call_hook(hook: str, fn: Callable[..., Any], *args: Any, vm_fault: bool = Fa
 
 def call_void_hook(hook: str, fn: Callable[..., Any], *args: Any) -> None:
     """Call a hook whose return value the kernel ignores (``open``, ``close``)."""
-    if observer is not None:
-        fn = observer(hook, fn)
+    fn = _watched(hook, fn)
     try:
         fn(*args)
     except KernelError:

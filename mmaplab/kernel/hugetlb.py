@@ -12,15 +12,12 @@ the default, unless MAP_NORESERVE skips the reservation.  Linux 6.18.
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING
 
 from .errors import kerr
 from .flags import MAP_FIXED, MAP_HUGE_SHIFT, PAGE_SHIFT, PMD_SIZE, VMFlag
 from .fs import File, FileOperations, FMode, Inode
-from .mm_types import VmAreaDesc
-
-if TYPE_CHECKING:
-    from .mm import MM
+from .mm_types import MmStruct, VmAreaDesc
+from .mmap import vm_unmapped_area_topdown
 
 __all__ = ["hugetlb_file_setup", "huge_page_size_for"]
 
@@ -52,11 +49,9 @@ def _hugetlbfs_mmap_prepare(desc: VmAreaDesc) -> int:
     return 0
 
 
-def _hugetlb_get_unmapped_area(mm: MM, file: File, addr: int, length: int, pgoff: int,
+def _hugetlb_get_unmapped_area(mm: MmStruct, file: File, addr: int, length: int, pgoff: int,
                                flags: int) -> int:
     """``hugetlb_get_unmapped_area()``: everything aligned to the huge page size."""
-    from .mmap import vm_unmapped_area_topdown
-
     hsize = file.f_inode.i_size
     if length & (hsize - 1):
         raise kerr(errno.EINVAL, "length is not a multiple of the huge page size")

@@ -17,20 +17,30 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Generic, Protocol, TypeVar
 
 from .flags import STACK_GUARD_GAP, VMFlag
 
-if TYPE_CHECKING:
-    from .mm_types import VmAreaStruct
 
-__all__ = ["MapleTree", "vm_start_gap", "BLOCK"]
+class VmaEntry(Protocol):
+    """What the tree reads of an entry: its range and flags (the kernel's tree stores
+    ``void *`` entries and knows nothing of VMAs; mm_types builds on the tree, not back)."""
+
+    vm_start: int
+    vm_end: int
+    vm_flags: VMFlag
+
+
+#: The entry type: :class:`~mmaplab.kernel.mm_types.VmAreaStruct` in an mm.
+E = TypeVar("E", bound=VmaEntry)
+
+__all__ = ["MapleTree", "VmaEntry", "vm_start_gap", "BLOCK"]
 
 #: Target block size; a block splits when it grows past twice this.
 BLOCK = 64
 
 
-def vm_start_gap(vma: VmAreaStruct) -> int:
+def vm_start_gap(vma: VmaEntry) -> int:
     """``vm_start_gap()``: a VM_GROWSDOWN VMA keeps ``stack_guard_gap`` free below it."""
     if VMFlag.GROWSDOWN in vma.vm_flags:
         return max(vma.vm_start - STACK_GUARD_GAP, 0)
@@ -41,16 +51,16 @@ def vm_start_gap(vma: VmAreaStruct) -> int:
 _UNKNOWN = 1 << 65
 
 
-class _Block:
+class _Block(Generic[E]):
     __slots__ = ("vmas", "starts", "dirty")
 
-    def __init__(self, vmas: list[VmAreaStruct]) -> None:
+    def __init__(self, vmas: list[E]) -> None:
         self.vmas = vmas
         self.starts = [v.vm_start for v in vmas]
         self.dirty = True
 
 
-class MapleTree:
+class MapleTree(Generic[E]):
     """VMAs sorted by ``vm_start``; ranges never overlap.
 
     Code that moves a linked VMA's ``vm_start`` calls :meth:`reindex`; code that
@@ -60,7 +70,7 @@ class MapleTree:
     __slots__ = ("blocks", "firsts", "gaps", "count")
 
     def __init__(self) -> None:
-        self.blocks: list[_Block] = []
+        self.blocks: list[_Block[E]] = []
         self.firsts: list[int] = []
         #: Per block: the largest gap above any of its VMAs (``_UNKNOWN`` when stale).
         self.gaps: list[int] = []
@@ -69,12 +79,12 @@ class MapleTree:
     def __len__(self) -> int:
         return self.count
 
-    def __iter__(self) -> Iterator[VmAreaStruct]:
+    def __iter__(self) -> Iterator[E]:
         for blk in self.blocks:
             yield from blk.vmas
 
     @property
-    def vmas(self) -> list[VmAreaStruct]:
+    def vmas(self) -> list[E]:
         """All VMAs in address order (a new list)."""
         return [v for blk in self.blocks for v in blk.vmas]
 
@@ -86,10 +96,10 @@ class MapleTree:
             return 0, -1
         return bi, bisect_right(self.blocks[bi].starts, addr) - 1
 
-    def _at(self, bi: int, i: int) -> VmAreaStruct | None:
+    def _at(self, bi: int, i: int) -> E | None:
         return self.blocks[bi].vmas[i] if i >= 0 else None
 
-    def _next(self, bi: int, i: int) -> VmAreaStruct | None:
+    def _next(self, bi: int, i: int) -> E | None:
         """The VMA after position (bi, i) (i = -1: the very first)."""
         if not self.blocks:
             return None
@@ -100,7 +110,7 @@ class MapleTree:
             return self.blocks[bi + 1].vmas[0]
         return None
 
-    def _find_pos(self, vma: VmAreaStruct, start: int) -> tuple[int, int]:
+    def _find_pos(self, vma: E, start: int) -> tuple[int, int]:
         bi, i = self._locate(start)
         if i < 0 or self.blocks[bi].vmas[i] is not vma:
             raise KeyError(f"VMA {vma!r} is not in the tree at {start:#x}")
@@ -114,7 +124,7 @@ class MapleTree:
                 self.gaps[b] = _UNKNOWN
 
     # -- queries -------------------------------------------------------------------
-    def find(self, addr: int) -> VmAreaStruct | None:
+    def find(self, addr: int) -> E | None:
         """``find_vma()``: first VMA with ``vm_end > addr`` (may start above addr)."""
         bi, i = self._locate(addr)
         cur = self._at(bi, i) if self.blocks else None
@@ -122,7 +132,7 @@ class MapleTree:
             return cur
         return self._next(bi, i)
 
-    def lookup(self, addr: int) -> VmAreaStruct | None:
+    def lookup(self, addr: int) -> E | None:
         """``vma_lookup()``: the VMA containing ``addr``, if any."""
         if not self.blocks:
             return None
@@ -130,7 +140,7 @@ class MapleTree:
         cur = self._at(bi, i)
         return cur if cur is not None and cur.vm_end > addr else None
 
-    def prev(self, addr: int) -> VmAreaStruct | None:
+    def prev(self, addr: int) -> E | None:
         """Last VMA that ends at or below ``addr`` (``vma_prev`` from a gap at addr)."""
         if not self.blocks:
             return None
@@ -145,14 +155,14 @@ class MapleTree:
                 i = len(self.blocks[bi].vmas) - 1
         return None
 
-    def next_after(self, addr: int) -> VmAreaStruct | None:
+    def next_after(self, addr: int) -> E | None:
         """First VMA starting at or above ``addr``."""
         bi, i = self._locate(addr - 1)
         return self._next(bi, i)
 
-    def range(self, start: int, end: int) -> list[VmAreaStruct]:
+    def range(self, start: int, end: int) -> list[E]:
         """VMAs intersecting ``[start, end)``, in order (``for_each_vma_range``)."""
-        out: list[VmAreaStruct] = []
+        out: list[E] = []
         if not self.blocks:
             return out
         bi, i = self._locate(start)
@@ -173,7 +183,7 @@ class MapleTree:
         return out
 
     # -- updates ----------------------------------------------------------------------
-    def insert(self, vma: VmAreaStruct) -> None:
+    def insert(self, vma: E) -> None:
         """``vma_iter_store_new()``: the range must be free."""
         start = vma.vm_start
         self.count += 1
@@ -198,7 +208,7 @@ class MapleTree:
             self.gaps.insert(bi + 1, _UNKNOWN)
         self._dirty(bi)
 
-    def remove(self, vma: VmAreaStruct) -> None:
+    def remove(self, vma: E) -> None:
         """``vma_iter_clear()``: take ``vma`` out of the tree."""
         bi, i = self._find_pos(vma, vma.vm_start)
         blk = self.blocks[bi]
@@ -215,7 +225,7 @@ class MapleTree:
             self.firsts[bi] = blk.starts[0]
         self._dirty(bi)
 
-    def reindex(self, vma: VmAreaStruct, old_start: int) -> None:
+    def reindex(self, vma: E, old_start: int) -> None:
         """Re-key ``vma`` after its ``vm_start`` moved (order is unchanged by construction)."""
         bi, i = self._find_pos(vma, old_start)
         blk = self.blocks[bi]
@@ -224,7 +234,7 @@ class MapleTree:
             self.firsts[bi] = vma.vm_start
         self._dirty(bi)
 
-    def touch(self, vma: VmAreaStruct) -> None:
+    def touch(self, vma: E) -> None:
         """``vma``'s ``vm_end`` moved: the gaps around it changed."""
         bi, _ = self._find_pos(vma, vma.vm_start)
         self._dirty(bi)

@@ -11,7 +11,6 @@ mm/vma.c); and the driver helpers ``remap_pfn_range()``,
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING
 
 from .errors import BusError, KernelError, SegmentationFault, kerr
 from .filemap import VM_FAULT_NOPAGE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV
@@ -25,12 +24,9 @@ from .flags import (
     is_cow_mapping,
 )
 from .hooks import call_hook
-from .mm_types import AnonVma, VmAreaStruct, VmFault
+from .mm_types import AnonVma, MmStruct, VmAreaStruct, VmFault
 from .page_alloc import ZERO_PAGE, Page, alloc_page, pfn_to_page
 from .pgtable import Pgprot, Pte, pgprot_decrypted
-
-if TYPE_CHECKING:
-    from .mm import MM
 
 __all__ = ["handle_mm_fault", "populate_vma_page_range", "anon_vma_prepare", "remap_pfn_range",
            "io_remap_pfn_range",
@@ -59,7 +55,7 @@ def _reusable_anon_vma(old: VmAreaStruct, a: VmAreaStruct, b: VmAreaStruct) -> A
     return None
 
 
-def find_mergeable_anon_vma(mm: MM, vma: VmAreaStruct) -> AnonVma | None:
+def find_mergeable_anon_vma(mm: MmStruct, vma: VmAreaStruct) -> AnonVma | None:
     """``find_mergeable_anon_vma()``: try next, then prev, so they may merge later."""
     nxt = mm.mt.next_after(vma.vm_end)
     if nxt is not None:
@@ -72,11 +68,11 @@ def find_mergeable_anon_vma(mm: MM, vma: VmAreaStruct) -> AnonVma | None:
     return None
 
 
-def anon_vma_prepare(mm: MM, vma: VmAreaStruct) -> None:
+def anon_vma_prepare(mm: MmStruct, vma: VmAreaStruct) -> None:
     """``anon_vma_prepare()``: attach an anon_vma before the first anonymous page."""
     if vma.anon_vma is not None:
         return
-    if mm.inject is not None and mm.inject.should_fail("anon_vma_prepare"):
+    if mm.should_fail("anon_vma_prepare"):
         raise kerr(errno.ENOMEM, "VM_FAULT_OOM: anon_vma_prepare could not allocate")
     anon = find_mergeable_anon_vma(mm, vma) or AnonVma()
     vma.anon_vma = anon
@@ -86,13 +82,13 @@ def anon_vma_prepare(mm: MM, vma: VmAreaStruct) -> None:
 
 # -- faults ---------------------------------------------------------------------
 
-def _new_anon_page(mm: MM) -> Page:
-    if mm.inject is not None and mm.inject.should_fail("alloc_page"):
+def _new_anon_page(mm: MmStruct) -> Page:
+    if mm.should_fail("alloc_page"):
         raise kerr(errno.ENOMEM, "VM_FAULT_OOM: no page for the fault")
     return alloc_page("anon")
 
 
-def _map_page(mm: MM, vma: VmAreaStruct, addr: int, page: Page, writable: bool) -> Pte:
+def _map_page(mm: MmStruct, vma: VmAreaStruct, addr: int, page: Page, writable: bool) -> Pte:
     prot = vma.vm_page_prot | Pgprot.RW if writable else vma.vm_page_prot & ~Pgprot.RW
     page.mapcount += 1
     page.refcount += 1
@@ -111,7 +107,7 @@ def _check_fault_result(ret: int, vma: VmAreaStruct, addr: int) -> None:
         raise SegmentationFault(f"the fault handler returned VM_FAULT_SIGSEGV for {addr:#x}")
 
 
-def _do_fault(mm: MM, vma: VmAreaStruct, addr: int, write: bool) -> Pte:
+def _do_fault(mm: MmStruct, vma: VmAreaStruct, addr: int, write: bool) -> Pte:
     """``do_fault()``: ask ``vm_ops->fault`` for the page; COW it for private writes."""
     ops = vma.vm_ops
     if ops is None or ops.fault is None:
@@ -138,7 +134,7 @@ def _do_fault(mm: MM, vma: VmAreaStruct, addr: int, write: bool) -> Pte:
     return _map_page(mm, vma, addr, vmf.page, write and VMFlag.SHARED in vma.vm_flags)
 
 
-def _do_wp_page(mm: MM, vma: VmAreaStruct, addr: int, pte: Pte) -> Pte:
+def _do_wp_page(mm: MmStruct, vma: VmAreaStruct, addr: int, pte: Pte) -> Pte:
     """``do_wp_page()``: write to a present read-only PTE in a writable VMA."""
     if VMFlag.SHARED in vma.vm_flags:
         pte.prot |= Pgprot.RW
@@ -155,7 +151,7 @@ def _do_wp_page(mm: MM, vma: VmAreaStruct, addr: int, pte: Pte) -> Pte:
     return _map_page(mm, vma, addr, new, True)
 
 
-def handle_mm_fault(mm: MM, addr: int, write: bool) -> Pte:
+def handle_mm_fault(mm: MmStruct, addr: int, write: bool) -> Pte:
     """``handle_mm_fault()`` after the arch checks (``lock_mm_and_find_vma``, x86
     ``access_error``): SIGSEGV without a VMA or permission; otherwise fill the PTE."""
     with mm.trace.enter("handle_mm_fault", f"{addr:#x} {'write' if write else 'read'}"):
@@ -180,7 +176,7 @@ def handle_mm_fault(mm: MM, addr: int, write: bool) -> Pte:
         return _do_fault(mm, vma, page_addr, write)
 
 
-def populate_vma_page_range(mm: MM, vma: VmAreaStruct, start: int, end: int) -> None:
+def populate_vma_page_range(mm: MmStruct, vma: VmAreaStruct, start: int, end: int) -> None:
     """``populate_vma_page_range()`` (mm/gup.c): fault in ``[start, end)`` of ``vma``.
 
     Private writable mappings are touched with write faults, to break COW now.
@@ -214,8 +210,8 @@ def get_remap_pgoff(flags: VMFlag, addr: int, end: int, vm_start: int, vm_end: i
     return None
 
 
-def _pte_alloc(mm: MM) -> None:
-    if mm.inject is not None and mm.inject.should_fail("pte_alloc"):
+def _pte_alloc(mm: MmStruct) -> None:
+    if mm.should_fail("pte_alloc"):
         raise kerr(errno.ENOMEM, "out of memory allocating a page table")
 
 

@@ -10,38 +10,35 @@ user access; ``fork`` is ``dup_mmap()``; ``maps`` is ``/proc/<pid>/maps``.
 from __future__ import annotations
 
 import errno
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .config import DEFAULT, KernelConfig
+from .debug import events
 from .debug.fault_inject import FaultInjector
-from .debug.trace import Trace
+from .debug.sanitizer import Sanitizer, default_enabled
 from .errors import kerr
 from .flags import (
     DEFAULT_MAX_MAP_COUNT,
     DEFAULT_MMAP_MIN_ADDR,
     MAP_ANONYMOUS,
     MAP_HUGETLB,
-    MMAP_BASE,
     PAGE_MASK,
     PAGE_SHIFT,
-    TASK_SIZE,
-    TASK_UNMAPPED_BASE,
-    VMFlag,
     page_align,
 )
 from .fork import dup_mmap
 from .fs import File, fput
 from .hugetlb import huge_page_size_for, hugetlb_file_setup
-from .locks import RwSemaphore, lockdep
-from .maple_tree import MapleTree
+from .locks import lockdep
 from .maps import show_map_vma
 from .memory import handle_mm_fault, populate_vma_page_range
-from .mm_types import VmAreaStruct
+from .mm_types import MmStruct, VmAreaStruct
 from .mmap import do_mmap
 from .mprotect import do_mprotect_pkey
-from .pgtable import PageTable, Pte
+from .pgtable import Pte
 from .vma import do_vmi_munmap
 
 __all__ = ["MM"]
@@ -50,14 +47,30 @@ R = TypeVar("R")
 _ULONG = (1 << 64) - 1
 
 
-def _sanitize_default() -> bool:
-    """Whether a new ``MM()`` is sanitized by default.
+F = TypeVar("F", bound=Callable[..., Any])
 
-    See :func:`mmaplab.kernel.debug.sanitizer.sanitizing`.
+
+def _syscall(fn: F) -> F:
+    """Mark a method as a system call: its entry and exit are event points.
+
+    Without observers (the common case) the call runs as it is.
     """
-    from .debug import sanitizer
+    name = fn.__name__
 
-    return sanitizer.default_enabled()
+    @functools.wraps(fn)
+    def syscall(self: MM, *args: Any, **kwargs: Any) -> Any:
+        if not events.observers(self):
+            return fn(self, *args, **kwargs)
+        events.syscall_enter(self, name, args, kwargs)
+        try:
+            ret = fn(self, *args, **kwargs)
+        except BaseException as exc:
+            events.syscall_exit(self, name, None, exc)
+            raise
+        events.syscall_exit(self, name, ret, None)
+        return ret
+
+    return syscall  # type: ignore[return-value]  # same signature: functools.wraps
 
 
 def _ulong(name: str, value: object) -> int:
@@ -71,61 +84,40 @@ def _ulong(name: str, value: object) -> int:
     return value & _ULONG
 
 
-class MM:
-    """An address space (``struct mm_struct``) of one x86-64 process.
+class MM(MmStruct):
+    """An address space (``struct mm_struct``) of one x86-64 process, and its system calls.
 
     ``MM()`` starts empty.  Options: ``mmap_min_addr`` (vm.mmap_min_addr),
     ``cap_sys_rawio`` (may map below it), ``max_map_count`` (vm.max_map_count),
-    ``config`` (which kernel: :data:`mmaplab.kernel.config.V4` or the default with fixes).
+    ``config`` (which kernel: :data:`mmaplab.kernel.config.V4` or the default with fixes),
+    ``trace`` (record the steps), ``sanitize`` (check learner hooks with
+    ``mmaplab.kernel.debug.sanitizer``; None = the global default).
     """
 
     def __init__(self, *, mmap_min_addr: int = DEFAULT_MMAP_MIN_ADDR, cap_sys_rawio: bool = False,
                  max_map_count: int = DEFAULT_MAX_MAP_COUNT, config: KernelConfig = DEFAULT,
                  trace: bool = False, sanitize: bool | None = None) -> None:
-        self.mt = MapleTree()
-        self.pagetable = PageTable()
-        self.mmap_lock = RwSemaphore("&mm->mmap_lock", "mmap_lock")
-        self.mmap_min_addr = mmap_min_addr
-        self.cap_sys_rawio = cap_sys_rawio
-        self.max_map_count = max_map_count
-        self.config = config
-        self.task_size = TASK_SIZE
-        self.mmap_base = MMAP_BASE
-        self.task_unmapped_base = TASK_UNMAPPED_BASE
-        self.def_flags = VMFlag.NONE
-        self.total_vm = 0
-        self.locked_vm = 0
-        #: Pages charged to overcommit accounting (``vm_acct_memory``) for VM_ACCOUNT VMAs.
-        self.committed_pages = 0
-        self.trace = Trace(enabled=trace)
-        #: Kernel warnings (``WARN_ON_ONCE`` splats) in the order they happened.
-        self.warnings: list[str] = []
-        self.inject: FaultInjector | None = None
-        #: ``sanitize``: check learner hooks (mmaplab.kernel.debug.sanitizer);
-        #: None = the global default.
-        self.sanitizer = None
-        if sanitize or (sanitize is None and _sanitize_default()):
-            from .debug.sanitizer import Sanitizer
-
+        super().__init__(mmap_min_addr=mmap_min_addr, cap_sys_rawio=cap_sys_rawio,
+                         max_map_count=max_map_count, config=config, trace=trace)
+        if sanitize or (sanitize is None and default_enabled()):
             Sanitizer().attach(self)
 
-    # -- bookkeeping ------------------------------------------------------------
     @property
-    def map_count(self) -> int:
-        """``mm->map_count``."""
-        return len(self.mt)
-
-    def warn(self, msg: str) -> None:
-        """Record a ``WARN_ON_ONCE``-style kernel warning."""
-        self.warnings.append(msg)
-        self.trace.step("WARNING", msg)
+    def sanitizer(self) -> Sanitizer | None:
+        """The sanitizer checking this mm's system calls, if any."""
+        for obs in events.observers(self):
+            if isinstance(obs, Sanitizer):
+                return obs
+        return None
 
     def _locked(self, what: str, fn: Callable[[], R]) -> R:
         """Run ``fn`` under ``mmap_write_lock``; on any error release what it took."""
         mark = lockdep.mark()
         self.mmap_lock.down_write(what)
         try:
-            return fn()
+            ret = fn()
+            events.lockdep_sys_exit(self, what, mark)
+            return ret
         finally:
             lockdep.unwind(mark)
 
@@ -141,6 +133,7 @@ class MM:
             self.inject = old
 
     # -- system calls ------------------------------------------------------------
+    @_syscall
     def mmap(self, addr: int | None, length: int, prot: int, flags: int,
              file: File | None = None, offset: int = 0) -> int:
         """``mmap(2)``: returns the address; raises ``OSError`` with the kernel's errno."""
@@ -177,6 +170,7 @@ class MM:
             self._populate(ret, page_align(length))
         return ret
 
+    @_syscall
     def munmap(self, addr: int, length: int) -> None:
         """``munmap(2)``."""
         addr, length = _ulong("addr", addr), _ulong("length", length)
@@ -187,11 +181,13 @@ class MM:
             raise kerr(errno.EINVAL, "length is zero")
         self._locked("__vm_munmap", lambda: do_vmi_munmap(self, addr, addr + length))
 
+    @_syscall
     def mprotect(self, addr: int, length: int, prot: int) -> None:
         """``mprotect(2)``."""
         addr, length, prot = _ulong("addr", addr), _ulong("length", length), _ulong("prot", prot)
         self._locked("do_mprotect_pkey", lambda: do_mprotect_pkey(self, addr, length, prot))
 
+    @_syscall
     def fault(self, addr: int, write: bool = False) -> Pte:
         """A user read or write of ``addr``: returns the PTE after the fault.
 
@@ -206,6 +202,7 @@ class MM:
         finally:
             lockdep.unwind(mark)
 
+    @_syscall
     def fork(self) -> MM:
         """``fork(2)``: a child address space (``dup_mmap``)."""
         child = MM(mmap_min_addr=self.mmap_min_addr, cap_sys_rawio=self.cap_sys_rawio,
@@ -225,6 +222,7 @@ class MM:
         self._locked("dup_mmap", work)
         return child
 
+    @_syscall
     def exit(self) -> None:
         """``exit_mmap()``: unmap everything (closes every VMA)."""
         self._locked("exit_mmap", lambda: do_vmi_munmap(self, 0, self.task_size))

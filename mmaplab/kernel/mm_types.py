@@ -1,6 +1,7 @@
-"""The structures of the mapping path: VMA, vm_ops, vm_area_desc, mmap_action, anon_vma.
+"""The structures of the mapping path: mm_struct, VMA, vm_ops, vm_area_desc, mmap_action, anon_vma.
 
-Models ``struct vm_area_struct``, ``struct vm_operations_struct``,
+Models ``struct mm_struct`` (its fields; the system calls live in ``mmaplab.kernel.mm``),
+``struct vm_area_struct``, ``struct vm_operations_struct``,
 ``struct vm_area_desc``, ``struct mmap_action`` and ``struct anon_vma``
 (include/linux/mm_types.h and include/linux/rmap.h, Linux 7.0 plus the
 "mm: expand mmap_prepare functionality" v4 series).
@@ -19,21 +20,94 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .config import DEFAULT, KernelConfig
+from .debug.fault_inject import FaultInjector
+from .debug.trace import Trace
 from .errors import HookViolation, UseAfterFreeError
-from .flags import PAGE_SHIFT, VMFlag
-from .pgtable import Pgprot
+from .flags import (
+    DEFAULT_MAX_MAP_COUNT,
+    DEFAULT_MMAP_MIN_ADDR,
+    MMAP_BASE,
+    PAGE_SHIFT,
+    TASK_SIZE,
+    TASK_UNMAPPED_BASE,
+    VMFlag,
+)
+from .locks import RwSemaphore
+from .maple_tree import MapleTree
+from .pgtable import PageTable, Pgprot
 
 if TYPE_CHECKING:
     from .fs import File
-    from .mm import MM
     from .page_alloc import Page
 
-__all__ = ["AnonVma", "VmOperationsStruct", "VmAreaStruct", "VmAreaDesc", "MmapAction",
+__all__ = ["MmStruct", "AnonVma", "VmOperationsStruct", "VmAreaStruct", "VmAreaDesc", "MmapAction",
            "MmapActionType", "VmFault", "Ref", "vma_pages", "vma_dummy_vm_ops",
            "vma_desc_set_flags", "vma_desc_clear_flags", "vma_desc_test", "vma_desc_test_any",
            "vma_desc_test_all", "vma_desc_is_cow_mapping", "vma_desc_size"]
 
 _serial = itertools.count(1)
+
+
+class MmStruct:
+    """``struct mm_struct`` (include/linux/mm_types.h): the state of one address space.
+
+    Only the fields; every mechanism takes ``mm: MmStruct``.  The system calls that
+    act on it are methods of its subclass :class:`mmaplab.kernel.mm.MM`, the one module
+    that sees every mechanism (as mm/mmap.c, mm/vma.c and mm/mprotect.c all see
+    ``mm_struct`` but ``mm_struct`` sees none of them).
+    """
+
+    def __init__(self, *, mmap_min_addr: int = DEFAULT_MMAP_MIN_ADDR,
+                 cap_sys_rawio: bool = False, max_map_count: int = DEFAULT_MAX_MAP_COUNT,
+                 config: KernelConfig = DEFAULT, trace: bool = False) -> None:
+        #: ``mm->mm_mt``: the VMAs, keyed by address.
+        self.mt: MapleTree[VmAreaStruct] = MapleTree()
+        #: ``mm->pgd``: the page tables.
+        self.pagetable = PageTable()
+        self.mmap_lock = RwSemaphore("&mm->mmap_lock", "mmap_lock")
+        self.mmap_min_addr = mmap_min_addr
+        self.cap_sys_rawio = cap_sys_rawio
+        self.max_map_count = max_map_count
+        self.config = config
+        self.task_size = TASK_SIZE
+        self.mmap_base = MMAP_BASE
+        self.task_unmapped_base = TASK_UNMAPPED_BASE
+        self.def_flags = VMFlag.NONE
+        self.total_vm = 0
+        self.locked_vm = 0
+        #: Pages charged to overcommit accounting (``vm_acct_memory``) for VM_ACCOUNT VMAs.
+        self.committed_pages = 0
+        self.trace = Trace(enabled=trace)
+        #: Kernel warnings (``WARN_ON_ONCE`` splats) in the order they happened.
+        self.warnings: list[str] = []
+        #: The armed fault-injection point, if any (see :meth:`MM.injecting`).
+        self.inject: FaultInjector | None = None
+
+    @property
+    def map_count(self) -> int:
+        """``mm->map_count``."""
+        return len(self.mt)
+
+    def warn(self, msg: str) -> None:
+        """Record a ``WARN_ON_ONCE``-style kernel warning."""
+        self.warnings.append(msg)
+        self.trace.step("WARNING", msg)
+
+    def should_fail(self, point: str) -> bool:
+        """``should_fail()`` (lib/fault-inject.c): is fault-injection ``point`` to fail now?
+
+        The model consults this wherever the kernel can fail an allocation or a hook;
+        it is false unless a :class:`~mmaplab.kernel.debug.fault_inject.FaultInjector`
+        is armed for ``point``.
+        """
+        return self.inject is not None and self.inject.should_fail(point)
+
+    def injected_error(self, point: str) -> int:
+        """For a hook ``point``: the negative errno to return if it is to fail now, else 0."""
+        if self.inject is not None and self.inject.should_fail(point):
+            return -self.inject.err
+        return 0
 
 
 class AnonVma:
@@ -100,7 +174,7 @@ class VmAreaStruct:
                  "vm_file", "vm_ops", "vm_private_data", "anon_vma", "anon_vma_chain",
                  "serial", "detached", "freed_at", "__weakref__")
 
-    def __init__(self, mm: MM | None, start: int, end: int, pgoff: int, flags: VMFlag,
+    def __init__(self, mm: MmStruct | None, start: int, end: int, pgoff: int, flags: VMFlag,
                  page_prot: Pgprot = Pgprot.NONE, file: File | None = None) -> None:
         self.vm_mm = mm
         self.vm_start = start
@@ -215,7 +289,7 @@ class VmAreaDesc:
     __slots__ = ("_mm", "_file", "_start", "_end", "pgoff", "vm_file", "vm_flags",
                  "page_prot", "vm_ops", "private_data", "action", "hook")
 
-    def __init__(self, mm: MM | None, file: File | None, start: int, end: int, pgoff: int,
+    def __init__(self, mm: MmStruct | None, file: File | None, start: int, end: int, pgoff: int,
                  vm_file: File | None, vm_flags: VMFlag, page_prot: Pgprot) -> None:
         object.__setattr__(self, "_mm", mm)
         object.__setattr__(self, "_file", file)
@@ -247,7 +321,7 @@ class VmAreaDesc:
             ) from None
 
     @property
-    def mm(self) -> MM | None:
+    def mm(self) -> MmStruct | None:
         return self._mm
 
     @property

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .compat import vfs_mmap, vfs_mmap_prepare
 from .errors import KernelError, kerr
 from .flags import (
     LEGACY_MAP_MASK,
@@ -51,7 +52,14 @@ from .flags import (
 )
 from .fs import File, FMode, can_mmap_file, fput, get_file
 from .maple_tree import vm_start_gap
-from .mm_types import VmAreaDesc, VmAreaStruct, VmOperationsStruct, vm_area_free, vma_dummy_vm_ops
+from .mm_types import (
+    MmStruct,
+    VmAreaDesc,
+    VmAreaStruct,
+    VmOperationsStruct,
+    vm_area_free,
+    vma_dummy_vm_ops,
+)
 from .mmap_action import mmap_action_complete, mmap_action_prepare
 from .pgtable import Pgprot, vm_get_page_prot
 from .shmem import shmem_zero_setup
@@ -66,9 +74,6 @@ from .vma import (
     vms_gather_munmap_vmas,
 )
 
-if TYPE_CHECKING:
-    from .mm import MM
-
 __all__ = ["do_mmap", "get_unmapped_area", "mmap_region", "MmapState"]
 
 _U64 = 1 << 64
@@ -78,7 +83,7 @@ _CACHE_BITS = Pgprot.PCD | Pgprot.PWT
 
 # -- address selection -----------------------------------------------------------
 
-def vm_unmapped_area_topdown(mm: MM, length: int, low: int, high: int) -> int:
+def vm_unmapped_area_topdown(mm: MmStruct, length: int, low: int, high: int) -> int:
     """``unmapped_area_topdown()``: the top of the highest gap in ``[low, high)`` that fits."""
     addr = mm.mt.gap_topdown(length, low, high)
     if addr is None:
@@ -86,7 +91,7 @@ def vm_unmapped_area_topdown(mm: MM, length: int, low: int, high: int) -> int:
     return addr
 
 
-def vm_unmapped_area_bottomup(mm: MM, length: int, low: int, high: int) -> int:
+def vm_unmapped_area_bottomup(mm: MmStruct, length: int, low: int, high: int) -> int:
     """``unmapped_area()``: the lowest gap in ``[low, high)`` that fits (fallback)."""
     addr = low
     for vma in mm.mt.range(low, high):
@@ -98,7 +103,7 @@ def vm_unmapped_area_bottomup(mm: MM, length: int, low: int, high: int) -> int:
     raise kerr(errno.ENOMEM, f"no free range of {length:#x} bytes")
 
 
-def _topdown_or_bottomup(mm: MM, length: int) -> int:
+def _topdown_or_bottomup(mm: MmStruct, length: int) -> int:
     """``arch_get_unmapped_area_topdown()``, falling back to a bottom-up search."""
     try:
         return vm_unmapped_area_topdown(mm, length, max(PAGE_SIZE, mm.mmap_min_addr),
@@ -107,7 +112,7 @@ def _topdown_or_bottomup(mm: MM, length: int) -> int:
         return vm_unmapped_area_bottomup(mm, length, mm.task_unmapped_base, mm.task_size)
 
 
-def _get_unmapped_area_32bit(mm: MM, addr: int, length: int) -> int:
+def _get_unmapped_area_32bit(mm: MmStruct, addr: int, length: int) -> int:
     """x86 ``arch_get_unmapped_area()`` for MAP_32BIT: bottom-up in [1 GiB, 2 GiB).
 
     (Linux randomises the start by up to 32 MiB; the model does not randomise.)
@@ -123,7 +128,7 @@ def _get_unmapped_area_32bit(mm: MM, addr: int, length: int) -> int:
     return vm_unmapped_area_bottomup(mm, length, begin, end)
 
 
-def _thp_get_unmapped_area(mm: MM, length: int) -> int:
+def _thp_get_unmapped_area(mm: MmStruct, length: int) -> int:
     """``__thp_get_unmapped_area()``: search with 2 MiB of padding, then align."""
     try:
         ret = _topdown_or_bottomup(mm, length + PMD_SIZE)
@@ -133,7 +138,7 @@ def _thp_get_unmapped_area(mm: MM, length: int) -> int:
     return ret + PMD_SIZE if not off_sub else ret + off_sub
 
 
-def get_unmapped_area(mm: MM, file: File | None, addr: int, length: int, pgoff: int,
+def get_unmapped_area(mm: MmStruct, file: File | None, addr: int, length: int, pgoff: int,
                       flags: int) -> int:
     """``__get_unmapped_area()`` with x86-64's top-down allocator.
 
@@ -177,7 +182,7 @@ def get_unmapped_area(mm: MM, file: File | None, addr: int, length: int, pgoff: 
 
 # -- do_mmap -------------------------------------------------------------------------
 
-def do_mmap(mm: MM, file: File | None, addr: int, length: int, prot: int, flags: int,
+def do_mmap(mm: MmStruct, file: File | None, addr: int, length: int, prot: int, flags: int,
             pgoff: int) -> tuple[int, bool]:
     """``do_mmap()``: validate, pick an address, compute vm_flags, call ``mmap_region``.
 
@@ -295,7 +300,7 @@ class MmapState:
     file_doesnt_need_get: bool = False
 
 
-def mmap_region(mm: MM, file: File | None, addr: int, length: int, vm_flags: VMFlag,
+def mmap_region(mm: MmStruct, file: File | None, addr: int, length: int, vm_flags: VMFlag,
                 pgoff: int) -> int:
     """``mmap_region()``: the writable-mapping count around ``__mmap_region()``."""
     writable = file is not None and (vm_flags & (VMFlag.SHARED | VMFlag.MAYWRITE)) == (
@@ -319,7 +324,7 @@ def _accountable_mapping(flags: VMFlag) -> bool:
     return (flags & (VMFlag.NORESERVE | VMFlag.SHARED | VMFlag.WRITE)) == VMFlag.WRITE
 
 
-def __mmap_setup(mm: MM, m: MmapState) -> MunmapState:
+def __mmap_setup(mm: MmStruct, m: MmapState) -> MunmapState:
     """``__mmap_setup()``: gather old VMAs, check limits, account, clean up old VMAs."""
     vms = vms_gather_munmap_vmas(mm, m.addr, m.end)
     m.prev, m.next = vms.prev, vms.next
@@ -327,7 +332,7 @@ def __mmap_setup(mm: MM, m: MmapState) -> MunmapState:
         pglen = (m.end - m.addr) >> PAGE_SHIFT
         if _accountable_mapping(m.flags):
             charged = pglen - vms.nr_accounted
-            if mm.inject is not None and mm.inject.should_fail("vm_enough_memory"):
+            if mm.should_fail("vm_enough_memory"):
                 raise kerr(errno.ENOMEM, "not enough memory to commit to this mapping")
             m.charged = charged
             mm.committed_pages += charged
@@ -340,10 +345,8 @@ def __mmap_setup(mm: MM, m: MmapState) -> MunmapState:
     return vms
 
 
-def call_mmap_prepare(mm: MM, m: MmapState) -> VmAreaDesc:
+def call_mmap_prepare(mm: MmStruct, m: MmapState) -> VmAreaDesc:
     """``call_mmap_prepare()``: hook on a descriptor, action prepare, copy back fields."""
-    from .compat import vfs_mmap_prepare
-
     assert m.file is not None
     desc = VmAreaDesc(mm, m.file, m.addr, m.end, m.pgoff, m.file, m.flags,
                       vm_get_page_prot(m.flags))
@@ -363,10 +366,8 @@ def call_mmap_prepare(mm: MM, m: MmapState) -> VmAreaDesc:
     return desc
 
 
-def __mmap_new_file_vma(mm: MM, m: MmapState, vma: VmAreaStruct) -> None:
+def __mmap_new_file_vma(mm: MmStruct, m: MmapState, vma: VmAreaStruct) -> None:
     """``__mmap_new_file_vma()``: for a legacy hook, call ``->mmap`` on the built VMA."""
-    from .compat import vfs_mmap
-
     assert m.file is not None
     vma.vm_file = m.file if m.file_doesnt_need_get else get_file(m.file)
     if m.file.f_op.mmap is None:
@@ -387,14 +388,14 @@ def __mmap_new_file_vma(mm: MM, m: MmapState, vma: VmAreaStruct) -> None:
     m.flags = vma.vm_flags
 
 
-def __mmap_new_vma(mm: MM, m: MmapState, desc: VmAreaDesc | None) -> VmAreaStruct:
+def __mmap_new_vma(mm: MmStruct, m: MmapState, desc: VmAreaDesc | None) -> VmAreaStruct:
     """``__mmap_new_vma()``: allocate, set up (hook/shmem/anon), insert, link to rmap."""
     with mm.trace.enter("__mmap_new_vma"):
-        if mm.inject is not None and mm.inject.should_fail("vm_area_alloc"):
+        if mm.should_fail("vm_area_alloc"):
             raise kerr(errno.ENOMEM, "vm_area_alloc: out of memory")
         page_prot = m.page_prot if m.page_prot is not None else vm_get_page_prot(m.flags)
         vma = VmAreaStruct(mm, m.addr, m.end, m.pgoff, m.flags, page_prot)
-        if mm.inject is not None and mm.inject.should_fail("vma_iter_prealloc"):
+        if mm.should_fail("vma_iter_prealloc"):
             vm_area_free(vma, "__mmap_new_vma")
             raise kerr(errno.ENOMEM, "vma_iter_prealloc: out of memory")
         try:
@@ -412,7 +413,7 @@ def __mmap_new_vma(mm: MM, m: MmapState, desc: VmAreaDesc | None) -> VmAreaStruc
     return vma
 
 
-def __mmap_complete(mm: MM, m: MmapState, vma: VmAreaStruct, vms: MunmapState) -> None:
+def __mmap_complete(mm: MmStruct, m: MmapState, vma: VmAreaStruct, vms: MunmapState) -> None:
     """``__mmap_complete()``: free the replaced VMAs, stats, mlock, soft-dirty, page prot."""
     with mm.trace.enter("__mmap_complete"):
         vms_complete_munmap_vmas(mm, vms)
@@ -426,7 +427,7 @@ def __mmap_complete(mm: MM, m: MmapState, vma: VmAreaStruct, vms: MunmapState) -
         vma.vm_page_prot = vm_get_page_prot(vma.vm_flags) | (cache & _CACHE_BITS)
 
 
-def __mmap_region(mm: MM, file: File | None, addr: int, length: int, vm_flags: VMFlag,
+def __mmap_region(mm: MmStruct, file: File | None, addr: int, length: int, vm_flags: VMFlag,
                   pgoff: int) -> int:
     """``__mmap_region()``: see the module docstring for the order of steps."""
     have_prepare = file is not None and file.f_op.mmap_prepare is not None

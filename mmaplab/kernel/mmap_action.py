@@ -18,18 +18,15 @@ the error hook may rewrite the error.
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING
 
 from .errors import KernelError
 from .flags import PAGE_SIZE, VM_REMAP_FLAGS, VMFlag, is_cow_mapping
 from .hooks import call_hook
 from .memory import do_remap_pfn_range, insert_pages, simple_ioremap_prep
-from .mm_types import MmapAction, MmapActionType, Ref, VmAreaDesc, VmAreaStruct
+from .mm_types import MmapAction, MmapActionType, MmStruct, Ref, VmAreaDesc, VmAreaStruct
 from .page_alloc import Page
 from .pgtable import pgprot_decrypted
-
-if TYPE_CHECKING:
-    from .mm import MM
+from .vma import do_vmi_munmap
 
 __all__ = [
     "mmap_action_remap", "mmap_action_remap_full", "mmap_action_ioremap",
@@ -191,15 +188,15 @@ def mmap_action_prepare(desc: VmAreaDesc) -> int:
 
 # -- complete / finish (mm/util.c) --------------------------------------------------
 
-def call_vma_mapped(mm: MM, vma: VmAreaStruct) -> int:
+def call_vma_mapped(mm: MmStruct, vma: VmAreaStruct) -> int:
     """``call_vma_mapped()``: ``vm_ops->mapped(start, end, pgoff, file, &private_data)``."""
     ops = vma.vm_ops
     if ops is None or ops.mapped is None:
         return 0
     priv = Ref(vma.vm_private_data)
     with mm.trace.enter(f"{ops.name}->mapped", f"{vma.vm_start:#x}-{vma.vm_end:#x}"):
-        if mm.inject is not None and mm.inject.should_fail("mapped"):
-            return -mm.inject.err
+        if err := mm.injected_error("mapped"):
+            return err
         err = call_hook(f"{ops.name}->mapped", ops.mapped, vma.vm_start, vma.vm_end,
                         vma.vm_pgoff, vma.vm_file, priv)
     if err:
@@ -217,11 +214,11 @@ def maybe_rmap_unlock_action(vma: VmAreaStruct, action: MmapAction) -> None:
         action.hide_from_rmap_until_complete = False
 
 
-def _complete_step(mm: MM, vma: VmAreaStruct, a: MmapAction) -> int:
+def _complete_step(mm: MmStruct, vma: VmAreaStruct, a: MmapAction) -> int:
     if a.type is T.MMAP_NOTHING:
         return 0  # nothing to do, nothing that can fail
-    if mm.inject is not None and mm.inject.should_fail("mmap_action_complete"):
-        return -mm.inject.err
+    if err := mm.injected_error("mmap_action_complete"):
+        return err
     if a.type is T.MMAP_REMAP_PFN:
         try:
             do_remap_pfn_range(vma, a.remap_start, a.remap_start_pfn, a.remap_size,
@@ -236,7 +233,7 @@ def _complete_step(mm: MM, vma: VmAreaStruct, a: MmapAction) -> int:
     return -errno.EINVAL
 
 
-def mmap_action_complete(mm: MM, vma: VmAreaStruct, action: MmapAction,
+def mmap_action_complete(mm: MmStruct, vma: VmAreaStruct, action: MmapAction,
                          is_compat: bool = False) -> int:
     """``mmap_action_complete()``: do the action on the inserted VMA, then finish."""
     with mm.trace.enter("mmap_action_complete", action.type.name):
@@ -244,7 +241,7 @@ def mmap_action_complete(mm: MM, vma: VmAreaStruct, action: MmapAction,
         return mmap_action_finish(mm, vma, action, err, is_compat)
 
 
-def mmap_action_finish(mm: MM, vma: VmAreaStruct, action: MmapAction, err: int,
+def mmap_action_finish(mm: MmStruct, vma: VmAreaStruct, action: MmapAction, err: int,
                        is_compat: bool) -> int:
     """``mmap_action_finish()`` (v4): mapped, success hook; on error unlock, unmap, error hook.
 
@@ -255,17 +252,13 @@ def mmap_action_finish(mm: MM, vma: VmAreaStruct, action: MmapAction, err: int,
         err = call_vma_mapped(mm, vma)
     if not err and action.success_hook is not None:
         mm.trace.step("success_hook")
-        if mm.inject is not None and mm.inject.should_fail("success_hook"):
-            err = -mm.inject.err
-        else:
-            err = call_hook("mmap_action.success_hook", action.success_hook, vma)
+        err = mm.injected_error("success_hook") or call_hook(
+            "mmap_action.success_hook", action.success_hook, vma)
     maybe_rmap_unlock_action(vma, action)
     if not err:
         return 0
     if is_compat and not mm.config.compat_unmap_on_error:
         return err
-    from .vma import do_vmi_munmap  # local import: vma.py sits below this module
-
     start, end = vma.vm_start, vma.vm_end
     if vma.detached:
         # v4 as posted: the compat caller's VMA was never inserted, so this unmaps

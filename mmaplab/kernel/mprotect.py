@@ -10,7 +10,6 @@ Linux, it is not atomic: VMAs before a hole or a refused VMA keep their change.
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING
 
 from .errors import kerr
 from .flags import (
@@ -29,12 +28,9 @@ from .flags import (
 )
 from .hooks import call_hook
 from .memory import populate_vma_page_range
-from .mm_types import VmAreaStruct
+from .mm_types import MmStruct, VmAreaStruct
 from .pgtable import Pgprot, vm_get_page_prot
 from .vma import vma_modify_flags
-
-if TYPE_CHECKING:
-    from .mm import MM
 
 __all__ = ["do_mprotect_pkey", "mprotect_fixup", "change_protection"]
 
@@ -46,7 +42,7 @@ def _may_bits(flags: VMFlag) -> VMFlag:
     return VMFlag((flags.value >> 4) & VM_ACCESS_FLAGS.value)
 
 
-def change_protection(mm: MM, vma: VmAreaStruct) -> None:
+def change_protection(mm: MmStruct, vma: VmAreaStruct) -> None:
     """``change_protection()``: rewrite the PTEs of ``vma`` for its new protection.
 
     Exclusive anonymous pages of a writable private mapping stay writable; other
@@ -64,7 +60,7 @@ def change_protection(mm: MM, vma: VmAreaStruct) -> None:
         pte.prot = (base | Pgprot.RW) if writable and Pgprot.PRESENT in base else base & ~Pgprot.RW
 
 
-def mprotect_fixup(mm: MM, prev: VmAreaStruct | None, vma: VmAreaStruct, start: int, end: int,
+def mprotect_fixup(mm: MmStruct, prev: VmAreaStruct | None, vma: VmAreaStruct, start: int, end: int,
                    newflags: VMFlag) -> VmAreaStruct:
     """``mprotect_fixup()``: apply ``newflags`` to ``[start, end)`` of ``vma``."""
     oldflags = vma.vm_flags
@@ -77,7 +73,7 @@ def mprotect_fixup(mm: MM, prev: VmAreaStruct | None, vma: VmAreaStruct, start: 
     if VMFlag.WRITE in newflags:
         if not oldflags & (VMFlag.ACCOUNT | VMFlag.WRITE | VMFlag.HUGETLB | VMFlag.SHARED
                            | VMFlag.NORESERVE):
-            if mm.inject is not None and mm.inject.should_fail("vm_enough_memory"):
+            if mm.should_fail("vm_enough_memory"):
                 raise kerr(errno.ENOMEM, "not enough memory to commit to a writable mapping")
             charged = nrpages
             newflags |= VMFlag.ACCOUNT
@@ -102,7 +98,7 @@ def mprotect_fixup(mm: MM, prev: VmAreaStruct | None, vma: VmAreaStruct, start: 
     return vma
 
 
-def do_mprotect_pkey(mm: MM, start: int, length: int, prot: int) -> None:
+def do_mprotect_pkey(mm: MmStruct, start: int, length: int, prot: int) -> None:
     """``do_mprotect_pkey()``: validate, then fix up each VMA of the range in turn."""
     grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP)
     prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP)

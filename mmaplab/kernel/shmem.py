@@ -8,14 +8,9 @@ two such mappings never merge (different files).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .fs import File, FileOperations, FMode, Inode, fput
-from .mm_types import VmAreaStruct, VmFault, VmOperationsStruct
+from .mm_types import MmStruct, VmAreaStruct, VmFault, VmOperationsStruct
 from .page_alloc import alloc_page
-
-if TYPE_CHECKING:
-    from .mm import MM
 
 __all__ = ["shmem_zero_setup", "shmem_anon_vm_ops"]
 
@@ -39,7 +34,7 @@ shmem_anon_vm_ops = VmOperationsStruct(name="shmem_anon_vm_ops", fault=shmem_fau
 _shmem_fops = FileOperations(name="shmem_file_operations")
 
 
-def shmem_zero_setup(mm: MM, vma: VmAreaStruct) -> int:
+def shmem_zero_setup(mm: MmStruct, vma: VmAreaStruct) -> int:
     """``shmem_zero_setup()``: give a shared anonymous VMA its shmem file and ops."""
     inode = Inode("/dev/zero", vma.vm_end - vma.vm_start, dev=SHM_DEV)
     inode.deleted = True

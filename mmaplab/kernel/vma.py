@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from .debug import events
 from .errors import kerr
 from .flags import PAGE_SHIFT, VM_IGNORE_MERGE, VM_SPECIAL, VM_STICKY, VMFlag
 from .fs import File, fput, get_file
 from .hooks import call_hook, call_void_hook
-from .mm_types import AnonVma, VmAreaStruct, vm_area_free, vma_dummy_vm_ops
-
-if TYPE_CHECKING:
-    from .mm import MM
+from .mm_types import AnonVma, MmStruct, VmAreaStruct, vm_area_free, vma_dummy_vm_ops
 
 __all__ = [
     "vma_merge_new_range", "vma_merge_existing_range", "vma_modify_flags", "split_vma",
@@ -33,7 +30,7 @@ __all__ = [
 
 # -- rmap (i_mmap) linking ----------------------------------------------------
 
-def vma_link_file(mm: MM, vma: VmAreaStruct, hold_rmap_lock: bool = False) -> None:
+def vma_link_file(mm: MmStruct, vma: VmAreaStruct, hold_rmap_lock: bool = False) -> None:
     """``vma_link_file()``: add a file VMA to the file's rmap, under ``i_mmap_rwsem``.
 
     With ``hold_rmap_lock`` the lock stays held so rmap walkers cannot see the
@@ -49,7 +46,7 @@ def vma_link_file(mm: MM, vma: VmAreaStruct, hold_rmap_lock: bool = False) -> No
         mapping.i_mmap_rwsem.up_write()
 
 
-def unlink_file_vma(mm: MM, vma: VmAreaStruct) -> None:
+def unlink_file_vma(mm: MmStruct, vma: VmAreaStruct) -> None:
     """``unlink_file_vma()``: remove a file VMA from the rmap, under ``i_mmap_rwsem``."""
     file = vma.vm_file
     if file is None:
@@ -60,15 +57,16 @@ def unlink_file_vma(mm: MM, vma: VmAreaStruct) -> None:
     mapping.i_mmap_rwsem.up_write()
 
 
-def vma_link(mm: MM, vma: VmAreaStruct, hold_rmap_lock: bool = False) -> None:
+def vma_link(mm: MmStruct, vma: VmAreaStruct, hold_rmap_lock: bool = False) -> None:
     """Insert into the mm's tree and the file rmap (``vma_iter_store_new`` + link)."""
     mm.mt.insert(vma)
     vma.detached = False
     mm.total_vm += vma.pages
     vma_link_file(mm, vma, hold_rmap_lock)
+    events.vma_linked(mm, vma)
 
 
-def _rmap_lock(mm: MM, vma: VmAreaStruct) -> None:
+def _rmap_lock(mm: MmStruct, vma: VmAreaStruct) -> None:
     """``vma_prepare()`` takes the file's rmap lock around a VMA's range change."""
     if vma.vm_file is not None:
         vma.vm_file.f_mapping.i_mmap_rwsem.down_write(mm.trace.where)
@@ -92,7 +90,7 @@ def vma_close(vma: VmAreaStruct) -> None:
         vma.vm_ops = vma_dummy_vm_ops
 
 
-def remove_vma(mm: MM, vma: VmAreaStruct) -> None:
+def remove_vma(mm: MmStruct, vma: VmAreaStruct) -> None:
     """``remove_vma()``: close, drop the file reference, free the VMA."""
     with mm.trace.enter("remove_vma", f"{vma.vm_start:#x}-{vma.vm_end:#x}"):
         vma_close(vma)
@@ -101,7 +99,7 @@ def remove_vma(mm: MM, vma: VmAreaStruct) -> None:
         vm_area_free(vma, mm.trace.where)
 
 
-def _drop_merged(mm: MM, vma: VmAreaStruct) -> None:
+def _drop_merged(mm: MmStruct, vma: VmAreaStruct) -> None:
     """A VMA absorbed by a merge: unlinked and freed *without* ``close`` (it had none).
 
     The caller holds the file's rmap lock (``vma_prepare()`` took it for the
@@ -201,7 +199,7 @@ def _dup_anon_vma(dst: VmAreaStruct, src: VmAreaStruct | None) -> None:
         dst.anon_vma_chain = src.anon_vma_chain
 
 
-def _set_range(mm: MM, vma: VmAreaStruct, start: int, end: int, pgoff: int) -> None:
+def _set_range(mm: MmStruct, vma: VmAreaStruct, start: int, end: int, pgoff: int) -> None:
     old_start, old_pages = vma.vm_start, vma.pages
     vma.vm_start, vma.vm_end, vma.vm_pgoff = start, end, pgoff
     if not vma.detached:
@@ -212,11 +210,11 @@ def _set_range(mm: MM, vma: VmAreaStruct, start: int, end: int, pgoff: int) -> N
         mm.total_vm += vma.pages - old_pages
 
 
-def _prealloc_failed(mm: MM) -> bool:
-    return mm.inject is not None and mm.inject.should_fail("vma_iter_prealloc")
+def _prealloc_failed(mm: MmStruct) -> bool:
+    return mm.should_fail("vma_iter_prealloc")
 
 
-def vma_merge_new_range(mm: MM, vmg: VmaMergeStruct) -> VmAreaStruct | None:
+def vma_merge_new_range(mm: MmStruct, vmg: VmaMergeStruct) -> VmAreaStruct | None:
     """``vma_merge_new_range()``: try to absorb a new range into prev and/or next.
 
     Returns the VMA now covering the range, or ``None`` (no merge; the caller
@@ -259,7 +257,7 @@ def vma_merge_new_range(mm: MM, vmg: VmaMergeStruct) -> VmAreaStruct | None:
     return target
 
 
-def vma_merge_existing_range(mm: MM, vmg: VmaMergeStruct) -> VmAreaStruct | None:
+def vma_merge_existing_range(mm: MmStruct, vmg: VmaMergeStruct) -> VmAreaStruct | None:
     """``vma_merge_existing_range()``: merge a changed part of ``middle`` with a neighbour.
 
     Returns the VMA that now covers ``[start, end)`` with the new attributes, or
@@ -328,9 +326,9 @@ def vma_merge_existing_range(mm: MM, vmg: VmaMergeStruct) -> VmAreaStruct | None
 
 # -- split ----------------------------------------------------------------------
 
-def vm_area_dup(mm: MM, vma: VmAreaStruct) -> VmAreaStruct:
+def vm_area_dup(mm: MmStruct, vma: VmAreaStruct) -> VmAreaStruct:
     """``vm_area_dup()``: a copy of the VMA's fields in a new object."""
-    if mm.inject is not None and mm.inject.should_fail("vm_area_alloc"):
+    if mm.should_fail("vm_area_alloc"):
         raise kerr(errno.ENOMEM, "vm_area_dup: out of memory for a vm_area_struct")
     new = VmAreaStruct(vma.vm_mm, vma.vm_start, vma.vm_end, vma.vm_pgoff, vma.vm_flags,
                        vma.vm_page_prot, vma.vm_file)
@@ -339,7 +337,7 @@ def vm_area_dup(mm: MM, vma: VmAreaStruct) -> VmAreaStruct:
     return new
 
 
-def split_vma(mm: MM, vma: VmAreaStruct, addr: int, new_below: bool,
+def split_vma(mm: MmStruct, vma: VmAreaStruct, addr: int, new_below: bool,
               check_count: bool = True) -> VmAreaStruct:
     """``split_vma()``/``__split_vma()``: cut ``vma`` at ``addr``; returns the new piece.
 
@@ -363,8 +361,7 @@ def split_vma(mm: MM, vma: VmAreaStruct, addr: int, new_below: bool,
         if _prealloc_failed(mm):
             vm_area_free(new, mm.trace.where)
             raise kerr(errno.ENOMEM, "__split_vma: maple tree preallocation failed")
-        if vma.anon_vma is not None and mm.inject is not None and mm.inject.should_fail(
-                "anon_vma_clone"):
+        if vma.anon_vma is not None and mm.should_fail("anon_vma_clone"):
             vm_area_free(new, mm.trace.where)
             raise kerr(errno.ENOMEM, "__split_vma: anon_vma_clone failed")
         new.anon_vma = vma.anon_vma
@@ -395,7 +392,7 @@ def split_vma(mm: MM, vma: VmAreaStruct, addr: int, new_below: bool,
     return new
 
 
-def vma_modify_flags(mm: MM, prev: VmAreaStruct | None, vma: VmAreaStruct, start: int,
+def vma_modify_flags(mm: MmStruct, prev: VmAreaStruct | None, vma: VmAreaStruct, start: int,
                      end: int, newflags: VMFlag) -> tuple[VmAreaStruct, VMFlag]:
     """``vma_modify_flags()``: make ``[start, end)`` of ``vma`` its own VMA (merged or split).
 
@@ -435,7 +432,7 @@ class MunmapState:
     closed_vm_ops: bool = False
 
 
-def vms_gather_munmap_vmas(mm: MM, start: int, end: int) -> MunmapState:
+def vms_gather_munmap_vmas(mm: MmStruct, start: int, end: int) -> MunmapState:
     """``vms_gather_munmap_vmas()``: split at the edges, detach the VMAs in range.
 
     On failure the detached VMAs are reattached; a split already made at the
@@ -476,7 +473,7 @@ def vms_gather_munmap_vmas(mm: MM, start: int, end: int) -> MunmapState:
     return vms
 
 
-def reattach_vmas(mm: MM, vms: MunmapState) -> None:
+def reattach_vmas(mm: MmStruct, vms: MunmapState) -> None:
     """``reattach_vmas()``: put detached VMAs back unchanged."""
     for vma in vms.detached:
         mm.mt.insert(vma)
@@ -485,7 +482,7 @@ def reattach_vmas(mm: MM, vms: MunmapState) -> None:
     vms.detached.clear()
 
 
-def vms_clear_ptes(mm: MM, vms: MunmapState) -> None:
+def vms_clear_ptes(mm: MmStruct, vms: MunmapState) -> None:
     """``vms_clear_ptes()``: zap the PTEs and unlink file VMAs from the rmap."""
     if not vms.clear_ptes:
         return
@@ -496,7 +493,7 @@ def vms_clear_ptes(mm: MM, vms: MunmapState) -> None:
     vms.clear_ptes = False
 
 
-def vms_clean_up_area(mm: MM, vms: MunmapState) -> None:
+def vms_clean_up_area(mm: MmStruct, vms: MunmapState) -> None:
     """``vms_clean_up_area()``: for MAP_FIXED over old VMAs, clear PTEs and call ``close``.
 
     After this the old VMAs cannot be restored: a later failure leaves a hole.
@@ -510,7 +507,7 @@ def vms_clean_up_area(mm: MM, vms: MunmapState) -> None:
     vms.closed_vm_ops = True
 
 
-def vms_complete_munmap_vmas(mm: MM, vms: MunmapState) -> None:
+def vms_complete_munmap_vmas(mm: MmStruct, vms: MunmapState) -> None:
     """``vms_complete_munmap_vmas()``: clear PTEs if not yet done, then free each VMA."""
     if not vms.detached:
         return
@@ -522,7 +519,7 @@ def vms_complete_munmap_vmas(mm: MM, vms: MunmapState) -> None:
     vms.detached.clear()
 
 
-def vms_abort_munmap_vmas(mm: MM, vms: MunmapState) -> None:
+def vms_abort_munmap_vmas(mm: MmStruct, vms: MunmapState) -> None:
     """``vms_abort_munmap_vmas()``: undo if PTEs are intact, else leave a hole."""
     if not vms.nr_pages:
         return
@@ -533,13 +530,13 @@ def vms_abort_munmap_vmas(mm: MM, vms: MunmapState) -> None:
     vms_complete_munmap_vmas(mm, vms)
 
 
-def do_vmi_munmap(mm: MM, start: int, end: int) -> None:
+def do_vmi_munmap(mm: MmStruct, start: int, end: int) -> None:
     """``do_vmi_align_munmap()``: unmap ``[start, end)`` (page aligned, validated)."""
     with mm.trace.enter("do_vmi_munmap", f"{start:#x}-{end:#x}"):
         vms = vms_gather_munmap_vmas(mm, start, end)
         if not vms.detached:
             return
-        if mm.inject is not None and mm.inject.should_fail("munmap_clear_tree"):
+        if mm.should_fail("munmap_clear_tree"):
             reattach_vmas(mm, vms)
             raise kerr(errno.ENOMEM, "munmap: clearing the range from the tree failed")
         vms_complete_munmap_vmas(mm, vms)

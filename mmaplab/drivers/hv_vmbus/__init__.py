@@ -9,7 +9,6 @@ from .model import (
     VmbusChannel,
     VmbusChannelState,
     VmbusDrv,
-    VmbusRing,
     hv_create_ring_sysfs,
     hv_remove_ring_sysfs,
     vmbus_close,
@@ -19,6 +18,7 @@ from .spec import (
     RING,
     RW,
     SPEC,
+    VmbusRing,
 )
 
 __all__ = [

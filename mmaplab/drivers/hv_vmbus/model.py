@@ -28,7 +28,6 @@ import enum
 import errno
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from ...kernel.compat import (
     __compat_vma_mmap as compat_vma_mmap_desc,  # (no name mangling in classes)
@@ -42,9 +41,6 @@ from ...kernel.hooks import call_hook, call_void_hook
 from ...kernel.locks import RwSemaphore
 from ...kernel.mm_types import VmAreaDesc, VmAreaStruct, VmFault, VmOperationsStruct
 from ...kernel.page_alloc import Page
-from ..base import (
-    Driver,
-)
 from ..uio import kmalloc_pages
 
 
@@ -210,23 +206,3 @@ class VmbusDrv:
     def complete(self, desc: VmAreaDesc, vma: VmAreaStruct) -> int:
         """The wrapper's last step: ``return __compat_vma_mmap(&desc, vma)``."""
         return compat_vma_mmap_desc(desc, vma)
-
-
-class VmbusRing(Driver):
-    """The sysfs "ring" file of a uio_hv_generic device's primary channel."""
-
-    name = "hv_vmbus"
-
-    def __init__(self, variant: str = "prepare", *, vmbus: VmbusDrv | None = None) -> None:
-        super().__init__(variant)
-        from ..uio_hv_generic import HvUioDevice
-
-        self.dev = HvUioDevice(variant, vmbus=vmbus)
-        self.channel = self.dev.channel
-
-    def open(self, mode: FMode = FMode.READ | FMode.WRITE) -> File:
-        return self.dev.vmbus.open_ring(self.channel, mode)
-
-    def observe(self) -> dict[str, Any]:
-        return {"ring_mapcounts": [p.mapcount for p in self.channel.ringbuffer_pages],
-                "state": self.channel.state.name}

@@ -30,7 +30,7 @@ from ...kernel.mmap_action import mmap_action_simple_ioremap
 from ..base import (
     Driver,
 )
-from ..hv_vmbus import (
+from ..hv_vmbus.model import (
     VmbusChannel,
     VmbusChannelState,
     VmbusDrv,

@@ -21,7 +21,7 @@ from ..base import (
     mprotect_op,
     munmap_op,
 )
-from ..hv_vmbus import (
+from ..hv_vmbus.model import (
     VmbusChannel,
     VmbusChannelState,
 )

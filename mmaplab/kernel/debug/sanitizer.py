@@ -34,22 +34,18 @@ Checks:
 from __future__ import annotations
 
 import errno
-import re
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .. import hooks
 from ..errors import DeadlockError, KernelError, UseAfterFreeError, errname
 from ..fs import File, FreedFile
 from ..locks import lockdep
-from ..mm_types import FreedVmArea, VmAreaDesc, VmAreaStruct, VmOperationsStruct
+from ..mm_types import FreedVmArea, MmStruct, VmAreaDesc, VmAreaStruct, VmOperationsStruct
 from ..page_alloc import ZERO_PAGE, _allocator
-
-if TYPE_CHECKING:
-    from ..mm import MM
+from . import events
 
 __all__ = ["Sanitizer", "SanitizerReport", "RULES", "sanitizing", "default_enabled",
            "FreedVmAreaDesc"]
@@ -172,7 +168,7 @@ class FreedVmAreaDesc(VmAreaDesc):
 
 # -- snapshots ---------------------------------------------------------------------
 
-def _mm_state(mm: MM, skip_private: bool = False) -> dict[str, Any]:
+def _mm_state(mm: MmStruct, skip_private: bool = False) -> dict[str, Any]:
     """What a hook could change in an mm, keyed by a readable name."""
     st: dict[str, Any] = {}
     for v in mm.mt.vmas:
@@ -210,10 +206,14 @@ def _live(obj: Any) -> bool:
 class _Call:
     """One sanitized system call in progress."""
 
-    mm: MM
+    mm: MmStruct
     name: str
     desc: str
     trace_start: int
+    #: whether the trace recorded before the call (the sanitizer records during it)
+    was_tracing: bool = False
+    #: (serial, start) of each VMA ``vma_link()`` linked during the call
+    linked: list[tuple[int, int]] = field(default_factory=list)
     descs: list[VmAreaDesc] = field(default_factory=list)
     pending: list[SanitizerReport] = field(default_factory=list)
     prepare_leaks: list[tuple[str, list[str], int]] = field(default_factory=list)
@@ -221,15 +221,20 @@ class _Call:
     escaped: str = ""
 
 
-class Sanitizer:
-    """Checks the hooks run by the system calls of the MMs it is attached to."""
+class Sanitizer(events.MmObserver):
+    """Checks the hooks run by the system calls of the MMs it is attached to.
+
+    It learns what happens through the model's event points
+    (:mod:`mmaplab.kernel.debug.events`): system call entry and exit, each hook
+    called, each VMA linked, and the locks held on the way back to user space.
+    """
 
     def __init__(self, mode: str = "raise") -> None:
         if mode not in ("raise", "collect"):
             raise ValueError("mode is 'raise' or 'collect'")
         self.mode = mode
         self.reports: list[SanitizerReport] = []
-        self.mms: weakref.WeakSet[MM] = weakref.WeakSet()
+        self.mms: weakref.WeakSet[MmStruct] = weakref.WeakSet()
         self._drivers: list[Any] = []
         self._files: list[File] = []
         self._calls: list[_Call] = []
@@ -243,31 +248,10 @@ class Sanitizer:
         (self._files if isinstance(obj, File) else self._drivers).append(obj)
         return obj
 
-    def attach(self, mm: MM, count_existing: bool = True) -> MM:
+    def attach(self, mm: MmStruct, count_existing: bool = True) -> MmStruct:
         """Sanitize ``mm``'s system calls (existing VMAs count as first maps)."""
-        from ..mm import MM as _MM
-
-        mm.sanitizer = self  # type: ignore[attr-defined]
+        events.attach(mm, self)
         self.mms.add(mm)
-        for name in ("mmap", "munmap", "mprotect", "fault", "fork", "exit"):
-            setattr(mm, name, self._wrap(mm, name, getattr(_MM, name)))
-        orig_locked = mm._locked
-
-        def _locked(what: str, fn: Callable[[], Any]) -> Any:
-            def checked() -> Any:
-                mark = lockdep.mark()
-                ret = fn()
-                left = [h for h in lockdep.held[mark:] if h.lock.lock_class != "mmap_lock"]
-                if left and self._calls:
-                    h = left[-1]
-                    self._calls[-1].pending.append(self._report(
-                        "lock-held-on-return", f"{h.lock.name} (taken for "
-                        f"{'write' if h.write else 'read'} in {h.where}) is still held when "
-                        f"{what} returns to user space", err=errno.EDEADLK))
-                return ret
-            return orig_locked(what, checked)
-
-        mm._locked = _locked  # type: ignore[method-assign]
         if count_existing:
             for vma in mm.mt.vmas:
                 self._born(vma.vm_ops)
@@ -295,15 +279,9 @@ class Sanitizer:
         self.reports.append(rep)
         return rep
 
-    # -- system calls -------------------------------------------------------------
-    def _wrap(self, mm: MM, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def syscall(*args: Any, **kwargs: Any) -> Any:
-            return self._syscall(mm, name, fn, args, kwargs)
-        syscall.__doc__ = fn.__doc__
-        return syscall
-
-    def _syscall(self, mm: MM, name: str, fn: Callable[..., Any], args: tuple,
-                 kwargs: dict) -> Any:
+    # -- system calls (event points) ----------------------------------------------
+    def syscall_enter(self, mm: MmStruct, name: str, args: tuple[Any, ...],
+                      kwargs: dict[str, Any]) -> None:
         desc = f"{name}({', '.join(_fmt(a) for a in args)}" + "".join(
             f", {k}={_fmt(v)}" for k, v in kwargs.items()) + ")"
         if self._hooks:
@@ -312,36 +290,43 @@ class Sanitizer:
                 "hook-reentry", f"{hook} called {desc}: a hook re-entered the mm while "
                 "mmap_lock is held for write", err=errno.EDEADLK)
         trace = mm.trace
-        was_enabled = trace.enabled
-        trace.enabled = True
-        call = _Call(mm, name, desc, len(trace.steps))
+        call = _Call(mm, name, desc, len(trace.steps), was_tracing=trace.enabled)
+        trace.enabled = True  # the report names the step a finding happened at
         self._calls.append(call)
-        old_observer = hooks.observer
-        if old_observer is None:
-            hooks.observer = self._observe
-        else:  # chain: an observer installed before us (e.g. the harness) still sees calls
-            hooks.observer = lambda hook, f: self._observe(hook, old_observer(hook, f))
-        failure: BaseException | None = None
+        events.watch_hooks(self._observe)
+
+    def syscall_exit(self, mm: MmStruct, name: str, ret: Any,
+                     failure: BaseException | None) -> None:
+        call = self._calls[-1]
+        events.unwatch_hooks(self._observe)
         try:
-            ret = fn(mm, *args, **kwargs)
-            if name == "fork":
+            if failure is None and name == "fork":
                 self.attach(ret, count_existing=False)  # its VMAs were born by ->open
-        except (DeadlockError, UseAfterFreeError) as exc:
-            failure = self._core_report(call, exc)
-            raise failure from exc
-        except BaseException as exc:
-            failure = exc
-            raise
+            if isinstance(failure, (DeadlockError, UseAfterFreeError)):
+                exc = failure
+                failure = self._core_report(call, exc)
+                raise failure from exc
         finally:
-            hooks.observer = old_observer
             try:
                 self._after(call, failure)
             finally:
                 self._calls.pop()
-                if not was_enabled:
-                    del trace.steps[call.trace_start:]
-                    trace.enabled = False
-        return ret
+                if not call.was_tracing:
+                    del mm.trace.steps[call.trace_start:]
+                    mm.trace.enabled = False
+
+    def lockdep_sys_exit(self, mm: MmStruct, what: str, mark: int) -> None:
+        left = [h for h in lockdep.held[mark:] if h.lock.lock_class != "mmap_lock"]
+        if left and self._calls:
+            h = left[-1]
+            self._calls[-1].pending.append(self._report(
+                "lock-held-on-return", f"{h.lock.name} (taken for "
+                f"{'write' if h.write else 'read'} in {h.where}) is still held when "
+                f"{what} returns to user space", err=errno.EDEADLK))
+
+    def vma_linked(self, mm: MmStruct, vma: VmAreaStruct) -> None:
+        if self._calls and self._calls[-1].mm is mm:
+            self._calls[-1].linked.append((vma.serial, vma.vm_start))
 
     def _core_report(self, call: _Call, exc: KernelError) -> SanitizerReport:
         step = self._step(call)
@@ -359,21 +344,15 @@ class Sanitizer:
 
     def _after(self, call: _Call, failure: BaseException | None) -> None:
         mm = call.mm
-        steps = mm.trace.steps[call.trace_start:]
         for d in call.descs:
             d.__class__ = FreedVmAreaDesc
         # (e) births: VMAs newly linked by mmap (first maps).
-        for s in steps:
-            if s.name == "vma_link":
-                m = re.match(r"VMA #(\d+) (0x[0-9a-f]+)", s.detail)
-                if m is None:
-                    continue
-                serial, start = int(m.group(1)), int(m.group(2), 16)
-                vma = mm.mt.lookup(start)
-                if vma is not None and vma.serial == serial:
-                    self._born(vma.vm_ops)
-                elif serial in call.closed:
-                    self._born(call.closed[serial])
+        for serial, start in call.linked:
+            vma = mm.mt.lookup(start)
+            if vma is not None and vma.serial == serial:
+                self._born(vma.vm_ops)
+            elif serial in call.closed:
+                self._born(call.closed[serial])
         # (d) mmap_prepare that was not stateless.
         for hook, changes, at in call.prepare_leaks:
             later = [s.name for s in mm.trace.steps[at:]]
