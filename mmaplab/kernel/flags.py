@@ -24,6 +24,8 @@ MMAP_BASE = TASK_SIZE - (128 << 20)
 TASK_UNMAPPED_BASE = (TASK_SIZE // 3) & PAGE_MASK
 DEFAULT_MMAP_MIN_ADDR = 65536
 DEFAULT_MAX_MAP_COUNT = 65530
+#: RLIMIT_MEMLOCK of an unprivileged process (8 MiB since Linux 5.16).
+DEFAULT_RLIMIT_MEMLOCK = 8 << 20
 #: ``stack_guard_gap``: 256 pages kept free below a VM_GROWSDOWN VMA.
 STACK_GUARD_GAP = 256 << PAGE_SHIFT
 
@@ -61,6 +63,30 @@ MAP_UNINITIALIZED = 0x4000000
 MAP_HUGE_SHIFT = 26
 MAP_HUGE_2MB = 21 << MAP_HUGE_SHIFT
 MAP_HUGE_1GB = 30 << MAP_HUGE_SHIFT
+
+# -- mremap(2) flags (include/uapi/linux/mman.h) ------------------------------
+MREMAP_MAYMOVE = 1
+MREMAP_FIXED = 2
+MREMAP_DONTUNMAP = 4
+
+# -- madvise(2) advice (asm-generic/mman-common.h) ---------------------------
+MADV_NORMAL = 0
+MADV_RANDOM = 1
+MADV_SEQUENTIAL = 2
+MADV_WILLNEED = 3
+MADV_DONTNEED = 4
+MADV_DONTFORK = 10
+MADV_DOFORK = 11
+MADV_DONTDUMP = 16
+MADV_DODUMP = 17
+MADV_WIPEONFORK = 18
+MADV_KEEPONFORK = 19
+
+# -- mlock2(2) and mlockall(2) flags (asm-generic/mman-common.h, mman.h) ------
+MLOCK_ONFAULT = 0x01
+MCL_CURRENT = 1
+MCL_FUTURE = 2
+MCL_ONFAULT = 4
 
 #: Flags plain MAP_SHARED silently accepts (include/linux/mman.h LEGACY_MAP_MASK).
 LEGACY_MAP_MASK = (

@@ -28,8 +28,8 @@ from .mm_types import AnonVma, MmStruct, VmAreaStruct, VmFault
 from .page_alloc import ZERO_PAGE, Page, alloc_page, pfn_to_page
 from .pgtable import Pgprot, Pte, pgprot_decrypted
 
-__all__ = ["handle_mm_fault", "populate_vma_page_range", "anon_vma_prepare", "remap_pfn_range",
-           "io_remap_pfn_range",
+__all__ = ["handle_mm_fault", "populate_vma_page_range", "mm_populate", "anon_vma_prepare",
+           "remap_pfn_range", "io_remap_pfn_range",
            "vm_iomap_memory", "vm_insert_page", "vm_insert_pages", "vm_map_pages",
            "vm_map_pages_zero", "zap_vma_ptes", "do_remap_pfn_range", "insert_pages",
            "get_remap_pgoff", "simple_ioremap_prep", "vmf_insert_pfn"]
@@ -162,6 +162,8 @@ def handle_mm_fault(mm: MmStruct, addr: int, write: bool) -> Pte:
             raise SegmentationFault(f"write to {addr:#x} in a mapping without PROT_WRITE")
         if not write and not vma.vm_flags & VM_ACCESS_FLAGS:
             raise SegmentationFault(f"read of {addr:#x} in a PROT_NONE mapping")
+        if not write and mm.pku and (vma.vm_flags & VM_ACCESS_FLAGS) == VMFlag.EXEC:
+            raise SegmentationFault(f"read of {addr:#x} in an execute-only (pkey) mapping")
         page_addr = addr & PAGE_MASK
         pte = mm.pagetable.lookup(page_addr)
         if pte is not None:
@@ -176,22 +178,46 @@ def handle_mm_fault(mm: MmStruct, addr: int, write: bool) -> Pte:
         return _do_fault(mm, vma, page_addr, write)
 
 
-def populate_vma_page_range(mm: MmStruct, vma: VmAreaStruct, start: int, end: int) -> None:
-    """``populate_vma_page_range()`` (mm/gup.c): fault in ``[start, end)`` of ``vma``.
+def populate_vma_page_range(mm: MmStruct, vma: VmAreaStruct, start: int, end: int) -> int:
+    """``populate_vma_page_range()`` (mm/gup.c, Linux 7.0): fault in ``[start, end)``.
 
-    Private writable mappings are touched with write faults, to break COW now.
-    Called with the mmap lock held; stops quietly at the first failing page.
+    Private writable mappings are touched with write faults, to break COW now;
+    others with (forced) read faults.  VM_LOCKONFAULT mappings are left alone:
+    their pages come in on first touch.  Returns 0, or the negative errno
+    ``__get_user_pages()`` would give at the first page that cannot be faulted
+    in (-EFAULT for SIGBUS/SIGSEGV and for a PROT_NONE VMA, which gup refuses
+    without FOLL_FORCE; -ENOMEM for an OOM); the pages before it stay populated.
     """
-    if vma.vm_flags & (VMFlag.IO | VMFlag.PFNMAP):
-        return
-    if not vma.vm_flags & VM_ACCESS_FLAGS:
-        return
+    if VMFlag.LOCKONFAULT in vma.vm_flags:
+        return 0
+    if vma.vm_flags & (VMFlag.IO | VMFlag.PFNMAP) or not vma.vm_flags & VM_ACCESS_FLAGS:
+        return -errno.EFAULT  # check_vma_flags(): gup never touches these
+    if mm.pku and (vma.vm_flags & VM_ACCESS_FLAGS) == VMFlag.EXEC:
+        return -errno.EFAULT  # arch_vma_access_permitted(): the execute-only pkey
     write = (vma.vm_flags & (VMFlag.WRITE | VMFlag.SHARED)) == VMFlag.WRITE
     for addr in range(start, end, PAGE_SIZE):
         try:
             handle_mm_fault(mm, addr, write)
-        except KernelError:
-            return
+        except KernelError as exc:
+            return -(exc.errno or errno.EFAULT)
+    return 0
+
+
+def mm_populate(mm: MmStruct, start: int, length: int, ignore_errors: bool) -> int:
+    """``__mm_populate()`` (mm/gup.c, Linux 7.0): populate every VMA of the range.
+
+    VM_IO/VM_PFNMAP VMAs are skipped.  With ``ignore_errors`` (mmap's
+    MAP_POPULATE/MAP_LOCKED, mlockall) a failing VMA is passed over; otherwise
+    (mlock) the first error is returned as a negative errno.
+    """
+    end = start + length
+    for vma in list(mm.mt.range(start, end)):
+        if vma.vm_flags & (VMFlag.IO | VMFlag.PFNMAP):
+            continue
+        ret = populate_vma_page_range(mm, vma, max(start, vma.vm_start), min(end, vma.vm_end))
+        if ret < 0 and not ignore_errors:
+            return ret
+    return 0
 
 
 # -- pfn remapping --------------------------------------------------------------

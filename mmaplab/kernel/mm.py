@@ -23,18 +23,30 @@ from .errors import kerr
 from .flags import (
     DEFAULT_MAX_MAP_COUNT,
     DEFAULT_MMAP_MIN_ADDR,
+    DEFAULT_RLIMIT_MEMLOCK,
     MAP_ANONYMOUS,
     MAP_HUGETLB,
+    MCL_CURRENT,
     PAGE_MASK,
     PAGE_SHIFT,
+    VMFlag,
     page_align,
 )
 from .fork import dup_mmap
 from .fs import File, fput
 from .hugetlb import huge_page_size_for, hugetlb_file_setup
 from .locks import lockdep
-from .maps import show_map_vma
-from .memory import handle_mm_fault, populate_vma_page_range
+from .madvise import do_madvise
+from .maps import show_map_vma, show_smap
+from .memory import handle_mm_fault, mm_populate
+from .mlock import (
+    apply_mlockall_flags,
+    do_mlock,
+    do_munlock,
+    mlock2_flags,
+    mlock_posix_error,
+    mlockall_check,
+)
 from .mm_types import MmStruct, VmAreaStruct
 from .mmap import do_mmap
 from .mprotect import do_mprotect_pkey
@@ -91,14 +103,21 @@ class MM(MmStruct):
     ``cap_sys_rawio`` (may map below it), ``max_map_count`` (vm.max_map_count),
     ``config`` (which kernel: :data:`mmaplab.kernel.config.V4` or the default with fixes),
     ``trace`` (record the steps), ``sanitize`` (check learner hooks with
-    ``mmaplab.kernel.debug.sanitizer``; None = the global default).
+    ``mmaplab.kernel.debug.sanitizer``; None = the global default),
+    ``rlimit_memlock`` (RLIMIT_MEMLOCK in bytes), ``cap_ipc_lock`` (mlock beyond it) and
+    ``pku`` (x86 protection keys are enabled: a PROT_EXEC-only mapping gets the
+    execute-only pkey, ``__arch_override_mprotect_pkey()`` in arch/x86/mm/pkeys.c, so
+    neither the user nor get_user_pages() can read it).
     """
 
     def __init__(self, *, mmap_min_addr: int = DEFAULT_MMAP_MIN_ADDR, cap_sys_rawio: bool = False,
                  max_map_count: int = DEFAULT_MAX_MAP_COUNT, config: KernelConfig = DEFAULT,
-                 trace: bool = False, sanitize: bool | None = None) -> None:
+                 trace: bool = False, sanitize: bool | None = None,
+                 rlimit_memlock: int = DEFAULT_RLIMIT_MEMLOCK, cap_ipc_lock: bool = False,
+                 pku: bool = False) -> None:
         super().__init__(mmap_min_addr=mmap_min_addr, cap_sys_rawio=cap_sys_rawio,
-                         max_map_count=max_map_count, config=config, trace=trace)
+                         max_map_count=max_map_count, config=config, trace=trace,
+                         rlimit_memlock=rlimit_memlock, cap_ipc_lock=cap_ipc_lock, pku=pku)
         if sanitize or (sanitize is None and default_enabled()):
             Sanitizer().attach(self)
 
@@ -188,6 +207,52 @@ class MM(MmStruct):
         self._locked("do_mprotect_pkey", lambda: do_mprotect_pkey(self, addr, length, prot))
 
     @_syscall
+    def madvise(self, addr: int, length: int, advice: int) -> None:
+        """``madvise(2)`` (mm/madvise.c): MADV_* advice for ``[addr, addr+length)``."""
+        addr, length, advice = _ulong("addr", addr), _ulong("length", length), \
+            _ulong("advice", advice)
+        self._locked("do_madvise", lambda: do_madvise(self, addr, length, advice))
+
+    def _mlock(self, addr: int, length: int, flags: VMFlag) -> None:
+        """``do_mlock()``: lock under the write lock, then populate (errors reported)."""
+        start, length = self._locked("do_mlock", lambda: do_mlock(self, addr, length, flags))
+        ret = self._populate(start, length, ignore_errors=False)
+        if ret:
+            raise kerr(mlock_posix_error(ret), f"could not fault in all of {start:#x}+"
+                       f"{length:#x} (the pages stay VM_LOCKED)")
+
+    @_syscall
+    def mlock(self, addr: int, length: int) -> None:
+        """``mlock(2)`` (mm/mlock.c): lock the pages of the range and fault them in."""
+        self._mlock(_ulong("addr", addr), _ulong("length", length), VMFlag.LOCKED)
+
+    @_syscall
+    def mlock2(self, addr: int, length: int, flags: int = 0) -> None:
+        """``mlock2(2)``: with MLOCK_ONFAULT, pages are locked as they are faulted in."""
+        vm_flags = mlock2_flags(_ulong("flags", flags))
+        self._mlock(_ulong("addr", addr), _ulong("length", length), vm_flags)
+
+    @_syscall
+    def munlock(self, addr: int, length: int) -> None:
+        """``munlock(2)``."""
+        addr, length = _ulong("addr", addr), _ulong("length", length)
+        self._locked("munlock", lambda: do_munlock(self, addr, length))
+
+    @_syscall
+    def mlockall(self, flags: int) -> None:
+        """``mlockall(2)``: MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT."""
+        flags = _ulong("flags", flags)
+        mlockall_check(self, flags)
+        self._locked("mlockall", lambda: apply_mlockall_flags(self, flags))
+        if flags & MCL_CURRENT:
+            self._populate(0, self.task_size)
+
+    @_syscall
+    def munlockall(self) -> None:
+        """``munlockall(2)``."""
+        self._locked("munlockall", lambda: apply_mlockall_flags(self, 0))
+
+    @_syscall
     def fault(self, addr: int, write: bool = False) -> Pte:
         """A user read or write of ``addr``: returns the PTE after the fault.
 
@@ -206,7 +271,9 @@ class MM(MmStruct):
     def fork(self) -> MM:
         """``fork(2)``: a child address space (``dup_mmap``)."""
         child = MM(mmap_min_addr=self.mmap_min_addr, cap_sys_rawio=self.cap_sys_rawio,
-                   max_map_count=self.max_map_count, config=self.config, sanitize=False)
+                   max_map_count=self.max_map_count, config=self.config, sanitize=False,
+                   rlimit_memlock=self.rlimit_memlock, cap_ipc_lock=self.cap_ipc_lock,
+                   pku=self.pku)
         child.trace = self.trace
 
         def work() -> None:
@@ -227,14 +294,15 @@ class MM(MmStruct):
         """``exit_mmap()``: unmap everything (closes every VMA)."""
         self._locked("exit_mmap", lambda: do_vmi_munmap(self, 0, self.task_size))
 
-    def _populate(self, start: int, length: int) -> None:
-        """``mm_populate()``: pre-fault the new mapping under the mmap read lock."""
+    def _populate(self, start: int, length: int, ignore_errors: bool = True) -> int:
+        """``mm_populate()``/``__mm_populate()``: pre-fault under the mmap read lock.
+
+        Returns 0 or the first negative errno (only without ``ignore_errors``).
+        """
         mark = lockdep.mark()
         self.mmap_lock.down_read("__mm_populate")
         try:
-            for vma in list(self.mt.range(start, start + length)):
-                populate_vma_page_range(self, vma, max(start, vma.vm_start),
-                                        min(start + length, vma.vm_end))
+            return mm_populate(self, start, length, ignore_errors)
         finally:
             lockdep.unwind(mark)
 
@@ -254,6 +322,10 @@ class MM(MmStruct):
     def maps(self) -> str:
         """``/proc/<pid>/maps``: one line per VMA, newline-terminated."""
         return "".join(show_map_vma(v) + "\n" for v in self.mt)
+
+    def smaps(self) -> str:
+        """``/proc/<pid>/smaps``: per VMA its maps line, sizes, ``Locked:`` and ``VmFlags:``."""
+        return "".join(show_smap(self, v) for v in self.mt)
 
     def __repr__(self) -> str:
         return f"<MM {self.map_count} VMAs>"

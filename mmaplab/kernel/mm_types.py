@@ -27,6 +27,7 @@ from .errors import HookViolation, UseAfterFreeError
 from .flags import (
     DEFAULT_MAX_MAP_COUNT,
     DEFAULT_MMAP_MIN_ADDR,
+    DEFAULT_RLIMIT_MEMLOCK,
     MMAP_BASE,
     PAGE_SHIFT,
     TASK_SIZE,
@@ -60,7 +61,9 @@ class MmStruct:
 
     def __init__(self, *, mmap_min_addr: int = DEFAULT_MMAP_MIN_ADDR,
                  cap_sys_rawio: bool = False, max_map_count: int = DEFAULT_MAX_MAP_COUNT,
-                 config: KernelConfig = DEFAULT, trace: bool = False) -> None:
+                 config: KernelConfig = DEFAULT, trace: bool = False,
+                 rlimit_memlock: int = DEFAULT_RLIMIT_MEMLOCK, cap_ipc_lock: bool = False,
+                 pku: bool = False) -> None:
         #: ``mm->mm_mt``: the VMAs, keyed by address.
         self.mt: MapleTree[VmAreaStruct] = MapleTree()
         #: ``mm->pgd``: the page tables.
@@ -76,6 +79,11 @@ class MmStruct:
         self.def_flags = VMFlag.NONE
         self.total_vm = 0
         self.locked_vm = 0
+        #: RLIMIT_MEMLOCK (bytes) and CAP_IPC_LOCK of the owning task, for mlock.
+        self.rlimit_memlock = rlimit_memlock
+        self.cap_ipc_lock = cap_ipc_lock
+        #: x86 protection keys are on: PROT_EXEC-only memory gets the execute-only pkey.
+        self.pku = pku
         #: Pages charged to overcommit accounting (``vm_acct_memory``) for VM_ACCOUNT VMAs.
         self.committed_pages = 0
         self.trace = Trace(enabled=trace)

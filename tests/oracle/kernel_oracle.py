@@ -68,6 +68,42 @@ MAP_SYNC = 0x80000
 MAP_FIXED_NOREPLACE = 0x100000
 MAP_UNINITIALIZED = 0x4000000
 
+MREMAP_MAYMOVE = 1
+MREMAP_FIXED = 2
+MREMAP_DONTUNMAP = 4
+
+MADV_NORMAL = 0
+MADV_RANDOM = 1
+MADV_SEQUENTIAL = 2
+MADV_WILLNEED = 3
+MADV_DONTNEED = 4
+MADV_DONTFORK = 10
+MADV_DOFORK = 11
+MADV_DONTDUMP = 16
+MADV_DODUMP = 17
+MADV_WIPEONFORK = 18
+MADV_KEEPONFORK = 19
+
+MLOCK_ONFAULT = 1
+MCL_CURRENT = 1
+MCL_FUTURE = 2
+MCL_ONFAULT = 4
+
+#: x86-64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl) for the calls
+#: made through syscall(2), so that no libc wrapper stands between the test and the kernel.
+NR_MREMAP = 25
+NR_MADVISE = 28
+NR_MLOCK = 149
+NR_MUNLOCK = 150
+NR_MLOCKALL = 151
+NR_MUNLOCKALL = 152
+NR_MLOCK2 = 325
+NR_MSEAL = 462
+
+#: Ops whose effect reaches beyond the window or cannot be undone (mlockall's MCL_FUTURE,
+#: a sealed window that can never be reset): a sequence with one runs in a forked child.
+ISOLATED_OPS = frozenset({"mlockall", "mseal"})
+
 #: x86-64 with 4-level paging: TASK_SIZE_MAX = (1 << 47) - PAGE_SIZE.
 TASK_SIZE = (1 << 47) - PAGE
 
@@ -219,6 +255,7 @@ def _libc() -> ctypes.CDLL:
     libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
     libc.mprotect.restype = ctypes.c_int
     libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    libc.syscall.restype = ctypes.c_long
     return libc
 
 
@@ -251,6 +288,15 @@ class Kernel:
         if self.libc.mprotect(addr or None, length, prot) != 0:
             return ctypes.get_errno()
         return 0
+
+    def syscall(self, nr: int, *args: int) -> tuple[int, int]:
+        """A raw system call with unsigned-long arguments: ``(return value, errno)``."""
+        ctypes.set_errno(0)
+        ret = self.libc.syscall(ctypes.c_long(nr), *(ctypes.c_ulong(a & (1 << 64) - 1)
+                                                     for a in args))
+        if ret == -1:
+            return -1, ctypes.get_errno()
+        return ret, 0
 
 
 def read_maps() -> str:
@@ -307,13 +353,22 @@ def kernel_info() -> dict[str, Any]:
         mmap_min_addr = int(Path("/proc/sys/vm/mmap_min_addr").read_text())
     except OSError:  # pragma: no cover
         mmap_min_addr = 65536
-    cap_sys_rawio = False
+    cap_sys_rawio = cap_ipc_lock = False
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("CapEff:"):
                 cap_sys_rawio = bool(int(line.split()[1], 16) & (1 << 17))  # CAP_SYS_RAWIO
+                cap_ipc_lock = bool(int(line.split()[1], 16) & (1 << 14))  # CAP_IPC_LOCK
     except OSError:  # pragma: no cover
         pass
+    import resource
+
+    memlock = resource.getrlimit(resource.RLIMIT_MEMLOCK)[0]
+    try:  # x86 protection keys enabled by the OS: exec-only mappings get their own pkey
+        pku = any(line.startswith("flags") and " ospke" in line
+                  for line in Path("/proc/cpuinfo").read_text().splitlines())
+    except OSError:  # pragma: no cover
+        pku = False
     try:
         overcommit = int(Path("/proc/sys/vm/overcommit_memory").read_text())
     except OSError:  # pragma: no cover
@@ -324,6 +379,9 @@ def kernel_info() -> dict[str, Any]:
         "proc_version": version,
         "mmap_min_addr": mmap_min_addr,
         "cap_sys_rawio": cap_sys_rawio,
+        "cap_ipc_lock": cap_ipc_lock,
+        "pku": pku,
+        "rlimit_memlock": memlock if memlock != resource.RLIM_INFINITY else 1 << 63,
         "overcommit_memory": overcommit,
     }
 
@@ -527,6 +585,13 @@ def run_sequence(
             elif kind == "fork":
                 res["child"] = _fork_snapshot(window)
                 res["errno"] = 0
+            elif kind == "mremap":
+                res.update(_kernel_mremap(kernel, window, op, addr))
+            elif kind in _SIMPLE_CALLS:
+                nr, fields = _SIMPLE_CALLS[kind]
+                args = [addr] if "addr" in fields else []
+                args += [int(op[f]) for f in fields if f != "addr"]
+                _, res["errno"] = kernel.syscall(nr, *args)
             else:
                 raise ValueError(f"unknown op {kind!r}")
             det = window.details()
@@ -550,6 +615,63 @@ def run_sequence(
     }
 
 
+#: op -> (syscall number, argument fields in order); "addr" is made absolute.
+_SIMPLE_CALLS: dict[str, tuple[int, tuple[str, ...]]] = {
+    "madvise": (NR_MADVISE, ("addr", "len", "advice")),
+    "mlock": (NR_MLOCK, ("addr", "len")),
+    "mlock2": (NR_MLOCK2, ("addr", "len", "flags")),
+    "munlock": (NR_MUNLOCK, ("addr", "len")),
+    "mlockall": (NR_MLOCKALL, ("flags",)),
+    "munlockall": (NR_MUNLOCKALL, ()),
+    "mseal": (NR_MSEAL, ("addr", "len", "flags")),
+}
+
+
+def _kernel_mremap(kernel: Kernel, window: Window, op: dict[str, Any], addr: int) -> dict:
+    """mremap(); a result placed outside the window (moved by get_unmapped_area) is undone."""
+    new_addr = window.base + int(op["new_addr"]) if op.get("new_addr") is not None else 0
+    got, err = kernel.syscall(NR_MREMAP, addr, op["old_len"], op["new_len"], op["flags"],
+                              new_addr)
+    res: dict[str, Any] = {"errno": err}
+    if not err:
+        res["ret"] = got - window.base
+        new_len = (int(op["new_len"]) + PAGE - 1) & ~(PAGE - 1)
+        if not (window.lo <= got and got + new_len <= window.hi):
+            res["moved_out"] = True
+            res["cleanup_errno"] = kernel.munmap(got, new_len)
+    return res
+
+
+def run_sequence_isolated(kernel: Kernel, window: Window, seq: dict[str, Any], tmpdir: str,
+                          index: int) -> dict[str, Any]:
+    """``run_sequence`` in a forked child: what it does to the process dies with the child."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: no Python cleanup, no return
+        code = 1
+        try:
+            os.close(rfd)
+            data = json.dumps(run_sequence(kernel, window, seq, tmpdir, index)).encode()
+            while data:
+                data = data[os.write(wfd, data):]
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(wfd)
+    chunks = []
+    while chunk := os.read(rfd, 1 << 16):
+        chunks.append(chunk)
+    os.close(rfd)
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise RuntimeError(f"isolated sequence {seq.get('name')} failed (status {status})")
+    return json.loads(b"".join(chunks))
+
+
+def needs_isolation(seq: dict[str, Any]) -> bool:
+    return any(op["op"] in ISOLATED_OPS for op in seq["ops"])
+
+
 def run_batch_here(sequences: list[dict[str, Any]], window_pages: int = WINDOW_PAGES) -> dict:
     """Run a batch in *this* process (the subprocess entry point calls this)."""
     kernel = Kernel()
@@ -562,7 +684,8 @@ def run_batch_here(sequences: list[dict[str, Any]], window_pages: int = WINDOW_P
     }
     with tempfile.TemporaryDirectory(prefix="mmaplab-oracle-") as tmpdir:
         for i, seq in enumerate(sequences):
-            out["sequences"].append(run_sequence(kernel, window, seq, tmpdir, i))
+            run = run_sequence_isolated if needs_isolation(seq) else run_sequence
+            out["sequences"].append(run(kernel, window, seq, tmpdir, i))
     return out
 
 
@@ -622,7 +745,41 @@ def describe_op(op: dict[str, Any]) -> str:
         return f"munmap({where}, {op['len']:#x})"
     if kind == "mprotect":
         return f"mprotect({where}, {op['len']:#x}, {prot_str(op['prot'])})"
+    if kind == "mremap":
+        na = "NULL" if op.get("new_addr") is None else f"base{op['new_addr']:+#x}"
+        return (f"mremap({where}, {op['old_len']:#x}, {op['new_len']:#x}, "
+                f"{mremap_flags_str(op['flags'])}, {na})")
+    if kind == "madvise":
+        return f"madvise({where}, {op['len']:#x}, {MADV_NAMES.get(op['advice'], op['advice'])})"
+    if kind in ("mlock", "munlock"):
+        return f"{kind}({where}, {op['len']:#x})"
+    if kind == "mlock2":
+        return f"mlock2({where}, {op['len']:#x}, {op['flags']:#x})"
+    if kind == "mlockall":
+        return f"mlockall({op['flags']:#x})"
+    if kind == "munlockall":
+        return "munlockall()"
+    if kind == "mseal":
+        return f"mseal({where}, {op['len']:#x}, {op.get('flags', 0):#x})"
     return f"touch({where}, {'write' if op['write'] else 'read'})"
+
+
+MADV_NAMES = {MADV_NORMAL: "MADV_NORMAL", MADV_RANDOM: "MADV_RANDOM",
+              MADV_SEQUENTIAL: "MADV_SEQUENTIAL", MADV_WILLNEED: "MADV_WILLNEED",
+              MADV_DONTNEED: "MADV_DONTNEED", MADV_DONTFORK: "MADV_DONTFORK",
+              MADV_DOFORK: "MADV_DOFORK", MADV_DONTDUMP: "MADV_DONTDUMP",
+              MADV_DODUMP: "MADV_DODUMP", MADV_WIPEONFORK: "MADV_WIPEONFORK",
+              MADV_KEEPONFORK: "MADV_KEEPONFORK"}
+
+
+def mremap_flags_str(flags: int) -> str:
+    names = [("MREMAP_MAYMOVE", MREMAP_MAYMOVE), ("MREMAP_FIXED", MREMAP_FIXED),
+             ("MREMAP_DONTUNMAP", MREMAP_DONTUNMAP)]
+    parts = [n for n, v in names if flags & v]
+    rest = flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)
+    if rest:
+        parts.append(hex(rest))
+    return "|".join(parts) or "0"
 
 
 def prot_str(prot: int) -> str:
@@ -694,10 +851,9 @@ def make_model(info: dict[str, Any]):
     """A fresh ``MM`` configured like the kernel that was tested."""
     from mmaplab import MM
 
-    try:
-        return MM(cap_sys_rawio=info["cap_sys_rawio"], mmap_min_addr=info["mmap_min_addr"])
-    except TypeError:
-        return MM()
+    return MM(cap_sys_rawio=info["cap_sys_rawio"], mmap_min_addr=info["mmap_min_addr"],
+              cap_ipc_lock=info.get("cap_ipc_lock", False),
+              rlimit_memlock=info.get("rlimit_memlock", 8 << 20), pku=info.get("pku", False))
 
 
 def model_window_lines(mm, base: int, window_pages: int) -> list[str]:
@@ -762,6 +918,17 @@ def replay_on_model(
             _, err, note = _model_call(mm.munmap, addr, op["len"])
         elif kind == "mprotect":
             _, err, note = _model_call(mm.mprotect, addr, op["len"], op["prot"])
+        elif kind == "mremap":
+            new_addr = base + op["new_addr"] if op.get("new_addr") is not None else None
+            got, err, note = _model_call(mm.mremap, addr, op["old_len"], op["new_len"],
+                                         op["flags"], new_addr)
+            if err == k["errno"] and not err:
+                problem = _check_mremap_result(mm, got, k, base, wpages, op)
+        elif kind in MODEL_CALLS:
+            fn = getattr(mm, kind)
+            args = [addr] if "addr" in MODEL_CALLS[kind] else []
+            args += [op[f] for f in MODEL_CALLS[kind] if f != "addr"]
+            _, err, note = _model_call(fn, *args)
         elif kind == "touch":
             if k["touch"] == "unknown":
                 err = k["errno"]
@@ -807,6 +974,32 @@ def replay_on_model(
                 "kernel_errno": errno_name(k["errno"]),
                 "model_errno": errno_name(err),
             }
+    return None
+
+
+#: Model ``MM`` methods for the new calls, with the op fields passed in order.
+MODEL_CALLS: dict[str, tuple[str, ...]] = {
+    "madvise": ("addr", "len", "advice"), "mlock": ("addr", "len"),
+    "mlock2": ("addr", "len", "flags"), "munlock": ("addr", "len"), "mlockall": ("flags",),
+    "munlockall": (), "mseal": ("addr", "len", "flags"),
+}
+
+
+def _check_mremap_result(mm, got: Any, k: dict[str, Any], base: int, wpages: int,
+                         op: dict[str, Any]) -> str | None:
+    """The returned address: equal inside the window; both outside when the kernel moved it."""
+    if not isinstance(got, int):
+        return f"model mremap returned {got!r}, not an int"
+    new_len = (op["new_len"] + PAGE - 1) & ~(PAGE - 1)
+    lo, hi = base - GUARD_PAGES * PAGE, base + (wpages + GUARD_PAGES) * PAGE
+    model_out = not (lo <= got and got + new_len <= hi)
+    if k.get("moved_out"):
+        if not model_out:
+            return f"kernel moved the mapping out of the window, model to base{got - base:+#x}"
+        _model_call(mm.munmap, got, new_len)
+        return None
+    if got - base != k["ret"]:
+        return f"returned address: kernel base{k['ret']:+#x}, model base{got - base:+#x}"
     return None
 
 

@@ -1,4 +1,7 @@
-"""Deterministic random sequences of mmap/munmap/mprotect/touch for the differential tests.
+"""Deterministic random sequences for the differential tests.
+
+mmap, munmap, mprotect, touches and fork, mixed with madvise, mlock/mlock2/munlock,
+mlockall/munlockall, mremap and mseal.
 
 ``sequence(seed)`` always returns the same sequence for the same seed. Addresses are byte
 offsets from the window base (see ``kernel_oracle``); every op stays inside the window of
@@ -11,6 +14,17 @@ import random
 from typing import Any
 
 from tests.oracle.kernel_oracle import (
+    MADV_DODUMP,
+    MADV_DOFORK,
+    MADV_DONTDUMP,
+    MADV_DONTFORK,
+    MADV_DONTNEED,
+    MADV_KEEPONFORK,
+    MADV_NORMAL,
+    MADV_RANDOM,
+    MADV_SEQUENTIAL,
+    MADV_WILLNEED,
+    MADV_WIPEONFORK,
     MAP_ANONYMOUS,
     MAP_DENYWRITE,
     MAP_DROPPABLE,
@@ -25,6 +39,13 @@ from tests.oracle.kernel_oracle import (
     MAP_SHARED,
     MAP_SHARED_VALIDATE,
     MAP_STACK,
+    MCL_CURRENT,
+    MCL_FUTURE,
+    MCL_ONFAULT,
+    MLOCK_ONFAULT,
+    MREMAP_DONTUNMAP,
+    MREMAP_FIXED,
+    MREMAP_MAYMOVE,
     PAGE,
     PROT_EXEC,
     PROT_GROWSDOWN,
@@ -45,7 +66,16 @@ OP_WEIGHTS = {
     "mprotect": 18,
     "touch": 18,
     "fork": 3,
+    "madvise": 9,
+    "mlock": 4,
+    "mlockall": 1,
+    "mremap": 0,
+    "mseal": 0,
 }
+
+ADVICE = [MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED,
+          MADV_DONTFORK, MADV_DOFORK, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK,
+          MADV_KEEPONFORK]
 
 
 def _prot(rng: random.Random) -> int:
@@ -163,6 +193,90 @@ def _bad(rng: random.Random, files: list[dict[str, Any]], wpages: int) -> dict:
     return {"op": "munmap", "addr": start, "len": 0}
 
 
+def _spread(rng: random.Random, wpages: int,
+            recent: list[tuple[int, int]] | None = None) -> tuple[int, int]:
+    """A range, often one a recent op mapped (so the new calls meet mapped memory),
+    sometimes doubled so that it spans several VMAs (and maybe holes)."""
+    start, length = _range(rng, wpages)
+    if recent and rng.random() < 0.6:
+        start, length = rng.choice(recent[-4:])
+        length = max(PAGE, min((length + PAGE - 1) & ~(PAGE - 1), wpages * PAGE - start))
+    if rng.random() < 0.3:
+        length = min(length * 2, (wpages * PAGE) - start)
+    return start, length
+
+
+def _madvise(rng: random.Random, wpages: int, recent: list[tuple[int, int]]) -> dict:
+    start, length = _spread(rng, wpages, recent)
+    advice = rng.choice(ADVICE) if rng.random() < 0.97 else rng.choice([5, 99])
+    return {"op": "madvise", "addr": start, "len": _maybe_sloppy_len(rng, length),
+            "advice": advice}
+
+
+def _mlock(rng: random.Random, wpages: int, recent: list[tuple[int, int]]) -> dict:
+    start, length = _spread(rng, wpages, recent)
+    if rng.random() < 0.15:  # mlock rounds an unaligned start down, the length up
+        start += rng.randint(1, PAGE - 1)
+        length = max(1, length - PAGE)
+    length = _maybe_sloppy_len(rng, length)
+    r = rng.random()
+    if r < 0.4:
+        return {"op": "mlock", "addr": start, "len": length}
+    if r < 0.7:
+        flags = MLOCK_ONFAULT if rng.random() < 0.6 else rng.choice([0, 2])
+        return {"op": "mlock2", "addr": start, "len": length, "flags": flags}
+    return {"op": "munlock", "addr": start, "len": length}
+
+
+def _mlockall(rng: random.Random) -> dict:
+    if rng.random() < 0.4:
+        return {"op": "munlockall"}
+    flags = rng.choice([MCL_CURRENT, MCL_FUTURE, MCL_CURRENT | MCL_FUTURE,
+                        MCL_CURRENT | MCL_ONFAULT, MCL_FUTURE | MCL_ONFAULT,
+                        MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT, 0, MCL_ONFAULT, 8])
+    return {"op": "mlockall", "flags": flags}
+
+
+def _mremap(rng: random.Random, wpages: int, recent: list[tuple[int, int]]) -> dict:
+    start, old_len = _spread(rng, wpages, recent)
+    r = rng.random()
+    if r < 0.15:
+        new_len = old_len  # a pure move (MREMAP_FIXED: may span several VMAs)
+    elif r < 0.55:
+        new_len = old_len + rng.randint(1, 6) * PAGE
+    else:
+        new_len = max(PAGE, old_len - rng.randint(1, 4) * PAGE)
+    if rng.random() < 0.03:
+        old_len = 0  # the "duplicate a shared mapping" special case
+    r = rng.random()
+    new_addr = None
+    if r < 0.35:
+        flags = MREMAP_MAYMOVE
+    elif r < 0.45:
+        flags = 0
+    elif r < 0.85:
+        flags = MREMAP_MAYMOVE | MREMAP_FIXED
+        if rng.random() < 0.5:
+            new_len = old_len
+    else:
+        flags = MREMAP_MAYMOVE | MREMAP_DONTUNMAP | (MREMAP_FIXED if rng.random() < 0.6 else 0)
+        new_len = old_len
+    if flags & (MREMAP_FIXED | MREMAP_DONTUNMAP):
+        npages = max(1, (new_len + PAGE - 1) // PAGE)
+        new_addr = rng.randint(0, max(0, wpages - npages)) * PAGE
+    if rng.random() < 0.03:
+        flags |= rng.choice([8, MREMAP_FIXED])  # an unknown flag, or FIXED without MAYMOVE
+    return {"op": "mremap", "addr": start, "old_len": _maybe_sloppy_len(rng, old_len) if
+            old_len else 0, "new_len": _maybe_sloppy_len(rng, max(new_len, PAGE)),
+            "flags": flags, "new_addr": new_addr}
+
+
+def _mseal(rng: random.Random, wpages: int, recent: list[tuple[int, int]]) -> dict:
+    start, length = _spread(rng, wpages, recent)
+    return {"op": "mseal", "addr": start, "len": _maybe_sloppy_len(rng, length),
+            "flags": 0 if rng.random() < 0.97 else 1}
+
+
 def _files(rng: random.Random) -> list[dict[str, Any]]:
     out = []
     for i in range(rng.randint(1, 3)):
@@ -195,6 +309,17 @@ def sequence(seed: int, wpages: int = WINDOW_PAGES) -> dict[str, Any]:
         elif kind == "fork":
             ops.append({"op": "fork"})
             continue
+        elif kind == "madvise":
+            ops.append(_madvise(rng, wpages, recent))
+        elif kind == "mlock":
+            ops.append(_mlock(rng, wpages, recent))
+        elif kind == "mlockall":
+            ops.append(_mlockall(rng))
+            continue
+        elif kind == "mremap":
+            ops.append(_mremap(rng, wpages, recent))
+        elif kind == "mseal":
+            ops.append(_mseal(rng, wpages, recent))
         elif kind == "munmap":
             start, length = _range(rng, wpages)
             ops.append({"op": "munmap", "addr": start, "len": _maybe_sloppy_len(rng, length)})
@@ -216,7 +341,11 @@ def sequence(seed: int, wpages: int = WINDOW_PAGES) -> dict[str, Any]:
             ops.append({"op": "touch", "addr": page * PAGE + rng.choice([0, 8, PAGE - 1]),
                         "write": rng.random() < 0.5})
         last = ops[-1]
-        if last["op"] != "touch" and last["len"] > 0:
+        if last["op"] == "mremap" and last.get("new_addr") is not None:
+            recent.append((last["new_addr"], last["new_len"]))
+        elif last["op"] == "mremap":
+            recent.append((last["addr"], last["new_len"]))
+        elif last["op"] != "touch" and last["len"] > 0:
             recent.append((last["addr"], last["len"]))
     return {"name": f"seed-{seed}", "seed": seed, "files": files, "ops": ops}
 

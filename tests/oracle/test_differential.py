@@ -32,7 +32,7 @@ from tests.oracle.kernel_oracle import (
     require_model,
     run_on_kernel,
 )
-from tests.oracle.seqgen import sequences
+from tests.oracle.seqgen import ADVICE, sequences
 
 TOTAL = int(os.environ.get("MMAPLAB_DIFF_SEQUENCES", "1000"))
 FIRST_SEED = int(os.environ.get("MMAPLAB_DIFF_SEED", "0"))
@@ -123,6 +123,11 @@ def test_sequences_cover_the_interesting_cases() -> None:
                     seen[f"mprotect-errno-{res['errno']}"] += 1
                 elif kind == "touch":
                     seen[f"touch-{res['touch']}-{'w' if op['write'] else 'r'}"] += 1
+                elif kind == "madvise":
+                    seen[f"madvise-{op['advice']}-{res['errno']}"] += 1
+                elif kind in ("mlock", "mlock2", "munlock", "mlockall", "munlockall", "mseal",
+                              "mremap"):
+                    seen[f"{kind}-{res['errno']}"] += 1
                 if res["errno"] and kind != "touch":
                     seen[f"errno-{res['errno']}"] += 1
     wanted = [
@@ -133,6 +138,10 @@ def test_sequences_cover_the_interesting_cases() -> None:
         "mprotect-errno-12",  # ENOMEM: over a hole, after partial application
         "errno-13",  # EACCES: write-shared on a read-only file
         "errno-22",  # EINVAL
+        *[f"madvise-{a}-0" for a in ADVICE],  # every advice, applied
+        "madvise-4-12", "madvise-18-22", "madvise-99-22",  # a hole; WIPEONFORK on a file
+        "mlock-0", "mlock-12", "mlock2-0", "mlock2-22", "munlock-0", "mlockall-0",
+        "mlockall-22", "munlockall-0",
         *[f"mmap-prot-{p}" for p in range(8)],
         *[f"mprotect-prot-{p}" for p in range(8)],
     ]
