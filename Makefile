@@ -1,7 +1,7 @@
 # mmaplab — developer and CI entry points.
 #
 #   make book        clean build of the Jupyter Book -> _build/html/index.html
-#   make test        ruff + pytest (unit tests, nbval runs, book build, Binder check)
+#   make test        ruff + pytest (unit tests, exercise nbval, book build, Binder check)
 #
 # Everything runs inside .venv, created on demand from pyproject.toml pinned by
 # constraints.txt.

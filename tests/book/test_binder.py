@@ -162,3 +162,34 @@ def test_binder_env_runs_first_exercise(binder_env, monkeypatch):
     assert not broken, f"{path.name}: the Binder environment lacks something: {broken}"
     code_cells = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
     assert code_cells, f"{path.name} has no code cells"
+
+
+def test_binder_opens_python_text_notebooks_as_notebooks():
+    """Chapters are book/**/*.py (py:percent): JupyterLab must open them with jupytext's view."""
+    overrides = json.loads((BINDER_DIR / "overrides.json").read_text(encoding="utf-8"))
+    viewers = overrides["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]
+    assert viewers["python"] == "Jupytext Notebook"
+    post_build = BINDER_DIR / "postBuild"
+    assert post_build.stat().st_mode & 0o111, "binder/postBuild must be executable"
+    script = post_build.read_text(encoding="utf-8")
+    assert "share/jupyter/lab/settings" in script and "binder/overrides.json" in script
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_binder_env_reads_and_runs_a_chapter(binder_env, monkeypatch):
+    """jupytext is in the Binder environment and turns a chapter source into a notebook
+    that runs there, as the launch button's JupyterLab does."""
+    python, repo, jupyter_path = binder_env
+    chapter = repo / "book" / "03_vm_area_desc.py"
+    proc = subprocess.run(
+        [str(python), "-c", "import sys, jupytext, nbformat; "
+         "nbformat.write(jupytext.read(sys.argv[1]), sys.argv[2])",
+         str(chapter), str(repo / "chapter.ipynb")],
+        capture_output=True, text=True)
+    assert proc.returncode == 0, f"jupytext missing in the Binder env?\n{proc.stderr[-3000:]}"
+    nb = nbformat.read(repo / "chapter.ipynb", as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    _execute(nb, repo, jupyter_path, monkeypatch, allow_errors=False)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert outputs and not [o for o in outputs if o.output_type == "error"]

@@ -1,0 +1,130 @@
+"""Assertions over the built book: what a reader sees on each page.
+
+The chapters and case studies are text notebooks executed at build time
+(``tests.book.build.built_book``: a clean build with forced execution), so these tests read
+the HTML that build produced, not any committed output.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import jupytext
+import pytest
+
+from tests.book.build import built_book  # noqa: F401  (the session fixture)
+from tests.book.html import Page, book_pages
+
+ROOT = Path(__file__).resolve().parents[2]
+BOOK = ROOT / "book"
+CHAPTERS = sorted(BOOK.glob("0[0-9]_*.py"))
+CASE_STUDIES = BOOK / "case_studies"
+
+
+
+
+@pytest.fixture(scope="module")
+def pages(built_book: Path) -> dict[str, Page]:  # noqa: F811
+    return book_pages(built_book)
+
+
+# -- sources (fast: no build) -------------------------------------------------------------------
+
+def test_chapters_are_text_notebooks_only():
+    assert len(CHAPTERS) >= 7, f"expected chapters 1-7 as book/0N_*.py, found {CHAPTERS}"
+    committed = sorted(p.relative_to(ROOT) for p in BOOK.rglob("*.ipynb"))
+    assert not committed, f"executed notebooks are built, not committed: {committed}"
+
+
+@pytest.mark.parametrize("path", [*CHAPTERS, *sorted(CASE_STUDIES.glob("*.py"))],
+                         ids=lambda p: p.stem)
+def test_source_reads_as_a_python3_notebook(path: Path):
+    nb = jupytext.read(path, fmt="py:percent")
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert nb.metadata["jupytext"]["formats"] == "py:percent"  # what Binder's jupytext reads
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    assert code, f"{path.name}: a page without code cells backs no claim"
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+
+
+# -- the built book ----------------------------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_every_page_source_is_rendered_with_its_outputs(pages: dict[str, Page]):
+    for path in [*CHAPTERS, *sorted(CASE_STUDIES.glob("*.py"))]:
+        name = path.relative_to(ROOT).with_suffix("").as_posix()
+        assert name in pages, f"{name} was not built"
+        assert pages[name].outputs, f"{name}: no cell output in the HTML (not executed?)"
+        assert "Traceback" not in pages[name].output_text, f"{name}: a traceback is shown"
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_every_driver_of_the_series_has_a_case_study(pages: dict[str, Page]):
+    from mmaplab.drivers import NAMES, load_spec
+
+    for name in NAMES:
+        key = f"book/case_studies/{name}"
+        assert (CASE_STUDIES / f"{name}.py").is_file(), f"no case study for driver {name}"
+        assert key in pages, f"{name}: no page in the built book (not in _toc.yml?)"
+        out = pages[key].output_text
+        spec = load_spec(name)
+        # The page cites the kernel files its model follows, runs the harness on the
+        # spec (no undeclared difference) and shows one of the spec's mutants caught.
+        assert all(f in out for f in spec.kernel_files), f"{name}: kernel files not cited"
+        assert f"{spec.name}: the legacy driver vs the converted driver" in out
+        assert "undeclared differences: none" in out, f"{name}: harness output missing/failing"
+        assert any(f"mutant {m.name!r}" in out for m in spec.mutants), f"{name}: no mutant"
+        assert "CAUGHT" in out and "NOT caught" not in out
+        # A valid mapping shows page-table entries; a rejection shows an errno.
+        assert "pte          [" in out and "-> -E" in out, f"{name}: mapping/rejection missing"
+
+
+def _internal_target(page: Page, href: str, html: Path) -> tuple[Path, str] | None:
+    parts = urlsplit(href)
+    if parts.scheme or parts.netloc or href.startswith(("mailto:", "javascript:")):
+        return None
+    target = page.path if not parts.path else (page.path.parent / unquote(parts.path))
+    return target.resolve(), unquote(parts.fragment)
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_internal_links_resolve(built_book: Path, pages: dict[str, Page]):  # noqa: F811
+    from tests.book.html import read_page
+
+    cache: dict[Path, Page] = {p.path.resolve(): p for p in pages.values()}
+    broken = []
+    for name, page in pages.items():
+        for href in page.links:
+            found = _internal_target(page, href, built_book)
+            if found is None:
+                continue
+            target, fragment = found
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_file():
+                broken.append(f"{name}: {href} (no file)")
+                continue
+            if fragment and target.suffix == ".html":
+                other = cache.setdefault(target, read_page(target))
+                if fragment not in other.ids:
+                    broken.append(f"{name}: {href} (no anchor #{fragment})")
+    assert not broken, "broken internal links:\n" + "\n".join(broken)
+
+
+def test_diagrams_match_their_generator():
+    sys.path.insert(0, str(BOOK / "_tools"))
+    try:
+        import make_diagrams
+    finally:
+        sys.path.pop(0)
+    assert make_diagrams.DIAGRAMS, "no diagrams defined"
+    for name, draw in make_diagrams.DIAGRAMS.items():
+        committed = (BOOK / "images" / name).read_text(encoding="utf-8")
+        assert committed == draw(), (f"book/images/{name} is stale: run .venv/bin/python "
+                                     "book/_tools/make_diagrams.py")
+        assert "0x" not in committed and committed.startswith("<svg")
