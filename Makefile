@@ -1,7 +1,7 @@
 # mmaplab — developer and CI entry points.
 #
 #   make book        clean build of the Jupyter Book -> _build/html/index.html
-#   make test        ruff + pytest (unit tests, exercise nbval, book build, Binder check)
+#   make test        ruff + mypy + pytest (unit tests, exercise nbval, book build, Binder check)
 #
 # Everything runs inside .venv, created on demand from pyproject.toml pinned by
 # constraints.txt.
@@ -30,8 +30,8 @@ help:
 	@echo "make venv          create .venv with mmaplab[dev] (pinned by constraints.txt)"
 	@echo "make book          clean build of the book: _build/html/index.html"
 	@echo "make book-fast     incremental, cached build for authors (may hide failures)"
-	@echo "make test          ruff, then pytest over tests/ (what CI runs)"
-	@echo "make lint          ruff check ."
+	@echo "make test          ruff, mypy, then pytest over tests/ (what CI runs)"
+	@echo "make lint          ruff check . and mypy (mmaplab/, settings in pyproject.toml)"
 	@echo "make bench         run the benchmarks, if any"
 	@echo "make browser-deps  apt-get install Debian chromium + chromium-driver if missing"
 	@echo "make constraints   re-resolve constraints.txt from pyproject.toml"
@@ -66,10 +66,12 @@ book-fast: venv
 
 lint: venv
 	$(VENV_BIN)/ruff check .
+	$(VENV_BIN)/mypy
 
 # THE test command (CI runs exactly this through .ci/run).
 test: venv browser-deps
 	$(VENV_BIN)/ruff check .
+	$(VENV_BIN)/mypy
 	$(PY) -m pytest
 
 bench: venv
@@ -109,7 +111,7 @@ constraints:
 	echo "constraints.txt updated"
 
 clean:
-	rm -rf _build build dist .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf _build build dist .pytest_cache .ruff_cache .mypy_cache .hypothesis *.egg-info
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
 	find . -path ./$(VENV) -prune -o -type d -name .ipynb_checkpoints -exec rm -rf {} +
 

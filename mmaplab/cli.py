@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _exercise(nn: str):  # type: ignore[no-untyped-def]
+def _exercise(nn: str):
     from .exercises import get
 
     try:

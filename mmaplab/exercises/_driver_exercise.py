@@ -67,6 +67,11 @@ def subclass_with(base: type, overrides: dict[str, Any], prefix: str = "Your") -
     return type(f"_{prefix}{base.__name__}", (base,), dict(overrides))
 
 
+def _bind(dc: DriverCase, overrides: dict[str, Any]) -> Callable[[], Driver]:
+    """The learner's driver for ``dc``, wired with ``overrides`` (built on each call)."""
+    return lambda: dc.learner(overrides)
+
+
 def pick(scenarios: Sequence[Scenario], *names: str) -> tuple[Scenario, ...]:
     """The scenarios called ``names`` (in the order given); KeyError for a typo."""
     by_name = {s.name: s for s in scenarios}
@@ -99,12 +104,14 @@ class _MutantMatcher:
         self.mutants.append((name, cases, make))
 
     def best(self, d: Divergence) -> str | None:
-        cached = getattr(d, "_mutant", False)
+        cached: str | None | bool = getattr(d, "_mutant", False)
         if cached is not False:
-            return cached  # type: ignore[no-any-return]
+            assert not isinstance(cached, bool)  # only best() sets it: a name or None
+            return cached
         with quiet_lockdep():
             choice = self._best(d)
-        d._mutant = choice  # type: ignore[attr-defined]
+        # A memo on the divergence itself (it is re-diagnosed by each renderer).
+        d._mutant = choice  # type: ignore[attr-defined]  # not a field: a private memo
         return choice
 
     def _best(self, d: Divergence) -> str | None:
@@ -172,8 +179,7 @@ def driver_exercise(*, nn: str, module: str, cls: str, methods: dict[str, tuple[
         out = []
         for dc in build(mod):
             scen = dc.scenarios if dc.scenarios is not None else tuple(mod.SPEC.scenarios)
-            out.append(Case(dc.name, lambda dc=dc: dc.learner(overrides), dc.reference,
-                            scen))
+            out.append(Case(dc.name, _bind(dc, overrides), dc.reference, scen))
         return out
 
     def reference_args() -> tuple[Any, ...]:

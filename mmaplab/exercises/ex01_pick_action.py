@@ -10,8 +10,11 @@ learner describes the work with the matching ``mmap_action_*()`` helper
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
+from typing import Any
 
 from ..drivers.base import (
+    Driver,
     Scenario,
     fault_op,
     fork_op,
@@ -28,7 +31,7 @@ from ..kernel.mmap_action import (
 )
 from ..kernel.page_alloc import alloc_pages
 from ..kernel.pgtable import pgprot_noncached
-from ._core import Case, Divergence, Exercise, Misconception
+from ._core import Case, Divergence, Exercise, Misconception, Rule
 from ._device import ExerciseDevice, need_function
 
 RW = PROT_READ | PROT_WRITE
@@ -78,7 +81,7 @@ class BufDev(ExerciseDevice):
 
 # -- reference ----------------------------------------------------------------------
 
-def fb_mmap_prepare(desc):  # type: ignore[no-untyped-def]
+def fb_mmap_prepare(desc):
     dev = desc.file.private_data
     if desc.pgoff >= dev.nr_pages or vma_pages(desc) > dev.nr_pages - desc.pgoff:
         return -errno.EINVAL
@@ -86,14 +89,14 @@ def fb_mmap_prepare(desc):  # type: ignore[no-untyped-def]
     return 0
 
 
-def regs_mmap_prepare(desc):  # type: ignore[no-untyped-def]
+def regs_mmap_prepare(desc):
     dev = desc.file.private_data
     desc.page_prot = pgprot_noncached(desc.page_prot)
     mmap_action_simple_ioremap(desc, dev.phys, dev.len)
     return 0
 
 
-def buf_mmap_prepare(desc):  # type: ignore[no-untyped-def]
+def buf_mmap_prepare(desc):
     dev = desc.file.private_data
     pages = vma_pages(desc)
     if desc.pgoff >= dev.nr_pages or pages > dev.nr_pages - desc.pgoff:
@@ -138,12 +141,13 @@ BUF = (
 )
 
 
-def cases(fb, regs, buf) -> list[Case]:  # type: ignore[no-untyped-def]
+def cases(fb, regs, buf) -> list[Case]:
     fb = need_function("fb_mmap_prepare", fb, ("desc",))
     regs = need_function("regs_mmap_prepare", regs, ("desc",))
     buf = need_function("buf_mmap_prepare", buf, ("desc",))
 
-    def dev(cls: type, hook, ref):  # type: ignore[no-untyped-def]
+    def dev(cls: type[ExerciseDevice], hook: Callable[..., Any], ref: Callable[..., Any]
+            ) -> tuple[Callable[[], Driver], Callable[[], Driver]]:
         name = cls.name + "_fops"
         return (lambda: cls(FileOperations(name=name, mmap_prepare=hook)),
                 lambda: cls(FileOperations(name=name, mmap_prepare=ref)))
@@ -188,7 +192,7 @@ M = {m.id: m for m in (
 )}
 
 
-def _case(name: str):  # type: ignore[no-untyped-def]
+def _case(name: str):
     return lambda d: d.case == name
 
 
@@ -197,7 +201,7 @@ def _hook_crash_vma(d: Divergence) -> bool:
         "VmAreaDesc" in d.got.result or "vm_" in d.got.result)
 
 
-def _exp_errno(err: str):  # type: ignore[no-untyped-def]
+def _exp_errno(err: str):
     return lambda d: d.expected.result == err and d.got.result.startswith("ok")
 
 
@@ -217,7 +221,7 @@ def _uc(d: Divergence) -> bool:
     return d.aspect in ("ptes", "maps") and e.count(" uc") != g.count(" uc")
 
 
-RULES = [
+RULES: list[Rule] = [
     ("legacy-helper-in-prepare", _hook_crash_vma),
     ("forgot-noncached", lambda d: d.case == "regs" and _uc(d)),
     ("remap-for-iomem", lambda d: d.case == "regs" and _exp_errno("-EINVAL")(d)),

@@ -58,7 +58,7 @@ class TrkDev(ExerciseDevice):
         return {"nr_mmaps": self.nr_mmaps}
 
 
-def trk_fault(vmf):  # type: ignore[no-untyped-def]
+def trk_fault(vmf):
     """The (given) fault handler: the file's page at ``vmf.pgoff``."""
     dev = vmf.vma.vm_file.private_data
     if vmf.pgoff >= dev.nr_pages:
@@ -69,16 +69,16 @@ def trk_fault(vmf):  # type: ignore[no-untyped-def]
 
 # -- reference ----------------------------------------------------------------------
 
-def trk_mapped(start, end, pgoff, file, vm_private_data):  # type: ignore[no-untyped-def]
+def trk_mapped(start, end, pgoff, file, vm_private_data):
     file.private_data.add_open_mmap()
     return 0
 
 
-def trk_vm_open(vma):  # type: ignore[no-untyped-def]
+def trk_vm_open(vma):
     vma.vm_file.private_data.add_open_mmap()
 
 
-def trk_vm_close(vma):  # type: ignore[no-untyped-def]
+def trk_vm_close(vma):
     vma.vm_file.private_data.drop_open_mmap()
 
 
@@ -86,7 +86,7 @@ trk_vm_ops = VmOperationsStruct(name="trk_vm_ops", mapped=trk_mapped, open=trk_v
                                 close=trk_vm_close, fault=trk_fault)
 
 
-def trk_mmap_prepare(desc):  # type: ignore[no-untyped-def]
+def trk_mmap_prepare(desc):
     dev = desc.file.private_data
     if desc.pgoff + vma_pages(desc) > dev.nr_pages:
         return -errno.EINVAL
@@ -117,7 +117,7 @@ SCENARIOS = (
 )
 
 
-def cases(prepare, vm_ops) -> list[Case]:  # type: ignore[no-untyped-def]
+def cases(prepare, vm_ops) -> list[Case]:
     prepare = need_function("trk_mmap_prepare", prepare, ("desc",))
     need_instance("trk_vm_ops", vm_ops, VmOperationsStruct, "a vm_operations_struct")
     return [Case("trk",
@@ -171,7 +171,7 @@ def _delta(d: Divergence, which: str) -> int:
     return _count(d, which) - _count(d, which, before=True)
 
 
-def _state_at(kinds: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def _state_at(kinds: tuple[str, ...]):
     return lambda d: d.aspect == "state" and d.op.kind in kinds
 
 

@@ -77,7 +77,7 @@ class RingDev(ExerciseDevice):
                 "allocated": self.allocated}
 
 
-def ring_fault(vmf):  # type: ignore[no-untyped-def]
+def ring_fault(vmf):
     """The (given) fault handler: needs the mapping's context."""
     ctx = vmf.vma.vm_private_data
     if ctx is None or ctx.freed:
@@ -90,7 +90,7 @@ def ring_fault(vmf):  # type: ignore[no-untyped-def]
 
 # -- reference ----------------------------------------------------------------------
 
-def ring_mapped(start, end, pgoff, file, vm_private_data):  # type: ignore[no-untyped-def]
+def ring_mapped(start, end, pgoff, file, vm_private_data):
     ctx = file.private_data.ctx_alloc()
     if ctx is None:
         return -errno.ENOMEM
@@ -98,11 +98,11 @@ def ring_mapped(start, end, pgoff, file, vm_private_data):  # type: ignore[no-un
     return 0
 
 
-def ring_vm_open(vma):  # type: ignore[no-untyped-def]
+def ring_vm_open(vma):
     vma.vm_private_data.refcnt += 1
 
 
-def ring_vm_close(vma):  # type: ignore[no-untyped-def]
+def ring_vm_close(vma):
     ctx = vma.vm_private_data
     if ctx is None:  # mapped never ran: the mapping failed late
         return
@@ -115,7 +115,7 @@ ring_vm_ops = VmOperationsStruct(name="ring_vm_ops", mapped=ring_mapped, open=ri
                                  close=ring_vm_close, fault=ring_fault)
 
 
-def ring_mmap_prepare(desc):  # type: ignore[no-untyped-def]
+def ring_mmap_prepare(desc):
     dev = desc.file.private_data
     if desc.pgoff + vma_pages(desc) > dev.nr_pages:
         return -errno.EINVAL
@@ -148,7 +148,7 @@ SCENARIOS = (
 )
 
 
-def cases(prepare, vm_ops) -> list[Case]:  # type: ignore[no-untyped-def]
+def cases(prepare, vm_ops) -> list[Case]:
     prepare = need_function("ring_mmap_prepare", prepare, ("desc",))
     need_instance("ring_vm_ops", vm_ops, VmOperationsStruct, "a vm_operations_struct")
     return [Case("ring",

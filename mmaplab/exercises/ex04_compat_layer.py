@@ -26,20 +26,20 @@ from ..kernel.flags import PAGE_SHIFT
 from ..kernel.fs import FileOperations
 from ..kernel.mm_types import VmOperationsStruct
 from ..kernel.mmap_action import mmap_action_simple_ioremap
-from ._core import Case, Divergence, Exercise, Misconception
+from ._core import Case, Divergence, Exercise, Misconception, Rule
 from ._device import ExerciseDevice, need_function
 
 
-def chan_vm_mapped(start, end, pgoff, file, vm_private_data):  # type: ignore[no-untyped-def]
+def chan_vm_mapped(start, end, pgoff, file, vm_private_data):
     file.private_data.users += 1
     return 0
 
 
-def chan_vm_open(vma):  # type: ignore[no-untyped-def]
+def chan_vm_open(vma):
     vma.vm_file.private_data.users += 1
 
 
-def chan_vm_close(vma):  # type: ignore[no-untyped-def]
+def chan_vm_close(vma):
     vma.vm_file.private_data.users -= 1
 
 
@@ -47,7 +47,7 @@ chan_vm_ops = VmOperationsStruct(name="chan_vm_ops", mapped=chan_vm_mapped, open
                                  close=chan_vm_close)
 
 
-def chan_ring_mmap_prepare(chan, desc):  # type: ignore[no-untyped-def]
+def chan_ring_mmap_prepare(chan, desc):
     """The (given) converted per-channel callback: ``mmap_prepare_ring(chan, desc)``."""
     if chan.state != "opened":
         return -errno.ENODEV
@@ -78,7 +78,7 @@ class ChanDev(ExerciseDevice):
 
 # -- reference ----------------------------------------------------------------------
 
-def chan_bin_mmap(file, vma):  # type: ignore[no-untyped-def]
+def chan_bin_mmap(file, vma):
     from ..kernel.compat import __compat_vma_mmap, compat_set_desc_from_vma
 
     chan = file.private_data
@@ -107,10 +107,10 @@ CLOSED = (
 )
 
 
-def cases(wrapper) -> list[Case]:  # type: ignore[no-untyped-def]
+def cases(wrapper) -> list[Case]:
     wrapper = need_function("chan_bin_mmap", wrapper, ("file", "vma"))
 
-    def dev(hook, state):  # type: ignore[no-untyped-def]
+    def dev(hook, state):
         return lambda: ChanDev(FileOperations(name="chan_ring_fops", mmap=hook), state)
 
     return [Case("open channel", dev(wrapper, "opened"), dev(chan_bin_mmap, "opened"), OPEN),
@@ -145,7 +145,7 @@ def _crash(d: Divergence) -> bool:
         or "RecursionError" in d.got.result)
 
 
-RULES = [
+RULES: list[Rule] = [
     ("wrong-compat-entry", _crash),
     ("ignores-prepare-error", lambda d: d.case == "closed channel"
      and d.expected.result.startswith("-") and not d.got.result.startswith("-")),

@@ -98,12 +98,12 @@ HINTS = (
 )
 
 
-def _cases(mod):  # type: ignore[no-untyped-def]
+def _cases(mod):
     base = mod.HpetDriver
     short = pick(mod.SCENARIOS, "map-one-page", "two-pages", "offset-one", "private-writable",
                  "fork")
 
-    def case(name, scenarios=None, mutants=False, **kw):  # type: ignore[no-untyped-def]
+    def case(name, scenarios=None, mutants=False, **kw):
         return DriverCase(name, lambda ov: subclass_with(base, ov)("prepare", **kw),
                           lambda: base("prepare", **kw), scenarios, mutants)
 
@@ -112,7 +112,7 @@ def _cases(mod):  # type: ignore[no-untyped-def]
             case("block not page aligned", short, phys=mod.HPET_PHYS + 0x400)]
 
 
-def _ignores_hpet_mmap(self, desc):  # type: ignore[no-untyped-def]
+def _ignores_hpet_mmap(self, desc):
     addr = desc.file.private_data.hd_hpets.hp_hpet_phys
     if addr & (PAGE_SIZE - 1):
         return -errno.ENOSYS

@@ -101,7 +101,7 @@ HINTS = (
 )
 
 
-def _cases(mod):  # type: ignore[no-untyped-def]
+def _cases(mod):
     base = mod.MtdcharDriver
     nommu = tuple(dataclasses.replace(sc, note=NOMMU_NOTES[sc.name])
                   for sc in pick(mod.SPEC.scenarios, *NOMMU_NOTES))
@@ -112,7 +112,7 @@ def _cases(mod):  # type: ignore[no-untyped-def]
                        lambda: base("prepare", mmu=False), nommu, mutants=False)]
 
 
-def _nommu_allows_private(self, desc):  # type: ignore[no-untyped-def]
+def _nommu_allows_private(self, desc):
     return -errno.ENODEV if self.mmu else 0
 
 

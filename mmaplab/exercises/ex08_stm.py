@@ -118,16 +118,16 @@ HINTS = (
 )
 
 
-def _no_mmio(data, master, channel, nr_chans):  # type: ignore[no-untyped-def]
+def _no_mmio(data, master, channel, nr_chans):
     """An ``mmio_addr`` callback that finds no MMIO for the channels (returns 0)."""
     return 0
 
 
-def _cases(mod):  # type: ignore[no-untyped-def]
+def _cases(mod):
     base = mod.StmDriver
     short = pick(mod.SCENARIOS, "map-channels", "wrong-size", "private-mapping", "fork")
 
-    def case(name, scenarios=None, mutants=False, **kw):  # type: ignore[no-untyped-def]
+    def case(name, scenarios=None, mutants=False, **kw):
         return DriverCase(name, lambda ov: subclass_with(base, ov)("prepare", **kw),
                           lambda: base("prepare", **kw), scenarios, mutants)
 

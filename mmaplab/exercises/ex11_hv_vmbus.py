@@ -87,20 +87,20 @@ HINTS = (
 )
 
 
-def _closed(make):  # type: ignore[no-untyped-def]
+def _closed(make):
     """A ring whose channel was closed after its "ring" file was opened."""
-    def build():  # type: ignore[no-untyped-def]
+    def build():
         ring = make()
         ring.dev.close_channel(primary=True)
         return ring
     return build
 
 
-def _learner(ov):  # type: ignore[no-untyped-def]
+def _learner(ov):
     return hv_vmbus.VmbusRing("prepare", vmbus=subclass_with(hv_vmbus.VmbusDrv, ov)(True))
 
 
-def _cases(mod):  # type: ignore[no-untyped-def]
+def _cases(mod):
     closed = pick(mod.SPEC.scenarios, "map-ring", "map-ring-offset")
     return [DriverCase("hv_vmbus", _learner, lambda: mod.VmbusRing("prepare")),
             DriverCase("hv_vmbus (channel closed)",
@@ -108,7 +108,7 @@ def _cases(mod):  # type: ignore[no-untyped-def]
                        _closed(lambda: mod.VmbusRing("prepare")), closed, mutants=False)]
 
 
-def _ignores_callback_error(self, filp, kobj, attr, vma):  # type: ignore[no-untyped-def]
+def _ignores_callback_error(self, filp, kobj, attr, vma):
     desc = compat_set_desc_from_vma(filp, vma)
     kobj.mmap_prepare_ring_buffer(kobj, desc)
     return compat_vma_mmap_desc(desc, vma)

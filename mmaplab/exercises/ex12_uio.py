@@ -148,14 +148,14 @@ HINTS = (
 )
 
 
-def _tcmu(core: uio.UioCore):  # type: ignore[no-untyped-def]
+def _tcmu(core: uio.UioCore):
     dev = target_core_user.TcmuDev("prepare")
     dev.core = core  # TcmuDev builds its own UioCore; open() goes through dev.core
     return dev
 
 
-def _cases(mod):  # type: ignore[no-untyped-def]
-    def core(ov):  # type: ignore[no-untyped-def]
+def _cases(mod):
+    def core(ov):
         return subclass_with(uio.UioCore, ov)(True)
 
     return [DriverCase("uio_pdrv_genirq", lambda ov: uio.UioPdrv("prepare", core=core(ov)),
@@ -165,10 +165,10 @@ def _cases(mod):  # type: ignore[no-untyped-def]
                        tuple(target_core_user.SPEC.scenarios), mutants=False)]
 
 
-def _uio_mmap_with(override, checks_first: bool = True):  # type: ignore[no-untyped-def]
+def _uio_mmap_with(override, checks_first: bool = True):
     """``uio_mmap()`` whose driver-override step is ``override(filep, info, vma)`` (or
     ``None``: no override step), run after the core's checks or before them."""
-    def uio_mmap(self, filep, vma):  # type: ignore[no-untyped-def]
+    def uio_mmap(self, filep, vma):
         idev = filep.private_data.dev
         if vma.vm_end < vma.vm_start:
             return -errno.EINVAL
@@ -199,17 +199,17 @@ def _uio_mmap_with(override, checks_first: bool = True):  # type: ignore[no-unty
     return lambda: _tcmu(subclass_with(uio.UioCore, {"uio_mmap": uio_mmap}, "Mutant")(True))
 
 
-def _right(filep, info, vma):  # type: ignore[no-untyped-def]
+def _right(filep, info, vma):
     desc = compat_set_desc_from_vma(filep, vma)
     ret = info.mmap_prepare(info, desc)
     return ret if ret else compat_vma_mmap_desc(desc, vma)
 
 
-def _skip_compat(filep, info, vma):  # type: ignore[no-untyped-def]
+def _skip_compat(filep, info, vma):
     return info.mmap_prepare(info, compat_set_desc_from_vma(filep, vma))
 
 
-def _ignore_error(filep, info, vma):  # type: ignore[no-untyped-def]
+def _ignore_error(filep, info, vma):
     desc = compat_set_desc_from_vma(filep, vma)
     info.mmap_prepare(info, desc)
     return compat_vma_mmap_desc(desc, vma)

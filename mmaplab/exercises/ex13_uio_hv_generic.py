@@ -88,8 +88,8 @@ HINTS = (
 )
 
 
-def _cases(mod):  # type: ignore[no-untyped-def]
-    def closed(callback):  # type: ignore[no-untyped-def]
+def _cases(mod):
+    def closed(callback):
         return _closed_with(callback)()
 
     ref = mod.hv_uio_ring_mmap_prepare
@@ -103,19 +103,19 @@ def _cases(mod):  # type: ignore[no-untyped-def]
                        mutants=False)]
 
 
-def _reference():  # type: ignore[no-untyped-def]
+def _reference():
     return (uio_hv_generic.hv_uio_ring_mmap_prepare,)
 
 
-def _no_state_check(channel, desc):  # type: ignore[no-untyped-def]
+def _no_state_check(channel, desc):
     ring_buffer = page_address(channel.ringbuffer_page)
     mmap_action_simple_ioremap(desc, virt_to_phys(ring_buffer),
                                channel.ringbuffer_pagecount << PAGE_SHIFT)
     return 0
 
 
-def _closed_with(callback):  # type: ignore[no-untyped-def]
-    def make():  # type: ignore[no-untyped-def]
+def _closed_with(callback):
+    def make():
         dev = uio_hv_generic.HvUioDevice("prepare", ring_callback=callback)
         dev.close_channel()
         return dev

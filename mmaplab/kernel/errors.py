@@ -38,6 +38,9 @@ def errname(err: int) -> str:
 class KernelError(OSError):
     """A failure with the kernel's errno; ``str()`` reads ``EINVAL: <reason>``."""
 
+    #: Always a positive errno here (``OSError.errno`` may be None in general).
+    errno: int
+
     def __init__(self, err: int, reason: str) -> None:
         err = abs(err)
         super().__init__(err, reason)

@@ -245,6 +245,7 @@ def do_remap_pfn_range(vma: VmAreaStruct, addr: int, pfn: int, size: int,
                        prot: Pgprot) -> None:
     """``remap_pfn_range_notrack()``: write special PTEs; on failure zap what was written."""
     mm = vma.vm_mm
+    assert mm is not None  # a VMA handed to a driver is linked into an mm
     if addr & ~PAGE_MASK:
         raise kerr(errno.EINVAL, f"remap address {addr:#x} is not page aligned")
     end = addr + ((size + PAGE_SIZE - 1) & PAGE_MASK)
@@ -319,6 +320,7 @@ def vm_iomap_memory(vma: VmAreaStruct, start: int, length: int) -> int:
 def vmf_insert_pfn(vma: VmAreaStruct, addr: int, pfn: int) -> int:
     """``vmf_insert_pfn()`` from a fault handler: returns ``VM_FAULT_NOPAGE``."""
     mm = vma.vm_mm
+    assert mm is not None  # a VMA handed to a driver is linked into an mm
     mm.pagetable.set(addr & PAGE_MASK, Pte(pfn, vma.vm_page_prot, None, special=True))
     return VM_FAULT_NOPAGE
 
@@ -335,6 +337,7 @@ def _set_mixedmap(vma: VmAreaStruct) -> None:
 def insert_pages(vma: VmAreaStruct, addr: int, pages: list[Page], prot: Pgprot) -> int:
     """``insert_pages()``: map each kernel page at successive addresses."""
     mm = vma.vm_mm
+    assert mm is not None  # a VMA handed to a driver is linked into an mm
     try:
         for i, page in enumerate(pages):
             if i % 512 == 0:
@@ -388,6 +391,7 @@ def vm_map_pages_zero(vma: VmAreaStruct, pages: list[Page]) -> int:
 def zap_vma_ptes(vma: VmAreaStruct, addr: int, size: int) -> None:
     """``zap_vma_ptes()``: remove PTEs a driver inserted."""
     mm = vma.vm_mm
+    assert mm is not None  # a VMA handed to a driver is linked into an mm
     mm.pagetable.zap(addr, addr + size)
 
 

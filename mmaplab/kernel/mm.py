@@ -13,7 +13,7 @@ import errno
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from .config import DEFAULT, KernelConfig
 from .debug import events
@@ -82,7 +82,7 @@ def _syscall(fn: F) -> F:
         events.syscall_exit(self, name, ret, None)
         return ret
 
-    return syscall  # type: ignore[return-value]  # same signature: functools.wraps
+    return cast(F, syscall)  # functools.wraps keeps the name, doc and signature
 
 
 def _ulong(name: str, value: object) -> int:

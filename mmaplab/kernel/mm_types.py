@@ -296,6 +296,11 @@ class VmAreaDesc:
 
     __slots__ = ("_mm", "_file", "_start", "_end", "pgoff", "vm_file", "vm_flags",
                  "page_prot", "vm_ops", "private_data", "action", "hook")
+    # Set once through object.__setattr__ (the immutable fields); declared for the checker.
+    _mm: MmStruct | None
+    _file: File | None
+    _start: int
+    _end: int
 
     def __init__(self, mm: MmStruct | None, file: File | None, start: int, end: int, pgoff: int,
                  vm_file: File | None, vm_flags: VMFlag, page_prot: Pgprot) -> None:

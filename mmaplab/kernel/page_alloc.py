@@ -37,6 +37,11 @@ class _Allocator:
         self.next_pfn = RAM_BASE_PFN
         self.pages: dict[int, Page] = {}
 
+    def reset(self) -> None:
+        """Forget every page and number from ``RAM_BASE_PFN`` again."""
+        self.next_pfn = RAM_BASE_PFN
+        self.pages.clear()
+
     def alloc(self, kind: str) -> Page:
         """The next pfn, as a fresh page with refcount 1."""
         page = Page(self.next_pfn, kind=kind)
@@ -68,4 +73,4 @@ def pfn_to_page(pfn: int) -> Page | None:
 
 def reset_allocator() -> None:
     """Restart pfn numbering (tests and notebooks call this for reproducible output)."""
-    _allocator.__init__()  # type: ignore[misc]
+    _allocator.reset()

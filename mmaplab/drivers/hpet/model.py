@@ -84,8 +84,9 @@ class HpetDriver(Driver):
             self.fops = FileOperations(name="hpet_fops", mmap=hook,
                                        release=self.hpet_release)
         else:
-            hook = self.hpet_mmap_prepare if config_hpet_mmap else self.hpet_mmap_prepare_stub
-            self.fops = FileOperations(name="hpet_fops", mmap_prepare=hook,
+            prepare = (self.hpet_mmap_prepare if config_hpet_mmap
+                       else self.hpet_mmap_prepare_stub)
+            self.fops = FileOperations(name="hpet_fops", mmap_prepare=prepare,
                                        release=self.hpet_release)
 
     def open(self, mode: FMode = FMode.READ) -> File:

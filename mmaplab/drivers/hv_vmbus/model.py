@@ -175,14 +175,16 @@ class VmbusDrv:
     @staticmethod
     def kernfs_vma_open(vma: VmAreaStruct) -> None:
         """``kernfs_vma_open()``: forward to the attribute's own ``open``, if any."""
-        of: KernfsOpenFile = vma.vm_file.private_data  # type: ignore[union-attr]
+        assert vma.vm_file is not None  # a kernfs VMA maps its open file
+        of: KernfsOpenFile = vma.vm_file.private_data
         if of.vm_ops is not None and of.vm_ops.open is not None:
             call_void_hook(f"{of.vm_ops.name}->open", of.vm_ops.open, vma)
 
     @staticmethod
     def kernfs_vma_fault(vmf: VmFault) -> int:
         """``kernfs_vma_fault()``: forward to the attribute's ``fault``, else SIGBUS."""
-        of: KernfsOpenFile = vmf.vma.vm_file.private_data  # type: ignore[union-attr]
+        assert vmf.vma.vm_file is not None  # a kernfs VMA maps its open file
+        of: KernfsOpenFile = vmf.vma.vm_file.private_data
         if of.vm_ops is None or of.vm_ops.fault is None:
             return VM_FAULT_SIGBUS
         return call_hook(f"{of.vm_ops.name}->fault", of.vm_ops.fault, vmf, vm_fault=True)

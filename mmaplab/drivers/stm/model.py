@@ -128,6 +128,8 @@ class StmDriver(Driver):
         self.stm = StmDevice(StmData(mmio_addr, sw_mmiosz))
         self.nr_chans = nr_chans
         self.inode = Inode("/dev/stm0", 0, dev=(STM_MAJOR, 0))
+        #: What the hooks install as ``vma->vm_ops`` (a mutant may install none).
+        self.vm_ops: VmOperationsStruct | None
         if variant == "legacy":
             self.vm_ops = VmOperationsStruct(name="stm_mmap_vmops", open=self.stm_mmap_open,
                                              close=self.stm_mmap_close)

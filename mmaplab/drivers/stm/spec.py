@@ -68,7 +68,7 @@ class _ForgotVmOps(StmDriver):
 
     def __init__(self, variant: str = "prepare") -> None:
         super().__init__("prepare")
-        self.vm_ops = None  # type: ignore[assignment]
+        self.vm_ops = None
 
 
 RW = PROT_READ | PROT_WRITE

@@ -253,7 +253,8 @@ class UioCore:
         """v4 19/21: the ``uio_info->mmap_prepare`` override through the compat layer."""
         desc = compat_set_desc_from_vma(filep, vma)
         desc.hook = f"{info.name}->mmap_prepare"
-        ret = call_hook(desc.hook, info.mmap_prepare, info, desc)  # type: ignore[arg-type]
+        assert info.mmap_prepare is not None  # the caller chose this path because it is set
+        ret = call_hook(desc.hook, info.mmap_prepare, info, desc)
         if ret:
             return ret
         return compat_vma_mmap_desc(desc, vma)  # __compat_vma_mmap()
