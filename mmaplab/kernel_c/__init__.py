@@ -1,0 +1,162 @@
+"""Write the hook in kernel C: a front end that runs C hooks against the model.
+
+::
+
+    from mmaplab.kernel_c import compile_c
+    prog = compile_c(source, "answer.c")          # parse + type-check, CCompileError at a line
+    hook = prog.bind(driver).function("hpet_mmap_prepare")
+    FileOperations(mmap_prepare=hook)              # a C hook is a Python hook
+
+The C is preprocessed (our header ``mmaplab.h`` first, then the answer), parsed by
+pycparser (an optional dependency: ``pip install mmaplab[c]``) and compiled to
+closures over the model (:mod:`.compiler`).  What it accepts and refuses is listed in
+:data:`SUBSET`.
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+from .bindings import constants, dmesg
+from .errors import CCompileError, CError, COops, CRuntimeError, Where
+from .preprocess import preprocess, strip_comments
+
+__all__ = ["compile_c", "CProgram", "CCompileError", "CError", "COops", "CRuntimeError",
+           "header_text", "dmesg", "method", "SUBSET"]
+
+SUBSET = """\
+Supported: declarations with initialisers (scalars, pointers, structures with designated
+initialisers, arrays), if/else, switch (fall-through, default), while/do/for (bounded by
+the check's budget), break/continue, return, goto to labels of an enclosing block
+(unwinding labels); all arithmetic, bitwise, shift, logical, comparison, conditional and
+comma operators, compound assignment, ++/--, casts between integer types and between
+pointer types, sizeof; member access (. and ->), & and * (out-parameters such as
+void **vm_private_data, &local, &obj->field), array subscripts; calls of C functions,
+of the header's helpers and through function pointers; #define (object- and
+function-like, # and __VA_ARGS__), #ifdef/#ifndef/#if 0|1|NAME/#else/#endif, #include of
+mmaplab.h (or the <linux/...> headers it stands for); container_of, READ_ONCE/WRITE_ONCE,
+pr_*/printk, WARN_ON/WARN_ON_ONCE/WARN/BUG_ON, kmalloc/kzalloc/kfree.
+Integers follow x86-64 LP64 C: int is 32-bit, long 64-bit, unsigned arithmetic wraps,
+signed arithmetic wraps (the kernel's -fno-strict-overflow), >> of a signed value is
+arithmetic, conversions truncate; a shift by the type's width or more is reported
+(UBSAN), as is division by zero.
+Refused (with a message at the line): pointer arithmetic, casts between pointers and
+integers (other than NULL), static locals, goto into a nested block, struct copies
+with value semantics (a structure value is shared), floating point, inline assembly,
+#include of other files, function-like macros defined recursively.
+"""
+
+
+#: pycparser must know typedef names while parsing; the answer is parsed after these.
+_TYPEDEF_FILE = "<header typedefs>"
+
+
+@functools.cache
+def _header() -> tuple[dict[str, Any], Any, str]:
+    """The header, preprocessed and compiled once per process: macros, program, typedefs."""
+    from .compiler import Program
+
+    text, macros = preprocess(header_text(), "mmaplab.h")
+    prog = Program("mmaplab.h", [])
+    for ext in _parse(text, "mmaplab.h").ext:
+        prog.add(ext)
+    prelude = f'# 1 "{_TYPEDEF_FILE}"\n' + "".join(f"typedef int {n};\n" for n in prog.typedefs)
+    return macros, prog, prelude
+
+
+@functools.cache
+def header_text() -> str:
+    """Our kernel header: the generated constants, ``mmaplab.h``, the drivers' ``drivers.h``."""
+    files = resources.files(__package__)
+    return constants() + "".join(files.joinpath(n).read_text() for n in ("mmaplab.h",
+                                                                       "drivers.h"))
+
+
+class CProgram:
+    """A compiled C translation unit; :meth:`bind` it to a device to run it."""
+
+    def __init__(self, source: str, filename: str = "answer.c") -> None:
+        self.source = source
+        self.filename = filename
+        macros, base, prelude = _header()
+        text, _ = preprocess(source, filename, macros)
+        ast = _parse(prelude + text, filename)
+        self.prog = base.derive(filename, strip_comments(source).split("\n"))
+        for ext in ast.ext:
+            if ext.coord is None or ext.coord.file != _TYPEDEF_FILE:
+                self.prog.add(ext)
+        self._bound: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+        self._unbound: Any = None
+
+    @property
+    def functions(self) -> list[str]:
+        """The functions the C defines, in no particular order."""
+        return sorted(n for n, f in self.prog.funcs.items() if f.body is not None)
+
+    def bind(self, env: Any = None) -> Any:
+        """An :class:`~mmaplab.kernel_c.instance.Instance` of the program on ``env``.
+
+        One instance per device object (cached), so ``static`` objects such as a
+        driver's ``vm_operations_struct`` are the same object on every call.
+        """
+        from .instance import Instance
+
+        if env is None:
+            if self._unbound is None:
+                self._unbound = Instance(self.prog, None)
+            return self._unbound
+        try:
+            inst = self._bound.get(env)
+        except TypeError:  # not weak-referenceable: no caching
+            return Instance(self.prog, env)
+        if inst is None:
+            inst = self._bound[env] = Instance(self.prog, env)
+        return inst
+
+    def function(self, name: str, env: Any = None) -> Callable[..., Any]:
+        """The C function ``name`` bound to ``env``, as a Python hook."""
+        return self.bind(env).function(name)
+
+
+def _parse(text: str, filename: str) -> Any:
+    from pycparser import c_parser
+
+    parser = c_parser.CParser()
+    try:
+        return parser.parse(text, filename)
+    except c_parser.ParseError as exc:
+        msg = str(exc)
+        parts = msg.split(":", 3)
+        if len(parts) >= 3 and parts[1].isdigit():
+            rest = parts[-1].strip()
+            raise CCompileError(Where(parts[0], int(parts[1])),
+                                f"syntax error: {rest}") from None
+        raise CCompileError(Where(filename, 0), f"syntax error: {msg}") from None
+
+
+def compile_c(source: str, filename: str = "answer.c") -> CProgram:
+    """Preprocess, parse and type-check ``source``; :class:`CCompileError` at its line."""
+    return CProgram(source, filename)
+
+
+def method(prog: CProgram, name: str) -> Callable[..., Any]:
+    """``name`` as a Python method: ``f(self, *args)`` runs the C bound to ``self``.
+
+    The exercises give a learner's Python hooks the driver as ``self``; a C hook
+    reads the same state through the globals and helpers the header declares.
+    """
+    fn_sym = prog.prog.funcs.get(name)
+    if fn_sym is None or fn_sym.body is None:
+        raise CCompileError(Where(prog.filename, 0), f"the C defines no function '{name}' "
+                            f"(it defines: {', '.join(prog.functions) or 'none'})")
+
+    def call(self: Any, *args: Any) -> Any:
+        return prog.bind(self).function(name)(*args)
+
+    call.__name__ = name
+    call.__qualname__ = name
+    return call

@@ -1,0 +1,199 @@
+"""What backs the header: generated constants, and the model function behind each helper.
+
+``constants()`` writes the ``#define``\\ s the header relies on from the model's own
+tables (errnos from Python's ``errno``, ``VM_*`` and ``VMA_*_BIT`` from
+:class:`~mmaplab.kernel.flags.VMFlag`, ``PAGE_*``, ``FMODE_*``), so every fact is
+written once.  ``HELPERS`` maps each function the header declares to the model
+function that implements it; the front end converts arguments by the prototype.
+``LEGACY_VMA_HELPERS`` names, for each helper of the deprecated ``->mmap`` world, the
+``mmap_prepare`` way to do the same thing.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Callable
+from typing import Any
+
+from ..drivers.uio import model as uio
+from ..kernel import memory, pgtable
+from ..kernel import mmap_action as act
+from ..kernel.flags import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, VMFlag
+from ..kernel.fs import FMode
+from ..kernel.mm_types import VmAreaDesc, VmAreaStruct, vma_pages
+from ..kernel.page_alloc import pfn_to_page
+from .runtime import CObject
+
+__all__ = ["constants", "HELPERS", "LEGACY_VMA_HELPERS", "dmesg", "vma_flag_bit"]
+
+#: The front end's kernel log: ``printk``/``pr_*`` lines and ``WARN_ON`` reports.
+dmesg: list[str] = []
+_DMESG_MAX = 1000
+
+
+def _log(line: str) -> None:
+    dmesg.append(line)
+    del dmesg[:-_DMESG_MAX]
+
+
+def vma_flag_bit(flag: VMFlag) -> int:
+    """The ``VMA_*_BIT`` number of a one-bit :class:`VMFlag`."""
+    return int(flag.value).bit_length() - 1
+
+
+def constants() -> str:
+    """``#define`` lines for the constants the header and hooks use."""
+    out = [f"#define PAGE_SHIFT {PAGE_SHIFT}", f"#define PAGE_SIZE {PAGE_SIZE}UL",
+           f"#define PAGE_MASK (~(PAGE_SIZE - 1))  /* {PAGE_MASK & (2**64 - 1):#x} */",
+           "#define GFP_KERNEL 0xcc0U", "#define VM_NONE 0UL"]
+    for name in sorted(errno.errorcode.values()):
+        out.append(f"#define {name} {getattr(errno, name)}")
+    for flag in VMFlag:
+        if flag.name and flag.value:
+            out.append(f"#define VM_{flag.name} {int(flag.value):#x}UL")
+            out.append(f"#define VMA_{flag.name}_BIT {vma_flag_bit(flag)}")
+    for mode in FMode:
+        if mode.name and mode.value:
+            out.append(f"#define FMODE_{mode.name} {int(mode.value):#x}U")
+    out.append(f"#define MAX_UIO_MAPS {uio.MAX_UIO_MAPS}")
+    for name in ("NONE", "PHYS", "LOGICAL", "VIRTUAL", "IOVA", "DMA_COHERENT"):
+        out.append(f"#define UIO_MEM_{name} {getattr(uio, 'UIO_MEM_' + name)}")
+    return "\n".join(out) + "\n"
+
+
+# -- the descriptor's flags (include/linux/mm.h) -------------------------------------
+
+def _bits(*bits: int) -> VMFlag:
+    flags = VMFlag.NONE
+    for b in bits:
+        flags |= VMFlag(1 << b)
+    return flags
+
+
+def _set(desc: VmAreaDesc, *bits: int) -> None:
+    desc.vm_flags |= _bits(*bits)
+
+
+def _clear(desc: VmAreaDesc, *bits: int) -> None:
+    desc.vm_flags &= ~_bits(*bits)
+
+
+def _test_any(desc: VmAreaDesc, *bits: int) -> bool:
+    return bool(desc.vm_flags & _bits(*bits))
+
+
+def _test_all(desc: VmAreaDesc, *bits: int) -> bool:
+    want = _bits(*bits)
+    return (desc.vm_flags & want) == want
+
+
+def _container_of(ptr: Any, type_name: str, member: str) -> Any:
+    owner = getattr(ptr, "container_of", None)
+    if callable(owner):
+        return owner(type_name, member)
+    raise LookupError(f"container_of({type_name}, {member}): the model does not embed this "
+                      "object in that structure")
+
+
+# -- logging and warnings ---------------------------------------------------------------
+
+def _printk(level: str) -> Callable[..., int]:
+    def printk(fmt: str, *args: Any) -> int:
+        try:
+            text = fmt % args
+        except (TypeError, ValueError):
+            text = fmt
+        _log(f"{level}{text.rstrip()}")
+        return len(text)
+    return printk
+
+
+def _warn_on(cond: int, where: str = "") -> bool:
+    if cond:
+        _log(f"WARNING: {where or 'WARN_ON'}")
+    return bool(cond)
+
+
+def _kref_get(r: Any) -> None:
+    r.value += 1
+
+
+HELPERS: dict[str, Callable[..., Any]] = {
+    "printk": _printk(""), "pr_info": _printk("info: "), "pr_err": _printk("err: "),
+    "pr_warn": _printk("warn: "), "pr_debug": _printk("debug: "),
+    "pr_notice": _printk("notice: "),
+    "WARN_ON": _warn_on, "WARN_ON_ONCE": _warn_on,
+    "WARN": lambda cond, fmt="", *a: _warn_on(cond, fmt),
+    "__container_of": _container_of,
+    "pgprot_noncached": pgtable.pgprot_noncached,
+    "pgprot_writecombine": pgtable.pgprot_writecombine,
+    "pgprot_decrypted": pgtable.pgprot_decrypted,
+    "pgprot_encrypted": getattr(pgtable, "pgprot_encrypted", lambda p: p),
+    "vma_desc_set_flags": _set, "vma_desc_clear_flags": _clear,
+    "vma_desc_test": lambda d, bit: _test_any(d, bit),
+    "vma_desc_test_any": _test_any, "vma_desc_test_all": _test_all,
+    "vma_desc_set_flags_mask": lambda d, m: setattr(d, "vm_flags", d.vm_flags | m),
+    "vma_desc_clear_flags_mask": lambda d, m: setattr(d, "vm_flags", d.vm_flags & ~m),
+    "vma_desc_test_any_mask": lambda d, m: bool(d.vm_flags & m),
+    "vma_desc_test_all_mask": lambda d, m: (d.vm_flags & m) == m,
+    "mk_vma_flags": _bits,
+    "vma_desc_size": lambda d: d.end - d.start,
+    "vma_desc_pages": lambda d: (d.end - d.start) >> PAGE_SHIFT,
+    "vma_desc_is_cow_mapping":
+        lambda d: (d.vm_flags & (VMFlag.SHARED | VMFlag.MAYWRITE)) == VMFlag.MAYWRITE,
+    "mmap_action_remap": act.mmap_action_remap,
+    "mmap_action_remap_full": act.mmap_action_remap_full,
+    "mmap_action_ioremap": act.mmap_action_ioremap,
+    "mmap_action_ioremap_full": act.mmap_action_ioremap_full,
+    "mmap_action_simple_ioremap": act.mmap_action_simple_ioremap,
+    "mmap_action_map_kernel_pages": act.mmap_action_map_kernel_pages,
+    "mmap_action_map_kernel_pages_full": act.mmap_action_map_kernel_pages_full,
+    "remap_pfn_range": memory.remap_pfn_range,
+    "io_remap_pfn_range": memory.io_remap_pfn_range,
+    "vm_iomap_memory": memory.vm_iomap_memory,
+    "vm_insert_page": memory.vm_insert_page,
+    "vm_map_pages": lambda vma, pages, n: memory.vm_map_pages(vma, list(pages)[:n]),
+    "vm_map_pages_zero": lambda vma, pages, n: memory.vm_map_pages_zero(vma, list(pages)[:n]),
+    "vm_flags_set": lambda vma, f: setattr(vma, "vm_flags", vma.vm_flags | VMFlag(f)),
+    "vm_flags_clear": lambda vma, f: setattr(vma, "vm_flags", vma.vm_flags & ~VMFlag(f)),
+    "vma_pages": vma_pages,
+    "kmalloc": lambda size, gfp: CObject(zeroed=False),
+    "kzalloc": lambda size, gfp: CObject(zeroed=True),
+    "refcount_set": lambda r, n: setattr(r, "value", n),
+    "refcount_inc": _kref_get,
+    "refcount_read": lambda r: r.value,
+    "atomic_inc": _kref_get,
+    "atomic_dec": lambda r: setattr(r, "value", r.value - 1),
+    "atomic_read": lambda r: r.value,
+    "atomic_set": lambda r, n: setattr(r, "value", n),
+    "file_inode": lambda f: f.f_inode,
+    "IS_ERR": lambda p: isinstance(p, int) and -4095 <= p < 0,
+    "PTR_ERR": lambda p: p if isinstance(p, int) else 0,
+    "ERR_PTR": lambda e: e,
+    "page_to_pfn": lambda page: page.pfn,
+    "pfn_to_page": pfn_to_page,
+}
+
+
+def _refcount_dec_and_test(r: Any) -> bool:
+    r.value -= 1
+    return bool(r.value == 0)
+
+
+HELPERS["refcount_dec_and_test"] = _refcount_dec_and_test
+
+#: Helpers that need the VMA to exist, with what an ``mmap_prepare`` hook uses instead.
+LEGACY_VMA_HELPERS: dict[str, str] = {
+    "remap_pfn_range": "mmap_action_remap(desc, start, pfn, size)",
+    "io_remap_pfn_range": "mmap_action_ioremap(desc, start, pfn, size)",
+    "vm_iomap_memory": "mmap_action_simple_ioremap(desc, phys, size)",
+    "vm_insert_page": "mmap_action_map_kernel_pages(desc, start, pages, nr_pages)",
+    "vm_map_pages": "mmap_action_map_kernel_pages_full(desc, pages)",
+    "vm_map_pages_zero": "mmap_action_map_kernel_pages_full(desc, pages)",
+    "vm_flags_set": "vma_desc_set_flags(desc, VMA_..._BIT, ...)",
+    "vm_flags_clear": "vma_desc_clear_flags(desc, VMA_..._BIT, ...)",
+    "vma_pages": "vma_desc_pages(desc)",
+}
+
+#: The model objects that stand for these C structure types (others are CObjects).
+MODEL_TYPES: dict[str, type] = {"vm_area_desc": VmAreaDesc, "vm_area_struct": VmAreaStruct}
