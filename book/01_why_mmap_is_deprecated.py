@@ -25,6 +25,16 @@
 #
 # Each driver is a `FileOperations` with a Python hook written the way the C would be:
 # return `0` or a negative errno.
+#
+# :::{admonition} The crux
+# :class: tip
+# What exactly goes wrong when a driver's hook runs on a VMA the core has already built?
+#
+# **You will be able to** recognise, in a legacy `->mmap`, the three hazards the new hook removes, and say
+# which part of the new interface answers each.
+#
+# **Prerequisites:** C, and what `mmap()` does for a process. Nothing from this book.
+# :::
 
 # %%
 import errno
@@ -81,9 +91,15 @@ print("VMAs:", len(mm.vmas()))
 # `vma_merge_new_range` ran *before* `demo_fops->mmap`: it compared the proposed flags
 # (without `VM_DONTDUMP`) with the first VMA (which has it, because the hook already ran on
 # it), refused, and a new VMA was built — which the hook then gave exactly the same flags.
-# Two adjacent VMAs, same file, contiguous offsets, identical flags, never merged. (The
-# kernel used to retry the merge after `->mmap`; that retry was removed, so this is what
-# Linux 7.0 does.)
+# Two adjacent VMAs, same file, contiguous offsets, identical flags, never merged.
+#
+# :::{admonition} History
+# :class: note
+# The kernel used to retry the merge after `->mmap`. "mm/vma: remove mmap() retry merge"
+# dropped that retry in the 6.16 cycle, together with the arrival of `.mmap_prepare`
+# ("mm: introduce new .mmap_prepare() file callback"), so this is what Linux 7.0 does. The
+# timeline is on {doc}`sources`.
+# :::
 #
 # The same driver written with `mmap_prepare` states the flag on the *description* of the
 # mapping, which the merge decision then sees:
@@ -258,3 +274,11 @@ print("after munmap:       VMAs", len(mm.vmas()), "| device users:", good_dev.us
 # | driver state before the VMA is final | reference leaked on a later failure | take it in `vm_ops->mapped` |
 #
 # The rest of the book takes each piece of the new interface in turn.
+
+# %% [markdown]
+# :::{admonition} Try it
+# :class: seealso
+# {doc}`Exercise 09 (afs) <../exercises/09_afs>` converts the driver whose reference count
+# went wrong exactly as in the third hazard; {doc}`exercise 02 <../exercises/02_mapped_refcount>`
+# does the same for a toy device.
+# :::

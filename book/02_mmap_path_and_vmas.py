@@ -22,6 +22,16 @@
 # This chapter maps, protects and unmaps memory, watches VMAs **split** and **merge**, checks
 # a fixed sequence against the real kernel this page was built on, and steps through
 # `__mmap_region()` for a file mapping.
+#
+# :::{admonition} The crux
+# :class: tip
+# What does the kernel do, in order, between `mmap()` and the new VMA, and where in that order does a driver's code run?
+#
+# **You will be able to** read `/proc/<pid>/maps` lines, predict when `mprotect()`, `munmap()` and `mmap()`
+# split or merge VMAs, and follow a trace of `__mmap_region()`.
+#
+# **Prerequisites:** {doc}`chapter 1 <01_why_mmap_is_deprecated>`.
+# :::
 
 # %%
 from mmaplab import (
@@ -181,8 +191,9 @@ print(stepper.text())
 
 # %% [markdown]
 # In order: the range is cleared of old VMAs (`vms_gather_munmap_vmas`), the file's
-# `mmap_prepare` describes the mapping, a merge with a neighbour is attempted, a new VMA is
-# allocated and inserted only if that fails, and `__mmap_complete` finishes the
+# `mmap_prepare` describes the mapping, a merge is attempted only when there is a
+# neighbouring VMA (here there is none, so the trace has no merge step), a new VMA is
+# allocated and inserted unless a merge succeeded, and `__mmap_complete` finishes the
 # bookkeeping. Chapter 3 looks at the description the hook filled in.
 #
 # The same order for both kinds of hook — where the driver's code runs (orange) relative
@@ -196,3 +207,20 @@ print(stepper.text())
 # (right), as the model implements it (Linux 7.0 + the v4 series). Drawn by
 # `book/_tools/make_diagrams.py`.
 # ```
+
+# %% [markdown]
+# :::{admonition} What to take away
+# :class: important
+# * A VMA is one range with one set of flags, one backing and one `vm_ops`; changing part
+#   of it splits it, and neighbours that become indistinguishable merge.
+# * `__mmap_region()` clears the range, runs the driver's hook, tries a merge when there is
+#   a neighbour, and only then allocates and links a VMA.
+# * A legacy `->mmap` runs after the merge decision, `mmap_prepare` before it.
+# :::
+
+# %% [markdown]
+# :::{admonition} Try it
+# :class: seealso
+# {doc}`Exercise 02 <../exercises/02_mapped_refcount>` checks a reference count through
+# exactly these splits, merges and unmaps.
+# :::

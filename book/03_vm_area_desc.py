@@ -26,6 +26,18 @@
 # | further action | `action` | request work for after the VMA exists (chapter 4) |
 #
 # The model enforces the first row: assigning an immutable field raises `HookViolation`.
+#
+# :::{admonition} The crux
+# :class: tip
+# What can a hook know and decide before any VMA exists, and how does it say so?
+#
+# **You will be able to** validate a request on the descriptor (size, offset, COW), set
+# its flags with the C API's `VMA_*_BIT` numbers, choose `page_prot`, `vm_ops` and
+# `private_data`, and replace the mapped file without touching reference counts.
+#
+# **Prerequisites:** {doc}`chapter 2 <02_mmap_path_and_vmas>` (where `mmap_prepare`
+# runs on the mapping path).
+# :::
 
 # %%
 import errno
@@ -118,6 +130,50 @@ except OSError as exc:
 
 # %% [markdown]
 # Everything the hook set is on the VMA, and the refused COW mapping left nothing behind.
+#
+# ## Flags are bit numbers: `vma_flags` and `VMA_*_BIT`
+#
+# The descriptor's flags field is `desc->vma_flags`, of type `vma_flags_t`: a bitmap, not
+# the `unsigned long` `vm_flags` a VMA has. The helpers that read and change it take **bit
+# numbers**, `VMA_DONTEXPAND_BIT` and so on, as a comma-separated list:
+# `vma_desc_set_flags(desc, VMA_IO_BIT, VMA_DONTEXPAND_BIT)`,
+# `vma_desc_clear_flags(desc, VMA_MAYWRITE_BIT)`, `vma_desc_test_any(desc, VMA_SHARED_BIT,
+# VMA_MAYSHARE_BIT)`. The old `vm_flags_set()`/`vm_flags_clear()` calls on a VMA, with their
+# VMA write lock, have no place here: nobody else can see a descriptor, so nothing needs
+# locking. (`Documentation/filesystems/mmap_prepare.rst` gives this a section of its own;
+# {doc}`sources` links it.)
+#
+# :::{warning}
+# A `VM_*` mask is not a `VMA_*_BIT` number. `VM_DONTEXPAND` is `1 << VMA_DONTEXPAND_BIT`;
+# passing the mask where the bit number is expected sets a different, much higher bit. Code
+# translated from a legacy hook by replacing `vm_flags_set(vma, VM_A | VM_B)` with
+# `vma_desc_set_flags(desc, VM_A | VM_B)` compiles and is wrong.
+# :::
+#
+# ## `file` and `vm_file`
+#
+# `desc->file` is the file `mmap()` was called on and never changes. `desc->vm_file` starts
+# out as the same file and is the one the VMA will map: a driver that backs its mapping with
+# another file (a shmem file it creates, say) sets it. The kernel's struct comment says the
+# two "may vary" in stacked callers. No reference-count dance: the reference the hook holds
+# on the new file becomes the VMA's, and the core takes none on the original. (A legacy
+# `->mmap` had to call `vma_set_file()` and then `fput()` its own reference.)
+
+# %%
+def redirect_to_shmem(desc):
+    backing = File(Inode("/dev/zero (shmem)", vma_desc_size(desc)),
+                   FileOperations(name="shmem_fops"), FMode.READ)    # f_count 1: ours
+    print(f"in the hook: file={desc.file.name}, vm_file={desc.vm_file.name}")
+    desc.vm_file = backing                                            # ... now the VMA's
+    return 0
+
+
+front = device("front", 8, redirect_to_shmem)
+mm = MM()
+mm.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, front)
+vma = mm.vma_lookup(BASE)
+print(f"the VMA maps {vma.vm_file.name}: f_count {vma.vm_file.f_count} (the hook's reference)")
+print(f"{front.name}: f_count {front.f_count} (only the caller's; the VMA took none)")
 # `vma_desc_test_any` and `vma_desc_clear_flags` complete the set of accessors; a hook can,
 # for instance, drop `VM_MAYWRITE` from a read-only mapping so that `mprotect()` can never
 # make it writable:
@@ -171,3 +227,21 @@ for name, hook in [("positive", lambda desc: errno.EINVAL),
         MM().mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, device(name, 6, hook))
     except HookError as exc:
         print(f"{name}: {exc}")
+
+# %% [markdown]
+# :::{admonition} What to take away
+# :class: important
+# * The hook sees a description: `mm`, `file`, `start`, `end` are read-only; `pgoff`,
+#   `vm_file`, `vma_flags` and `page_prot` may change; `vm_ops` and `private_data` are its
+#   outputs.
+# * Flags on a descriptor are `VMA_*_BIT` numbers passed to `vma_desc_*()` helpers, not
+#   `VM_*` masks, and need no locking.
+# * Replacing `vm_file` hands the hook's reference to the VMA; no `get_file()`/`fput()`.
+# * Errors are negative errnos, returned; nothing is left to undo.
+# :::
+#
+# :::{admonition} Try it
+# :class: seealso
+# {doc}`Exercise 01 <../exercises/01_pick_action>` starts with the checks on the descriptor;
+# {doc}`exercise 05 (hpet) <../exercises/05_hpet>` converts a real driver's validation.
+# :::

@@ -26,6 +26,17 @@
 #
 # With all three, "+1 on `mapped` and `open`, −1 on `close`" is a count that returns to
 # zero. Let's check that against a scripted life of a mapping.
+#
+# :::{admonition} The crux
+# :class: tip
+# Where does per-mapping state go when `mmap_prepare` may be followed by a merge or a failure?
+#
+# **You will be able to** place each reference or allocation in `mapped`, `open` or `close`, and check the
+# balance through split, fork, munmap and a failing mapping.
+#
+# **Prerequisites:** the mapping path ({doc}`chapter 2 <02_mmap_path_and_vmas>`) and actions
+# ({doc}`chapter 4 <04_mmap_actions>`).
+# :::
 
 # %%
 from mmaplab import (
@@ -202,5 +213,22 @@ with mm.injecting("pte_alloc", nth=1, err=errno.ENOMEM):
 print("VMAs:", len(mm.vmas()), "| users:", remap_dev.users, "| hooks:", remap_dev.log)
 
 # %% [markdown]
-# So `close` must not assume that `mapped` ran. The {doc}`case_studies/stm` and
-# {doc}`case_studies/vme_user` pages show what that means for two converted drivers.
+# So `close` must not assume that `mapped` ran. The {doc}`stm <case_studies/stm>` and
+# {doc}`vme_user <case_studies/vme_user>` pages show what that means for two converted
+# drivers: both upstream conversions get it wrong.
+#
+# :::{admonition} What to take away
+# :class: important
+# * `mapped` runs once, for a new VMA that was not merged; `open` for every copy (split,
+#   fork, mremap); `close` for every VMA that goes away.
+# * Count in `mapped` and `open`, uncount in `close`: the count returns to zero whatever
+#   the sequence of calls.
+# * `close` can run without `mapped`: when the action fails after the VMA was inserted.
+# :::
+
+# %% [markdown]
+# :::{admonition} Try it
+# :class: seealso
+# {doc}`Exercise 02 <../exercises/02_mapped_refcount>` (a reference count) and
+# {doc}`exercise 03 <../exercises/03_private_data>` (a per-mapping allocation).
+# :::

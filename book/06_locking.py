@@ -22,10 +22,33 @@
 #   VMA of a file, and they hold no `mmap_lock` of ours.
 #
 # The VMA is linked into the file's rmap when it is inserted, *before* the mmap action has
-# populated its page tables. For most actions that is harmless. For the few that are not,
-# an `mmap_prepare` hook can set `desc->action.hide_from_rmap_until_complete`: the core then
-# keeps the rmap lock held from `vma_link_file()` until the action (and `mapped`, and the
-# success hook) are done, so no rmap walker sees a half-built VMA.
+# populated its page tables. For drivers that is harmless. hugetlbfs is the exception:
+# it relies on no rmap walker seeing the VMA before it is complete, and for it the series
+# keeps `desc->action.hide_from_rmap_until_complete`. With the flag set, the core holds the
+# rmap lock from `vma_link_file()` until the action, `mapped` and the success hook are
+# done.
+#
+# :::{admonition} The crux
+# :class: tip
+# What may run while the file's rmap lock is held, and what goes wrong when a failing
+# mapping is undone under it?
+#
+# **You will be able to** read a trace for where the rmap lock is taken and dropped,
+# explain the deadlock and use-after-free that ac0a3fc9c07d shipped in mainline, and tell
+# whether your kernel needs the fix.
+#
+# **Prerequisites:** actions and their success and error hooks
+# ({doc}`chapter 4 <04_mmap_actions>`), `vm_ops->mapped` ({doc}`chapter 5 <05_vm_operations>`).
+# :::
+#
+# :::{warning}
+# `hide_from_rmap_until_complete` is not a driver tool. The commit message of
+# [v4 04/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) calls it a hack for behaviour hugetlb relies on, and
+# `mmap_prepare.rst` says `desc->action` should not normally be manipulated directly:
+# drivers fill it through the `mmap_action_*()` helpers. If you do set it, `mapped` and
+# the success hook run with `i_mmap_rwsem` held for write, so they must not take that
+# lock. The cells below set it only to show the mechanism.
+# :::
 
 # %%
 import errno
@@ -73,14 +96,26 @@ print("after mmap(): rmap lock write-held =", dev.f_mapping.i_mmap_rwsem.writer)
 # `vma_link` reports "(rmap lock held)"; the lock is still held while `mapped` runs, after
 # the PTEs were written, and released before `mmap()` returns.
 #
-# ## The bug the series' hotfixes removed
+# ## A mainline bug, fixed by [v4 04/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/)
 #
 # What if the action **fails** while the lock is held? The VMA must be unmapped — and
-# unmapping a file VMA takes the rmap lock to unlink it. An earlier revision of the series
-# unmapped first and dropped the lock afterwards. v4 ("mm: avoid deadlock when holding rmap
-# on mmap_prepare error") drops the lock first. We can replay the earlier order in the model
-# by swapping in a finish step of our own with that ordering (our code, modelled on the
-# description in the v4 cover letter):
+# unmapping a file VMA takes the rmap lock to unlink it (`free_pgtables()` →
+# `unlink_file_vma_batch_process()`).
+#
+# :::{admonition} History
+# :class: note
+# This was not a bug of a draft of the series. Mainline has had it since actions arrived
+# in **ac0a3fc9c07d** ("mm: add ability to take further action in vm_area_desc"): there,
+# `call_action_complete()` in `__mmap_region()` unmapped the VMA while it still held
+# `i_mmap_rwsem`, and afterwards read `vma->vm_file` of the VMA it had just freed to find
+# the lock to drop. [v4 04/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) ("mm: avoid deadlock when holding rmap on
+# mmap_prepare error") fixes both, with `Fixes: ac0a3fc9c07d` and `Cc: stable`; its
+# automatic backport to 7.0-stable failed, so kernels from ac0a3fc9c07d to 7.0 need a
+# hand-made backport ({doc}`sources`).
+# :::
+#
+# We can replay the mainline order in the model by swapping in a finish step of our own
+# with that ordering (our code, modelled on the commit message of 04/21):
 
 # %%
 def finish_unmap_then_unlock(mm, vma, action, err, is_compat):
@@ -116,7 +151,7 @@ try_mmap(finish_unmap_then_unlock)
 
 # %% [markdown]
 # The model's lockdep reports what the kernel's would: the task would wait forever on a lock
-# it holds itself. The same revision had a second problem in the error path: it looked at
+# it holds itself. The same code had a second problem in the error path: it looked at
 # `vma->vm_file` to find the lock to drop *after* the VMA had been unmapped and freed. With
 # the lock taken out of the picture (so the deadlock does not hide it), the model's
 # KASAN-like check catches that read:
@@ -138,8 +173,8 @@ def finish_unmap_then_read_vma(mm, vma, action, err, is_compat):
 try_mmap(finish_unmap_then_read_vma)
 
 # %% [markdown]
-# And the v4 order — unlock, then unmap, never touch the VMA afterwards — which is what the
-# model implements:
+# And the fixed order — unlock, then unmap, never touch the VMA afterwards — which is what
+# the model implements:
 
 # %%
 try_mmap(actions.mmap_action_finish)
@@ -153,7 +188,7 @@ try_mmap(actions.mmap_action_finish)
 # broken. The same two finish orderings, sanitized:
 
 # %%
-from mmaplab.kernel.debug.sanitizer import Sanitizer, SanitizerReport  # noqa: E402
+from mmaplab.kernel.debug.sanitizer import Sanitizer, SanitizerReport
 
 
 def sanitized_mmap(finish):
@@ -175,14 +210,14 @@ for finish in (finish_unmap_then_unlock, finish_unmap_then_read_vma, actions.mma
     print()
 
 # %% [markdown]
-# The sanitizer also catches the afs bug of chapter {doc}`05_vm_operations` the moment it
+# The sanitizer also catches the afs bug of {doc}`chapter 5 <05_vm_operations>` the moment it
 # happens, not when the count finally goes wrong: an `mmap_prepare` hook that changes
 # driver state is reported on the first `mmap()` — and again, louder, when the range merged
 # and the change can never be undone. Here the first afs conversion
 # (`mmaplab.drivers.afs.make_buggy()`), in "collect" mode so the run goes on:
 
 # %%
-from mmaplab.drivers import afs  # noqa: E402
+from mmaplab.drivers import afs
 
 driver = afs.make_buggy()
 file = driver.open()
@@ -200,6 +235,24 @@ print("VMAs:", len(mm.vmas()), "| cb_nr_mmap:", driver.vnode.cb_nr_mmap)
 # ## In the compatibility layer the option is switched off
 #
 # When an `mmap_prepare` hook is called *from* a legacy `->mmap` (chapter 7), the VMA is
-# not in the tree or the rmap yet, so there is nothing to hide from; v4 forces
-# `hide_from_rmap_until_complete` off there ("mm: switch the rmap lock held option off in
-# compat layer"). The model does the same; chapter 7 shows the stacked path.
+# not in the tree or the rmap yet, so there is nothing to hide from;
+# [v4 05/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) forces `hide_from_rmap_until_complete` off there ("mm:
+# switch the rmap lock held option off in compat layer"). The model does the same; chapter 7 shows the stacked path.
+#
+# :::{admonition} What to take away
+# :class: important
+# * The rmap lock `i_mmap_rwsem` guards a file's tree of VMAs; unmapping a file VMA takes
+#   it. Never unmap while holding it, and never read a VMA after unmapping it.
+# * The deadlock and the use-after-free on a failed action were in mainline from
+#   ac0a3fc9c07d to 7.0; [v4 04/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) fixes them and is tagged for stable.
+# * `hide_from_rmap_until_complete` exists for hugetlbfs. Drivers leave `desc->action` to
+#   the `mmap_action_*()` helpers.
+# * `MM(sanitize=True)` names the rule a hook breaks, at the moment it breaks it.
+# :::
+#
+# :::{admonition} Try it
+# :class: seealso
+# {doc}`Exercise 02 <../exercises/02_mapped_refcount>` and
+# {doc}`exercise 03 <../exercises/03_private_data>` run your `mapped`/`close` pair under
+# failing mappings, where these error paths are taken.
+# :::

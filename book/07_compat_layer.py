@@ -31,6 +31,17 @@
 #
 # The second entry point is what lets a driver convert *incrementally*: its internals move
 # to the descriptor style while its outer `->mmap` remains.
+#
+# :::{admonition} The crux
+# :class: tip
+# How does an `mmap_prepare` hook run when its caller already has a VMA?
+#
+# **You will be able to** call a converted hook from a legacy `->mmap`, through `compat_vma_mmap()` or
+# `__compat_vma_mmap()`, and say what differs from the direct path.
+#
+# **Prerequisites:** actions and hooks ({doc}`chapters 4 <04_mmap_actions>` and
+# {doc}`5 <05_vm_operations>`), the rmap lock ({doc}`chapter 6 <06_locking>`).
+# :::
 
 # %%
 import errno
@@ -135,18 +146,29 @@ for label, fops in [("step 1: ->mmap + __compat_vma_mmap", {"mmap": bar_mmap}),
 # afterwards; `MM(config=V4)` follows the series exactly as posted:
 #
 # * v4 refused (`EINVAL`, with a warning) any `->mmap` that left `vm_ops->mapped` set
-#   (`__vma_check_mmap_hook`). But a legacy `->mmap` that reaches an `mmap_prepare` hook
-#   through the compat layer legitimately ends up with such ops — uio and tcmu do — so that
-#   check was later removed;
-# * v4's error path unmapped the VMA even when called from the compat layer, where the VMA
-#   was never inserted; the fix returns the error and lets the outer `->mmap` path clean up.
+#   (`__vma_check_mmap_hook`, added by [v4 08/21](https://lore.kernel.org/all/4c5e98297eb0aae9565c564e1c296a112702f144.1774045440.git.ljs@kernel.org/)). But a legacy
+#   `->mmap` that reaches an `mmap_prepare` hook through the compat layer legitimately ends
+#   up with such ops — uio and tcmu do, and tcmu-runner hit the warning — so that check was
+#   removed by **3d3544a6c996** ("mm/vma: remove __vma_check_mmap_hook()");
+# * the error path unmapped the VMA even when called from the compat layer, where the VMA
+#   was never inserted. **619eab23e1ce** ("mm/vma: do not try to unmap a VMA if
+#   mmap_prepare() invoked from mmap()") returns the error instead and lets the outer
+#   `->mmap` path clean up.
+#
+# :::{admonition} History
+# :class: note
+# The second bug is older than v4: 619eab23e1ce carries `Fixes: ac0a3fc9c07d` (the commit
+# that introduced actions, in mainline before 7.0), `Cc: stable`, a syzbot report
+# (WARNING in `vma_mark_detached`) and CVE-2026-53373. Every kernel from ac0a3fc9c07d up
+# to 7.0 needs its backport; {doc}`sources` lists the kernels and the fixes.
+# :::
 
 # %%
-def counting_mapped(start, end, pgoff, file, private_data):
+def succeeding_mapped(start, end, pgoff, file, private_data):
     return 0
 
 
-inner_ops = VmOperationsStruct(name="inner_vm_ops", mapped=counting_mapped)
+inner_ops = VmOperationsStruct(name="inner_vm_ops", mapped=succeeding_mapped)
 
 
 def inner_prepare(desc):
@@ -174,3 +196,25 @@ for config_name, kwargs in [("V4 as posted", {"config": V4}), ("default (fixed)"
         print(f"{config_name:<16} {inner.__name__:<16} {result}")
         for w in mm.warnings:
             print(f"{'':<16} WARNING: {w}")
+
+# %% [markdown]
+# With the series as posted, a failing inner hook made the core unmap a VMA that was never
+# in the tree (the warning above); with 619eab23e1ce the error comes back to the outer
+# `->mmap` and the VMA is freed by its error path.
+#
+# :::{admonition} What to take away
+# :class: important
+# * `compat_vma_mmap()` runs a whole `mmap_prepare` hook for a caller holding a VMA;
+#   `__compat_vma_mmap()` completes a descriptor the caller prepared itself.
+# * In the compat layer the VMA is not in the tree: no rmap hiding, and no unmap on error
+#   (619eab23e1ce, a stable fix for every kernel since ac0a3fc9c07d).
+# * `vm_ops->mapped` set by a stacked hook is legitimate (3d3544a6c996).
+# :::
+
+# %% [markdown]
+# :::{admonition} Try it
+# :class: seealso
+# {doc}`Exercise 04 <../exercises/04_compat_layer>`; then the stacked drivers:
+# {doc}`exercise 11 (hv_vmbus) <../exercises/11_hv_vmbus>` and
+# {doc}`exercise 12 (uio) <../exercises/12_uio>`.
+# :::

@@ -26,8 +26,8 @@
 # or drops off it while still mapped.
 #
 # **The story in the series.** A first conversion of afs to `mmap_prepare` (upstream
-# `9d5403b1036c`) took the reference in the prepare hook. v4 09/21 reverted it to the
-# legacy `f_op->mmap` hook as a hotfix; v4 10/21 restored `mmap_prepare` with the count
+# `9d5403b1036c`) took the reference in the prepare hook. [v4 09/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) reverted it to the
+# legacy `f_op->mmap` hook as a hotfix; [v4 10/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) restored `mmap_prepare` with the count
 # moved into the new `vm_ops->mapped`. The model has all three versions.
 
 # %%
@@ -61,7 +61,7 @@ print(spec_citation(SPEC))
 # }
 # ```
 #
-# **After (v4 10/21)** — the prepare hook is stateless; the count moved to `mapped`:
+# **After ([v4 10/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/))** — the prepare hook is stateless; the count moved to `mapped`:
 #
 # ```c
 # static int afs_file_mmap_prepare(struct vm_area_desc *desc)
@@ -160,3 +160,10 @@ print(mutant_text(SPEC, "ref-in-prepare", keys=["state"]))
 # %% [markdown]
 # Chapter {doc}`../05_vm_operations` explains `mapped`, `open` and `close` with a smaller
 # example; chapter {doc}`../06_locking` shows the sanitizer flagging the same bug.
+
+# %% [markdown]
+# :::{admonition} Try it
+# :class: seealso
+# {doc}`Exercise 09 <../../exercises/09_afs>`: convert this driver's hook yourself; the
+# check runs it through the scenarios above and names the mistake behind a wrong answer.
+# :::

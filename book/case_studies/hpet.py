@@ -16,7 +16,8 @@
 #
 # **The device.** The High Precision Event Timer is a block of memory-mapped registers
 # (on x86 usually at physical `0xfed00000`). `/dev/hpet` hands out one timer per `open()`
-# and, when the kernel is built with `CONFIG_HPET_MMAP` and booted with `hpet_mmap=1`, lets
+# and, when the kernel is built with `CONFIG_HPET_MMAP` and mapping is enabled (by default
+# if `CONFIG_HPET_MMAP_DEFAULT=y`; the `hpet_mmap=` boot option overrides that), lets
 # userspace map the block's register page read-only to read the main counter without a
 # system call.
 #
@@ -26,8 +27,8 @@
 # `hpet_mmap_enabled`. `hpet_open()` refuses `O_RDWR`/`O_WRONLY` with `EINVAL`. There are
 # no `vm_ops`: nothing to count.
 #
-# The series converts it in v4 13/21, using the new `mmap_action_simple_ioremap()` of
-# v4 11/21.
+# The series converts it in [v4 13/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/), using the new `mmap_action_simple_ioremap()` of
+# [v4 11/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/).
 
 # %%
 from mmaplab.drivers import hpet
@@ -58,7 +59,7 @@ print(spec_citation(SPEC))
 # }
 # ```
 #
-# **After (v4 13/21)**:
+# **After ([v4 13/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/))**:
 #
 # ```c
 # static int hpet_mmap_prepare(struct vm_area_desc *desc)
@@ -125,3 +126,10 @@ print(compare(SPEC).render())
 
 # %%
 print(mutant_text(SPEC, "no-noncached", limit=2, keys=["page_prot", "pte"]))
+
+# %% [markdown]
+# :::{admonition} Try it
+# :class: seealso
+# {doc}`Exercise 05 <../../exercises/05_hpet>`: convert this driver's hook yourself; the
+# check runs it through the scenarios above and names the mistake behind a wrong answer.
+# :::

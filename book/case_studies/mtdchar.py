@@ -22,7 +22,7 @@
 # `ENODEV`. On a `!CONFIG_MMU` kernel (where `mtdchar_get_unmapped_area()` already chose
 # the address) it only accepts shared mappings (`EACCES` otherwise).
 #
-# v4 14/21 converts it and deletes the dead block. The model's address space is an x86-64
+# [v4 14/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) converts it and deletes the dead block. The model's address space is an x86-64
 # MMU one, so every scenario exercises the MMU path; the `!MMU` branch is a method pair
 # that `tests/drivers/test_drivers_a.py` calls on a VMA and on a descriptor.
 
@@ -54,7 +54,7 @@ print(spec_citation(SPEC))
 # }
 # ```
 #
-# **After (v4 14/21)**:
+# **After ([v4 14/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/))**:
 #
 # ```c
 # static int mtdchar_mmap_prepare(struct vm_area_desc *desc)
@@ -111,3 +111,10 @@ print(compare(SPEC).render())
 
 # %%
 print(mutant_text(SPEC, "revived-ram-branch", limit=2, keys=["errno"]))
+
+# %% [markdown]
+# :::{admonition} Try it
+# :class: seealso
+# {doc}`Exercise 07 <../../exercises/07_mtdchar>`: convert this driver's hook yourself; the
+# check runs it through the scenarios above and names the mistake behind a wrong answer.
+# :::

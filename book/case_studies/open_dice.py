@@ -25,7 +25,7 @@
 # writable, and it loses `VM_MAYWRITE` so `mprotect()` cannot add write access later;
 # `VM_DONTCOPY` keeps the secrets out of fork children, `VM_DONTDUMP` out of core dumps.
 #
-# Converted in v4 12/21, with `mmap_action_simple_ioremap()` (v4 11/21).
+# Converted in [v4 12/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/), with `mmap_action_simple_ioremap()` ([v4 11/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/)).
 
 # %%
 from mmaplab.drivers import open_dice
@@ -56,7 +56,7 @@ print(spec_citation(SPEC))
 # }
 # ```
 #
-# **After (v4 12/21)**:
+# **After ([v4 12/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/))**:
 #
 # ```c
 # static int open_dice_mmap_prepare(struct vm_area_desc *desc)
@@ -121,3 +121,10 @@ print(compare(SPEC).render())
 
 # %%
 print(mutant_text(SPEC, "keeps-maywrite", limit=2, keys=["errno"]))
+
+# %% [markdown]
+# :::{admonition} Try it
+# :class: seealso
+# {doc}`Exercise 06 <../../exercises/06_open_dice>`: convert this driver's hook yourself; the
+# check runs it through the scenarios above and names the mistake behind a wrong answer.
+# :::

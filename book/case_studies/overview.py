@@ -92,3 +92,19 @@ stepper.display()
 # %%
 print(stepper.text())
 
+# %% [markdown]
+# :::{admonition} Try it
+# :class: seealso
+# Each case study has an exercise in which you write the conversion:
+#
+# * {doc}`exercise 05: hpet <../../exercises/05_hpet>`
+# * {doc}`exercise 06: open_dice <../../exercises/06_open_dice>`
+# * {doc}`exercise 07: mtdchar <../../exercises/07_mtdchar>`
+# * {doc}`exercise 08: stm <../../exercises/08_stm>`
+# * {doc}`exercise 09: afs <../../exercises/09_afs>`
+# * {doc}`exercise 10: vme_user <../../exercises/10_vme_user>`
+# * {doc}`exercise 11: hv_vmbus <../../exercises/11_hv_vmbus>`
+# * {doc}`exercise 12: uio <../../exercises/12_uio>`
+# * {doc}`exercise 13: uio_hv_generic <../../exercises/13_uio_hv_generic>`
+# * {doc}`exercise 14: target_core_user <../../exercises/14_target_core_user>`
+# :::

@@ -25,7 +25,7 @@
 # stm VMA holds one PM reference. `stm_mmap_vmops` keeps that invariant: `open` takes one
 # for a split or forked copy, `close` drops one.
 #
-# Converted in v4 15/21, which adds `vm_ops->mapped` for the first reference.
+# Converted in [v4 15/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/), which adds `vm_ops->mapped` for the first reference.
 
 # %%
 from mmaplab.drivers import stm
@@ -56,7 +56,7 @@ print(spec_citation(SPEC))
 # }
 # ```
 #
-# **After (v4 15/21)**:
+# **After ([v4 15/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/))**:
 #
 # ```c
 # static int stm_char_mmap_prepare(struct vm_area_desc *desc)
@@ -130,3 +130,10 @@ print(compare(SPEC).render())
 
 # %%
 print(mutant_text(SPEC, "pm-get-in-prepare", limit=2, keys=["state"]))
+
+# %% [markdown]
+# :::{admonition} Try it
+# :class: seealso
+# {doc}`Exercise 08 <../../exercises/08_stm>`: convert this driver's hook yourself; the
+# check runs it through the scenarios above and names the mistake behind a wrong answer.
+# :::

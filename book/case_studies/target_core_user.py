@@ -27,7 +27,7 @@
 # `SIGBUS`). `tcmu_vm_ops`: `open` takes a reference for a split or forked copy, `close`
 # drops one, `fault` finds the page.
 #
-# Converted in v4 19/21 together with the uio core (see {doc}`uio`).
+# Converted in [v4 19/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) together with the uio core (see {doc}`uio`).
 
 # %%
 from mmaplab import MAP_SHARED, MM, PAGE_SIZE, PROT_READ, PROT_WRITE, V4
@@ -60,7 +60,7 @@ print(spec_citation(SPEC))
 # }
 # ```
 #
-# **After (v4 19/21)** — `uio_info->mmap_prepare`, called by the uio core through the
+# **After ([v4 19/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/))** — `uio_info->mmap_prepare`, called by the uio core through the
 # compatibility layer:
 #
 # ```c
@@ -158,3 +158,10 @@ for label, config in (("v4 as posted", V4), ("with the hotfix", None)):
 
 # %%
 print(mutant_text(SPEC, "kref-in-mmap_prepare", limit=2, keys=["state"]))
+
+# %% [markdown]
+# :::{admonition} Try it
+# :class: seealso
+# {doc}`Exercise 14 <../../exercises/14_target_core_user>`: convert this driver's hook yourself; the
+# check runs it through the scenarios above and names the mistake behind a wrong answer.
+# :::

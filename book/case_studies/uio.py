@@ -25,7 +25,7 @@
 # protected by `info_lock`, and the `mem[]` table — plus, before the series, an optional
 # driver override `uio_info->mmap(info, vma)`.
 #
-# **What v4 19/21 changes.** `uio_fops` keeps its legacy `.mmap = uio_mmap`: the core's
+# **What [v4 19/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) changes.** `uio_fops` keeps its legacy `.mmap = uio_mmap`: the core's
 # built-in region types still use VMA-based helpers. Only the driver override changes:
 # `uio_info->mmap` is replaced by `uio_info->mmap_prepare(info, desc)`, which the core
 # calls **through the compatibility layer**, still under `info_lock` and after its own
@@ -58,7 +58,7 @@ print(spec_citation(SPEC))
 # }
 # ```
 #
-# **After (v4 19/21)**:
+# **After ([v4 19/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/))**:
 #
 # ```c
 #         if (idev->info->mmap_prepare) {
@@ -126,3 +126,10 @@ print(compare(SPEC).render())
 
 # %%
 print(mutant_text(SPEC, "phys-cached", limit=2, keys=["page_prot"]))
+
+# %% [markdown]
+# :::{admonition} Try it
+# :class: seealso
+# {doc}`Exercise 12 <../../exercises/12_uio>`: convert this driver's hook yourself; the
+# check runs it through the scenarios above and names the mistake behind a wrong answer.
+# :::

@@ -26,7 +26,7 @@
 # copies: `open` increments it, `close` decrements it and, at zero, frees it and decrements
 # `mmap_count`.
 #
-# Converted in v4 16/21 (identical to upstream `334fbe734e68`).
+# Converted in [v4 16/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) (identical to upstream `334fbe734e68`).
 
 # %%
 from mmaplab.drivers import vme_user
@@ -65,7 +65,7 @@ print(spec_citation(SPEC))
 # }
 # ```
 #
-# **After (v4 16/21)**:
+# **After ([v4 16/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/))**:
 #
 # ```c
 # static int vme_user_master_mmap_prepare(unsigned int minor, struct vm_area_desc *desc)
@@ -143,3 +143,10 @@ print(compare(SPEC).render())
 
 # %%
 print(mutant_text(SPEC, "alloc-in-mmap_prepare", limit=2, keys=["state"]))
+
+# %% [markdown]
+# :::{admonition} Try it
+# :class: seealso
+# {doc}`Exercise 10 <../../exercises/10_vme_user>`: convert this driver's hook yourself; the
+# check runs it through the scenarios above and names the mistake behind a wrong answer.
+# :::

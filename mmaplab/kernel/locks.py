@@ -4,9 +4,9 @@ Models ``struct rw_semaphore`` as used for ``mm->mmap_lock``
 (include/linux/mmap_lock.h) and ``mapping->i_mmap_rwsem`` (include/linux/fs.h,
 ``i_mmap_lock_write()``), and the two lockdep reports that matter for the
 mmap_prepare series (kernel/locking/lockdep.c): *recursive locking* (taking a
-lock this task already holds — the v3 deadlock of unmapping while the rmap lock
-is held) and *circular dependency* (taking locks in the reverse of an order seen
-before — mmap_lock must be taken before i_mmap_rwsem).
+lock this task already holds — the mainline deadlock, since ac0a3fc9c07d and fixed by
+v4 04/21, of unmapping while the rmap lock is held) and *circular dependency*
+(taking locks in the reverse of an order seen before — mmap_lock must be taken before i_mmap_rwsem).
 
 The model runs one task at a time, so any attempt to take a held lock is a
 deadlock, and it is reported instead of hanging.

@@ -20,6 +20,7 @@ class Page:
     path: Path
     outputs: list[str] = field(default_factory=list)  # text of each output <pre>
     links: list[str] = field(default_factory=list)  # href of every <a>
+    anchors: list[tuple[str, str]] = field(default_factory=list)  # (href, text) of every <a>
     scripts: list[str] = field(default_factory=list)  # src of every <script src>
     ids: set[str] = field(default_factory=set)  # every id= (link targets)
     text: str = ""  # the article's text, outputs included
@@ -39,6 +40,7 @@ class _Parser(HTMLParser):
         self.in_article = 0
         self.pre: list[str] = []
         self.article: list[str] = []
+        self.anchor: tuple[str, list[str]] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
@@ -46,6 +48,7 @@ class _Parser(HTMLParser):
             self.page.ids.add(a["id"])
         if tag == "a" and "href" in a:
             self.page.links.append(a["href"])
+            self.anchor = (a["href"], [])
         if tag == "script" and a.get("src"):
             self.page.scripts.append(a["src"])
         if tag in ("br", "img", "meta", "link", "input", "hr", "source", "wbr"):
@@ -59,6 +62,9 @@ class _Parser(HTMLParser):
             self.pre = []
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self.anchor is not None:
+            self.page.anchors.append((self.anchor[0], "".join(self.anchor[1]).strip()))
+            self.anchor = None
         while self.stack:
             open_tag, opened = self.stack.pop()
             self.in_output -= opened
@@ -70,6 +76,8 @@ class _Parser(HTMLParser):
                 break
 
     def handle_data(self, data: str) -> None:
+        if self.anchor is not None:
+            self.anchor[1].append(data)
         if self.in_pre:
             self.pre.append(data)
         if self.in_article:

@@ -7,6 +7,7 @@ the HTML that build produced, not any committed output.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -114,6 +115,75 @@ def test_internal_links_resolve(built_book: Path, pages: dict[str, Page]):  # no
                 if fragment not in other.ids:
                     broken.append(f"{name}: {href} (no anchor #{fragment})")
     assert not broken, "broken internal links:\n" + "\n".join(broken)
+
+
+def _exercise_links(page: Page) -> set[str]:
+    """The exercise pages (``NN_slug``) a page links to."""
+    found = set()
+    for href in page.links:
+        m = re.search(r"(?:^|/)exercises/(\d\d_[a-z_]+)\.html", href)
+        if m:
+            found.add(m.group(1))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_every_chapter_and_case_study_links_an_exercise(pages: dict[str, Page]):
+    missing = [name for name in pages
+               if re.fullmatch(r"book/(0\d_\w+|case_studies/\w+)", name)
+               and not _exercise_links(pages[name])]
+    assert not missing, f"pages without a 'Try it' link to an exercise: {missing}"
+    for name in ("hpet", "afs", "vme_user", "target_core_user"):
+        links = _exercise_links(pages[f"book/case_studies/{name}"])
+        assert any(e.endswith(name) for e in links), f"{name} does not link its exercise"
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_sources_page_links_every_patch_the_book_cites(pages: dict[str, Page]):
+    cited = set()
+    for page in pages.values():
+        cited |= set(re.findall(r"v4 (\d\d)/21", page.text))
+    assert len(cited) >= 10, f"the book cites few patches? {sorted(cited)}"
+    sources = pages["book/sources"]
+    linked = {m.group(1) for href, text in sources.anchors
+              if href.startswith("https://lore.kernel.org/")
+              for m in [re.fullmatch(r"v4 (\d\d)/21", text)] if m}
+    assert cited <= linked, f"patches cited but not linked on the sources page: {cited - linked}"
+    commits = " ".join(href for href, _ in sources.anchors)
+    for commit in ("ac0a3fc9c07d", "619eab23e1ce", "3d3544a6c996"):
+        assert commit in commits, f"no link to commit {commit}"
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_history_is_told_as_mainline_bugs(pages: dict[str, Page]):
+    """The rmap-lock deadlock and the use-after-free came with ac0a3fc9c07d into mainline."""
+    text = "\n".join(p.text for p in pages.values())
+    for wrong in ("earlier revision of the series", "v3 bug", "v2/v3"):
+        assert wrong not in text, f"the book still says {wrong!r}"
+    locking = pages["book/06_locking"].text
+    assert "ac0a3fc9c07d" in locking and "Cc: stable" in locking
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_chapter_4_shows_its_pitfalls_executed(pages: dict[str, Page]):
+    out = pages["book/04_mmap_actions"].output_text
+    lines = out.splitlines()
+    ring = re.search(r"ring pfns: \[(.*)\]", out).group(1).split(", ")
+    legacy = next(ln for ln in lines if ln.startswith("vm_map_pages") and "offset 1" in ln)
+    naive = next(ln for ln in lines if ln.startswith("map_kernel_pages_full") and "offset 1" in ln)
+    assert f"[{ring[1]}, {ring[2]}]" in legacy and f"[{ring[0]}, {ring[1]}]" in naive
+    assert any(ln.startswith("vm_map_pages") and "offset 3" in ln and "ENXIO" in ln
+               for ln in lines)
+    late = next(ln for ln in lines if ln.startswith("ioremap, then noncached"))
+    simple = next(ln for ln in lines if ln.startswith("simple_ioremap, then noncached"))
+    assert "VMA prot: rw- uc" in late and " uc " not in late.split("PTE:")[1] + " "
+    assert " uc " in simple.split("PTE:")[1] + " "
+    assert "vm_ops->mapped -> action.success_hook" in out
+    assert "action.error_hook(ENOMEM)" in out and "EAGAIN" in out
 
 
 def test_diagrams_match_their_generator():

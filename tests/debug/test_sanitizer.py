@@ -1,7 +1,7 @@
 """The hook sanitizer: the series' own bugs are flagged, correct hooks are not.
 
-Buggy variants rebuilt from core pieces: the v3 deadlock (mmap_action_finish unmapping
-while the rmap lock is held), the v2/v3 use-after-free (vma->vm_file read after the VMA
+Buggy variants rebuilt from core pieces: the mainline deadlock (mmap_action_finish unmapping
+while the rmap lock is held), the mainline use-after-free (vma->vm_file read after the VMA
 was unmapped), the afs refcount bug (reference taken in mmap_prepare; the mapping then
 merges or fails) — plus each rule of mmaplab.kernel.debug.sanitizer and a clean run.
 """
@@ -105,7 +105,7 @@ def test_clean_run_reports_nothing() -> None:
 
 
 def _v3_finish(mm, vma, action, err, is_compat):
-    """mmap_action_finish as in v3 of the series: unmap first, drop the rmap lock after."""
+    """mmap_action_finish as in mainline before v4 04/21: unmap first, drop the rmap lock after."""
     if not err:
         err = ma.call_vma_mapped(mm, vma)
     if not err and action.success_hook is not None:
@@ -115,7 +115,7 @@ def _v3_finish(mm, vma, action, err, is_compat):
         return 0
     with mm.trace.enter("do_munmap"):
         do_vmi_munmap(mm, vma.vm_start, vma.vm_end)
-    ma.maybe_rmap_unlock_action(vma, action)  # v2/v3: reads vma->vm_file of a freed VMA
+    ma.maybe_rmap_unlock_action(vma, action)  # before v4 04/21: reads a freed VMA's vm_file
     return err
 
 
@@ -138,7 +138,7 @@ def test_v4_order_is_clean_under_the_sanitizer() -> None:
     assert mm.maps() == "" and lockdep.held == []
 
 
-def test_v3_deadlock_rmap_lock_held_across_unmap(monkeypatch) -> None:
+def test_mainline_deadlock_rmap_lock_held_across_unmap(monkeypatch) -> None:
     monkeypatch.setattr(ma, "mmap_action_finish", _v3_finish)
     f = _hidden_failing_driver(hide=True).open()
     mm = MM(sanitize=True)
@@ -147,11 +147,13 @@ def test_v3_deadlock_rmap_lock_held_across_unmap(monkeypatch) -> None:
     rep = ei.value
     assert rep.rule == "rmap-lock-held-across-unmap" and rep.errno == errno.EDEADLK
     assert "do_munmap" in rep.step and "i_mmap_rwsem" in rep.what
-    assert "lockdep" in rep.bug_class and "v3" in str(rep) and "mmap(" in str(rep)
+    assert "lockdep" in rep.bug_class and "mmap(" in str(rep)
+    # The rule text tells the history right: a mainline bug, fixed for stable.
+    assert "ac0a3fc9c07d" in str(rep) and "Cc: stable" in str(rep) and "v3" not in str(rep)
     assert lockdep.held == []
 
 
-def test_v2_v3_use_after_free_of_vm_file(monkeypatch) -> None:
+def test_mainline_use_after_free_of_vm_file(monkeypatch) -> None:
     """Without the lock held the unmap goes through; reading vma->vm_file after it is UAF."""
     def finish_uaf(mm, vma, action, err, is_compat):
         if not err and action.success_hook is not None:
@@ -160,7 +162,7 @@ def test_v2_v3_use_after_free_of_vm_file(monkeypatch) -> None:
             return 0
         with mm.trace.enter("do_munmap"):
             do_vmi_munmap(mm, vma.vm_start, vma.vm_end)
-        _ = vma.vm_file.f_mapping  # the v2 unlock path: vma was just freed
+        _ = vma.vm_file.f_mapping  # the old unlock path: vma was just freed
         return err
 
     monkeypatch.setattr(ma, "mmap_action_finish", finish_uaf)

@@ -302,7 +302,8 @@ def test_faults_sigsegv_and_sigbus():
 # -- locks and use-after-free ----------------------------------------------------------
 
 def test_lockdep_reports_rmap_lock_held_across_unmap():
-    """The v3 bug class: an error path unmapping while the file rmap lock is held."""
+    """The mainline bug class (ac0a3fc9c07d, fixed by v4 04/21): an error path unmapping
+    while the file rmap lock is held."""
     from mmaplab.kernel.mmap_action import mmap_action_remap_full
 
     def bad_success_hook(vma):

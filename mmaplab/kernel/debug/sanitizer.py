@@ -17,8 +17,10 @@ call.
 Checks:
 
 (a) lock order inversions, recursive locking, and the rmap lock held across an
-    unmap (the v3 deadlock), or a lock still held on return to user space;
-(b) use of a freed VMA or file (the v2/v3 ``vma->vm_file`` use-after-free), and
+    unmap (the mainline deadlock since ac0a3fc9c07d, fixed by v4 04/21), or a lock
+    still held on return to user space;
+(b) use of a freed VMA or file (the ``vma->vm_file`` use-after-free of the same
+    mainline error path), and
     use of a ``vm_area_desc`` kept by a hook after ``mmap()`` returned;
 (c) hooks touching what they must not: ``mmap_prepare`` changing anything
     reachable through ``desc.mm``; ``mapped`` reaching the new VMA or the mm; a
@@ -55,9 +57,10 @@ RULES: dict[str, tuple[str, str]] = {
     "rmap-lock-held-across-unmap": (
         "lockdep: possible recursive locking (self-deadlock)",
         "the file's rmap lock (i_mmap_rwsem) must be dropped before a failed mapping is "
-        "unmapped: do_munmap() takes it again. This is the v3 bug of the series, fixed in v4 "
-        "by 'mm: avoid deadlock when holding rmap on mmap_prepare error' "
-        "(mmap_action_finish() calls maybe_rmap_unlock_action() before do_munmap())"),
+        "unmapped: do_munmap() takes it again. A mainline bug since ac0a3fc9c07d, fixed by "
+        "v4 04/21 'mm: avoid deadlock when holding rmap on mmap_prepare error' (Fixes: "
+        "ac0a3fc9c07d, Cc: stable): mmap_action_finish() calls maybe_rmap_unlock_action() "
+        "before do_munmap()"),
     "lock-order": (
         "lockdep: circular locking dependency / recursive locking",
         "locks are taken in one global order (mmap_lock before i_mmap_rwsem) and never twice"),
@@ -68,7 +71,8 @@ RULES: dict[str, tuple[str, str]] = {
     "use-after-free": (
         "KASAN: slab-use-after-free",
         "a VMA or file must not be touched after it was freed — e.g. reading vma->vm_file "
-        "after do_munmap() freed the VMA, the v2/v3 bug fixed in v3/v4 of the series"),
+        "after do_munmap() freed the VMA: a mainline bug since ac0a3fc9c07d, fixed by v4 "
+        "04/21 (Fixes: ac0a3fc9c07d, Cc: stable)"),
     "desc-use-after-return": (
         "KASAN: stack-use-after-return",
         "the vm_area_desc lives on __mmap_region()'s stack only for the duration of "
