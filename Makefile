@@ -24,7 +24,8 @@ BOOK_FLAGS  := -W -n --keep-going
 export PATH := $(VENV_BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv book book-fast test lint clean distclean bench browser-deps constraints
+.PHONY: help venv book book-fast test lint clean distclean bench browser-deps constraints \
+	publish linkcheck binder-constraints
 
 help:
 	@echo "make venv          create .venv with mmaplab[dev] (pinned by constraints.txt)"
@@ -33,6 +34,9 @@ help:
 	@echo "make test          ruff, mypy, then pytest over tests/ (what CI runs)"
 	@echo "make lint          ruff check . and mypy (mmaplab/, settings in pyproject.toml)"
 	@echo "make bench         run the benchmarks, if any"
+	@echo "make publish       clean book build, then push _build/html to gh-pages (ghp-import)"
+	@echo "make linkcheck     check every external link of the book (Sphinx linkcheck)"
+	@echo "make binder-constraints  re-resolve binder/constraints.txt over repo2docker's pins"
 	@echo "make browser-deps  apt-get install Debian chromium + chromium-driver if missing"
 	@echo "make constraints   re-resolve constraints.txt from pyproject.toml"
 	@echo "make clean         remove build outputs and caches (keeps .venv)"
@@ -63,6 +67,17 @@ book: venv
 book-fast: venv
 	$(JUPYTER_BOOK) build . $(BOOK_FLAGS)
 	@echo "Book: $(CURDIR)/_build/html/index.html"
+
+# Manual publication (CI publishes from main through .github/workflows/pages.yml):
+# ghp-import commits _build/html to the gh-pages branch (-n: with .nojekyll, so GitHub
+# serves _static/; -f: replace the branch; -p: push it to origin).
+publish: book
+	$(VENV_BIN)/ghp-import -n -p -f -m "Publish the book from $$(git rev-parse --short HEAD)" _build/html
+
+# External links only (the weekly workflow); allowances: sphinx.config.linkcheck_* in
+# _config.yml. Notebooks are not executed: links live in the text.
+linkcheck: venv
+	$(JUPYTER_BOOK) build . --builder linkcheck
 
 lint: venv
 	$(VENV_BIN)/ruff check .
@@ -109,6 +124,11 @@ constraints:
 	} > constraints.txt.new; \
 	mv constraints.txt.new constraints.txt; \
 	echo "constraints.txt updated"
+
+# binder/constraints.txt: what binder/requirements.txt adds to repo2docker's own server
+# environment (read from the pinned jupyter-repo2docker package), resolved on top of it.
+binder-constraints: venv
+	$(PY) -m tests.book.binder_env --write-constraints
 
 clean:
 	rm -rf _build build dist .pytest_cache .ruff_cache .mypy_cache .hypothesis *.egg-info

@@ -165,9 +165,18 @@ def address_space_svg(shot: Snapshot, lo: int | None = None, hi: int | None = No
     return "".join(parts)
 
 
-def _widgets() -> Any:
-    import ipywidgets  # imported lazily: the model itself needs no front-end
+#: What to install when the front end is missing (`pip install mmaplab` has no dependency).
+MISSING_FRONT_END = ("mmaplab.widgets needs {name}, which is not installed: "
+                     "pip install 'mmaplab[widgets]'")
 
+
+def _widgets() -> Any:
+    # Imported lazily: the model itself needs no front end, and the text views work without.
+    try:
+        import ipywidgets
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError(MISSING_FRONT_END.format(name="ipywidgets"),
+                                  name=exc.name) from None
     return ipywidgets
 
 
@@ -178,7 +187,11 @@ def show(widget: Any, fallback: str) -> None:
     versions); the fixed text keeps nbval's comparison meaningful and is what a
     front-end without widget support shows.
     """
-    from IPython.display import display
+    try:
+        from IPython.display import display
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError(MISSING_FRONT_END.format(name="IPython"),
+                                  name=exc.name) from None
 
     bundle = {
         "application/vnd.jupyter.widget-view+json": {
