@@ -37,6 +37,7 @@ from mmaplab import (
     PROT_WRITE,
     VMFlag,
 )
+from mmaplab.progress import note, track
 
 __all__ = ["GOALS", "kernel_ratio", "scaling", "exercise_check", "book_build", "main"]
 
@@ -192,6 +193,9 @@ def book_build(timeout: float = 900.0) -> dict[str, Any]:
 def _mark(ok: bool) -> str:
     return "ok" if ok else "GOAL MISSED"
 
+#: The figures, in the order main() reports them (the progress labels).
+STAGES = ("kernel ratio", "scaling", "exercise check", "book build")
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
@@ -200,42 +204,50 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-book", action="store_true", help="skip the book build")
     args = ap.parse_args(argv)
     q = args.quick
-    print("mmaplab benchmarks (medians; ns per operation)")
+    note("mmaplab benchmarks (medians; ns per operation)")
+    # Progress on stderr (a bar on a terminal): the four figures take minutes together.
+    stages = iter(track(STAGES, "make bench"))
+    next(stages)
 
     r = kernel_ratio(2000 if q else 20000, 3 if q else 5)
-    print(f"(1) 1-page anonymous mmap+munmap: model {r['model_ns']:,.0f} ns, kernel "
-          f"{r['kernel_ns']:,.0f} ns -> ratio {r['ratio']:.1f} (goal <= "
-          f"{GOALS['kernel_ratio']:.0f}: {_mark(r['ratio'] <= GOALS['kernel_ratio'])})")
+    note(f"(1) 1-page anonymous mmap+munmap: model {r['model_ns']:,.0f} ns, kernel "
+         f"{r['kernel_ns']:,.0f} ns -> ratio {r['ratio']:.1f} (goal <= "
+         f"{GOALS['kernel_ratio']:.0f}: {_mark(r['ratio'] <= GOALS['kernel_ratio'])})")
 
+    next(stages)
     large = 2000 if q else 20000
     s = scaling(100, large, 200 if q else 2000, 1 if q else 3)
-    print(f"(2) per-op cost at 100 vs {large:,} VMAs (MAP_FIXED layout, one PTE per VMA):")
+    note(f"(2) per-op cost at 100 vs {large:,} VMAs (MAP_FIXED layout, one PTE per VMA):")
     for op, v in s.items():
-        print(f"    {op:12} {v['small_ns']:>10,.0f} -> {v['large_ns']:>10,.0f} ns  "
-              f"x{v['ratio']:.2f} ({_mark(v['ratio'] <= GOALS['scaling'])})")
+        note(f"    {op:12} {v['small_ns']:>10,.0f} -> {v['large_ns']:>10,.0f} ns  "
+             f"x{v['ratio']:.2f} ({_mark(v['ratio'] <= GOALS['scaling'])})")
     sp = scaling(100, large, 50 if q else 500, 1 if q else 3, packed=True)
     v = sp["mmap+munmap"]
-    print(f"    mmap(NULL)+munmap with VMAs packed below mmap_base (the top-down gap search):"
-          f"\n    {'':12} {v['small_ns']:>10,.0f} -> {v['large_ns']:>10,.0f} ns  "
-          f"x{v['ratio']:.2f} ({_mark(v['ratio'] <= GOALS['scaling'])})")
+    note(f"    mmap(NULL)+munmap with VMAs packed below mmap_base (the top-down gap search):"
+         f"\n    {'':12} {v['small_ns']:>10,.0f} -> {v['large_ns']:>10,.0f} ns  "
+         f"x{v['ratio']:.2f} ({_mark(v['ratio'] <= GOALS['scaling'])})")
 
+    next(stages)
     e = exercise_check()
     if e["status"] != "ok":
-        print(f"(3) exercise check: {e['status']}")
+        note(f"(3) exercise check: {e['status']}")
     else:
-        print(f"(3) exercise check {e['exercise']}: {e['first_s']:.2f} s "
-              f"(re-check {e['again_s']:.2f} s) — {e['verdict']}")
+        note(f"(3) exercise check {e['exercise']}: {e['first_s']:.2f} s "
+             f"(re-check {e['again_s']:.2f} s) — {e['verdict']}")
 
+    next(stages)
     if args.no_book:
-        print("(4) book build: skipped (--no-book)")
+        note("(4) book build: skipped (--no-book)")
     else:
         b = book_build()
         if b["status"] != "ok":
-            print(f"(4) book build: {b['status']}")
+            note(f"(4) book build: {b['status']}")
             for line in b.get("log", []):
-                print(f"      {line}")
+                note(f"      {line}")
         else:
-            print(f"(4) book build: clean {b['clean_s']:.1f} s, cached {b['cached_s']:.1f} s "
-                  f"(goal clean <= {GOALS['book_clean_s']:.0f} s: "
-                  f"{_mark(b['clean_s'] <= GOALS['book_clean_s'])})")
+            note(f"(4) book build: clean {b['clean_s']:.1f} s, cached {b['cached_s']:.1f} s "
+                 f"(goal clean <= {GOALS['book_clean_s']:.0f} s: "
+                 f"{_mark(b['clean_s'] <= GOALS['book_clean_s'])})")
+    for _ in stages:  # closes the progress report
+        pass
     return 0

@@ -21,8 +21,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
+from .progress import note, track
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,26 +58,30 @@ def _exercise(nn: str):
         raise SystemExit(f"mmaplab: {exc.args[0] if exc.args else exc}") from None
 
 
+def _name(ex: Any) -> str:
+    return f"{ex.nn} {ex.slug}"
+
+
 def _list(directory: Path) -> int:
     from .exercises import EXERCISES
     from .exercises._notebook import notebook_path, run_notebook
 
     solved = 0
     print(f"Exercises in {directory}:")
-    for ex in EXERCISES.values():
+    for ex in track(EXERCISES.values(), "checking", total=len(EXERCISES), label=_name):
         path = notebook_path(directory, ex)
         if not path.exists():
-            mark, note = "?", "notebook missing (mmaplab exercises reset " + ex.nn + ")"
+            mark, status = "?", "notebook missing (mmaplab exercises reset " + ex.nn + ")"
         else:
             outcome = run_notebook(path)
             if outcome.passed:
                 solved += 1
-                mark, note = "✔", "solved"
+                mark, status = "✔", "solved"
             else:
                 mark = "✘"
-                note = f"not yet ({outcome.misconception})" if outcome.misconception else \
+                status = f"not yet ({outcome.misconception})" if outcome.misconception else \
                     "not yet (the notebook raised an error)"
-        print(f"  {mark} {ex.nn}  {ex.slug:<20} {ex.title:<46} {note}")
+        note(f"  {mark} {ex.nn}  {ex.slug:<20} {ex.title:<46} {status}")
     print(f"{solved}/{len(EXERCISES)} solved")
     return 0
 
@@ -86,18 +92,19 @@ def _check(directory: Path, nn: str | None) -> int:
 
     chosen = [_exercise(nn)] if nn else list(EXERCISES.values())
     ok = True
-    for ex in chosen:
+    # Progress only when checking several: one exercise answers at once.
+    for ex in track(chosen, "checking", label=_name) if len(chosen) > 1 else chosen:
         path = notebook_path(directory, ex)
         if not path.exists():
-            print(f"✘ {ex.nn}: {path} does not exist (mmaplab exercises reset {ex.nn})")
+            note(f"✘ {ex.nn}: {path} does not exist (mmaplab exercises reset {ex.nn})")
             ok = False
             continue
         outcome = run_notebook(path)
         if len(chosen) > 1 and outcome.passed:
-            print(f"{ex.nn}: {outcome.output.strip().splitlines()[-1]}")
+            note(f"{ex.nn}: {outcome.output.strip().splitlines()[-1]}")
         elif len(chosen) > 1:
-            print(f"✘ {ex.nn}: not solved yet ({outcome.misconception or 'error'}); "
-                  f"details: mmaplab exercises check {ex.nn}")
+            note(f"✘ {ex.nn}: not solved yet ({outcome.misconception or 'error'}); "
+                 f"details: mmaplab exercises check {ex.nn}")
         else:
             sys.stdout.write(outcome.output)
         ok = ok and outcome.passed
