@@ -1,6 +1,7 @@
 # mmaplab — developer and CI entry points.
 #
 #   make book        clean build of the Jupyter Book -> _build/html/index.html
+#   make test-fast   the inner loop: ruff + mypy + the fast pytest tier on two cores
 #   make test        ruff + mypy + pytest (unit tests, exercise nbval, book build, Binder check)
 #
 # Everything runs inside .venv, created on demand from pyproject.toml pinned by
@@ -24,13 +25,14 @@ BOOK_FLAGS  := -W -n --keep-going
 export PATH := $(VENV_BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv book book-fast test lint clean distclean bench browser-deps constraints \
-	publish linkcheck binder-constraints
+.PHONY: help venv book book-fast test test-fast lint clean distclean bench browser-deps \
+	constraints publish linkcheck binder-constraints
 
 help:
 	@echo "make venv          create .venv with mmaplab[dev] (pinned by constraints.txt)"
 	@echo "make book          clean build of the book: _build/html/index.html"
 	@echo "make book-fast     incremental, cached build for authors (may hide failures)"
+	@echo "make test-fast     ruff, mypy, then the fast tier (not slow/kernel/browser) on 2 cores"
 	@echo "make test          ruff, mypy, then pytest over tests/ (what CI runs)"
 	@echo "make lint          ruff check . and mypy (mmaplab/, settings in pyproject.toml)"
 	@echo "make bench         run the benchmarks, if any"
@@ -82,6 +84,15 @@ linkcheck: venv
 lint: venv
 	$(VENV_BIN)/ruff check .
 	$(VENV_BIN)/mypy
+
+# The inner loop: everything but the slow, Jupyter-kernel and browser tests (book builds,
+# nbval, fresh venvs), spread over FAST_JOBS pytest-xdist workers.  Not a substitute for
+# `make test` before landing a change to notebooks, the book or packaging.
+FAST_JOBS ?= 2
+test-fast: venv
+	$(VENV_BIN)/ruff check .
+	$(VENV_BIN)/mypy
+	$(PY) -m pytest -q -n $(FAST_JOBS) -m "not slow and not browser and not kernel"
 
 # THE test command (CI runs exactly this through .ci/run).
 test: venv browser-deps

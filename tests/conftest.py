@@ -25,6 +25,27 @@ def _kernel_in_junit(record_testsuite_property) -> None:
     record_testsuite_property("kernel_proc_version", info["proc_version"])
 
 
+def pytest_sessionfinish(session) -> None:
+    """Under pytest-xdist (``make test-fast``), a worker hands its counts to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["differential_stats"] = dict(STATS)
+
+
+def pytest_configure(config) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_CollectWorkerStats(), "differential-stats")
+
+
+class _CollectWorkerStats:
+    """On the xdist controller: add up the differential counts of the workers."""
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error) -> None:
+        for key, n in getattr(node, "workeroutput", {}).get("differential_stats", {}).items():
+            STATS[key] += n
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     if STATS["sequences"]:
         terminalreporter.write_line(
