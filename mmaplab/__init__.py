@@ -5,6 +5,7 @@ v4 series applied (see :mod:`mmaplab.kernel.config` for the later fixes).  Start
 :class:`MM` and :class:`RegularFile`; see ARCHITECTURE.md for the module map.
 """
 
+from ._version import __version__
 from .kernel.config import V4, V4_FIXED, KernelConfig
 from .kernel.errors import (
                      BusError,
@@ -71,8 +72,6 @@ from .kernel.mm_types import (
                      VmFault,
                      VmOperationsStruct,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "MM", "RegularFile", "File", "FileOperations", "FMode", "Inode", "VmAreaStruct",

@@ -83,3 +83,28 @@ def test_unknown_desc_field_is_a_violation():
 
     with pytest.raises(HookViolation, match="no field 'vm_flag'"):
         _mmap_with(prepare)
+
+
+def test_the_version_is_pyprojects():
+    import tomllib
+    from pathlib import Path
+
+    import mmaplab
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    assert mmaplab.__version__ == tomllib.loads(pyproject.read_text())["project"]["version"]
+
+
+def test_the_version_without_metadata_is_read_from_the_source_tree(monkeypatch):
+    from importlib import metadata
+
+    import mmaplab
+    from mmaplab import _version
+
+    def missing(name: str) -> str:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", missing)
+    assert _version.version() == mmaplab.__version__
+    monkeypatch.setattr(_version, "__file__", "/nonexistent/mmaplab/_version.py")
+    assert _version.version() == "0+unknown"
