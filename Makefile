@@ -26,7 +26,7 @@ export PATH := $(VENV_BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: help venv book book-fast test test-fast lint clean distclean bench browser-deps \
-	constraints publish linkcheck binder-constraints
+	constraints publish linkcheck binder-constraints exercises
 
 help:
 	@echo "make venv          create .venv with mmaplab[dev] (pinned by constraints.txt)"
@@ -34,6 +34,7 @@ help:
 	@echo "make book-fast     incremental, cached build for authors (may hide failures)"
 	@echo "make test-fast     ruff, mypy, then the fast tier (not slow/kernel/browser) on 2 cores"
 	@echo "make test          ruff, mypy, then pytest over tests/ (what CI runs)"
+	@echo "make exercises     regenerate exercises/*.ipynb from mmaplab/exercises/sources/"
 	@echo "make lint          ruff check . and mypy (mmaplab/, settings in pyproject.toml)"
 	@echo "make bench         run the benchmarks, if any"
 	@echo "make publish       clean book build, then push _build/html to gh-pages (ghp-import)"
@@ -80,6 +81,12 @@ publish: book
 # _config.yml. Notebooks are not executed: links live in the text.
 linkcheck: venv
 	$(JUPYTER_BOOK) build . --builder linkcheck
+
+# The learner notebooks are generated from their one source each
+# (mmaplab/exercises/sources/NN_slug.py), stored outputs included; tests fail when a
+# committed notebook is stale.
+exercises: venv
+	$(PY) -m mmaplab.exercises.notebook build --dir exercises
 
 lint: venv
 	$(VENV_BIN)/ruff check .

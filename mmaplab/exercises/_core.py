@@ -32,6 +32,7 @@ from ..kernel.flags import PAGE_SIZE
 from ..kernel.mm import MM
 from ..kernel.page_alloc import reset_allocator
 from ..lab.compare import apply_op
+from .source import ExerciseSource, load
 
 __all__ = ["ExerciseFailed", "Misconception", "Case", "Divergence", "Exercise", "Step",
            "run_case", "first_divergence", "WINDOW_PAGES"]
@@ -47,10 +48,13 @@ class ExerciseFailed(AssertionError):
     catalogue id (e.g. ``"count-in-prepare"``), ``exercise`` the exercise number.
     """
 
-    def __init__(self, exercise: str, misconception: str, message: str) -> None:
+    def __init__(self, exercise: str, misconception: str | None, message: str,
+                 crash: Any = None) -> None:
         super().__init__(message)
         self.exercise = exercise
         self.misconception = misconception
+        #: A :class:`~mmaplab.exercises.runner.Crash` when the learner's code raised.
+        self.crash = crash
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,9 @@ class Step:
     child_maps: tuple[str, ...]
     child_ptes: tuple[str, ...]
     warnings: tuple[str, ...]
+    #: The exception the request ended in, if any (not compared: ``result`` names it);
+    #: kept so a crash in the learner's code can be traced to its line.
+    error: BaseException | None = field(default=None, compare=False, repr=False)
 
 
 def _page(addr: int) -> int:
@@ -159,10 +166,11 @@ def run_case(make: Callable[[], Driver], scenario: Scenario,
               else contextlib.nullcontext())
     with inject:
         for op in scenario.ops:
+            error: BaseException | None = None
             try:
                 result = _apply(op, mm, driver, files, child)
             except Exception as exc:  # noqa: BLE001 - every outcome is an observation
-                result = _result(exc)
+                result, error = _result(exc), exc
             kid = child[0] if child else None
             warnings = list(mm.warnings) + (list(kid.warnings) if kid is not None else [])
             new, seen = tuple(warnings[seen:]), len(warnings)
@@ -171,7 +179,7 @@ def run_case(make: Callable[[], Driver], scenario: Scenario,
             except Exception as exc:  # noqa: BLE001
                 state = (("observe() failed", _result(exc)),)
             steps.append(Step(op, result, state, _maps(mm), _ptes(mm), _maps(kid), _ptes(kid),
-                              new))
+                              new, error))
     return steps
 
 
@@ -311,11 +319,15 @@ Rule = tuple[str, Callable[[Divergence], bool]]
 
 @dataclass
 class Exercise:
-    """One exercise: notebook text, learner interface, cases, diagnosis and hints."""
+    """One exercise's machinery: learner interface, cases, diagnosis.
+
+    Everything a learner reads (prose, setup, stub, solution, hints, check cell) lives in
+    the exercise's one source, ``mmaplab/exercises/sources/<nn>_<slug>.py``
+    (:attr:`source`).
+    """
 
     nn: str
     slug: str
-    title: str
     kind: str  # "concept" or "driver"
     label: str  # what the verdict names, e.g. "hpet mmap_prepare"
     #: Names the answer cell defines, in the order ``check()`` takes them.
@@ -325,13 +337,6 @@ class Exercise:
     misconceptions: dict[str, Misconception]
     #: Ordered ``(misconception id, predicate)``; the first match names the mistake.
     rules: list[Rule]
-    hints: tuple[str, str, str]
-    #: Notebook text.
-    intro: str
-    legacy_c: str
-    task: str
-    setup_code: str
-    stub: str
     #: The driver model the reference comes from (driver exercises), for the report.
     driver: str | None = None
     fallback: str = "behaviour-differs"
@@ -342,9 +347,29 @@ class Exercise:
         return f"{self.nn}_{self.slug}"
 
     @property
+    def source(self) -> ExerciseSource:
+        """The exercise's one source (prose, setup, stub, solution, hints, check)."""
+        return load(self.name)
+
+    @property
+    def title(self) -> str:
+        return self.source.title
+
+    @property
+    def hints(self) -> tuple[str, ...]:
+        return self.source.hints
+
+    @property
+    def setup_code(self) -> str:
+        return self.source.setup
+
+    @property
+    def stub(self) -> str:
+        return self.source.stub
+
+    @property
     def check_code(self) -> str:
-        args = ", ".join(self.answer_names)
-        return f'check("{self.nn}", {args})'
+        return self.source.check
 
     def reference_cases(self) -> Sequence[Case]:
         return self.cases(*self.extra["reference_args"]())

@@ -141,8 +141,7 @@ def _title(text: str) -> str:
 
 
 def driver_exercise(*, nn: str, module: str, cls: str, methods: dict[str, tuple[str, ...]],
-                    title: str, intro: str, legacy_c: str, task: str, setup: str, stub: str,
-                    hints: tuple[str, str, str], extra_misconceptions: tuple[Misconception, ...]
+                    extra_misconceptions: tuple[Misconception, ...]
                     = (), extra_rules: list | None = None,
                     make_kwargs: dict[str, Any] | None = None,
                     cases: Callable[[Any], list[DriverCase]] | None = None,
@@ -206,8 +205,7 @@ def driver_exercise(*, nn: str, module: str, cls: str, methods: dict[str, tuple[
                                                                    matcher.mutants)]
     mis.update({m.id: m for m in extra_misconceptions})
     return Exercise(
-        nn=nn, slug=module, title=title, kind="driver",
+        nn=nn, slug=module, kind="driver",
         label=label or f"{module} mmap_prepare",
         answer_names=tuple(methods), cases=make_cases, misconceptions=mis, rules=rules,
-        hints=hints, intro=intro, legacy_c=legacy_c, task=task, setup_code=setup, stub=stub,
         driver=module, extra={"reference_args": reference_args})

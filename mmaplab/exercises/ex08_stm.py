@@ -9,114 +9,6 @@ from __future__ import annotations
 
 from ._driver_exercise import DriverCase, driver_exercise, pick, subclass_with
 
-INTRO = """\
-# Exercise 08 — stm: a runtime-PM reference per mapping
-
-A System Trace Module lets software write trace data straight into per-channel MMIO slots.
-`/dev/stm0`, once a policy assigned it `nr_chans` channels, can map exactly those channels'
-slots (`nr_chans * sw_mmiosz` bytes, offset 0), uncached. While a mapping exists the STM
-device must stay powered: the hook takes a **runtime-PM reference**, `stm_mmap_vmops.open`
-takes one more for every split or forked copy, and `.close` drops one.
-
-That reference is the interesting part of this conversion. `mmap_prepare` runs before the
-kernel has decided that a VMA will exist at all — if `mmap()` fails later, nobody calls
-`close` for a VMA that never was. Work that must be undone by `close` belongs in
-`vm_ops->mapped`, which the kernel calls once the new VMA exists and its action succeeded.
-
-The device state is the driver model `StmDriver` (`mmaplab/drivers/stm.py`):
-
-* `self.stm` — the `stm_device`: `stm.data.mmio_addr` (a callback
-  `mmio_addr(data, master, channel, nr_chans) -> phys`, or `None` when the hardware has no
-  MMIO channels), `stm.data.sw_mmiosz`, and the PM calls `stm.pm_runtime_get_sync()`;
-* `file.private_data` — the `stm_output` (`master`, `channel`, `nr_chans`);
-* `self.vm_ops` — `stm_mmap_vmops`, already built with `open`, `close` and
-  `mapped=self.stm_mmap_mapped`; `self._noncached(prot)` is `pgprot_noncached`.
-"""
-
-LEGACY_C = """\
-static int stm_char_mmap(struct file *file, struct vm_area_struct *vma)
-{
-	struct stm_file *stmf = file->private_data;
-	struct stm_output *out = &stmf->output;
-	struct stm_device *stm = stmf->stm;
-	unsigned long size = vma->vm_end - vma->vm_start;
-	unsigned long phys;
-
-	if (!stm->data->mmio_addr)		/* hardware without MMIO channels */
-		return -EOPNOTSUPP;
-
-	/* exactly the channels of the policy, from offset 0 */
-	if (vma->vm_pgoff || size != out->nr_chans * stm->data->sw_mmiosz)
-		return -EINVAL;
-
-	phys = stm->data->mmio_addr(stm->data, out->master, out->channel, out->nr_chans);
-	if (!phys)
-		return -EINVAL;
-
-	pm_runtime_get_sync(&stm->dev);		/* dropped by stm_mmap_vmops.close */
-
-	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
-	vm_flags_set(vma, VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
-	vma->vm_ops = &stm_mmap_vmops;
-	vm_iomap_memory(vma, phys, size);	/* (its result was ignored) */
-	return 0;
-}
-"""
-
-TASK = """\
-## Your task
-
-Write the two converted functions, taking the `StmDriver` as `self`:
-
-* `stm_char_mmap_prepare(self, desc)` — the checks and errnos of `stm_char_mmap()` on the
-  descriptor (`desc.pgoff`, `vma_desc_size(desc)`, `desc.file.private_data`), the page
-  protection, the flags (`vma_desc_set_flags`), the vm_ops, and the action that replaces
-  `vm_iomap_memory()`;
-* `stm_mmap_mapped(self, start, end, pgoff, file, vm_private_data)` — what must only happen
-  once the mapping exists.
-
-The check compares them with the converted driver model on 12 scenarios (splits, fork,
-MAP_PRIVATE, wrong sizes and offsets, failures injected after the hook), then on devices
-without `mmio_addr`, without a policy, and with `mmio_addr()` returning 0.
-"""
-
-SETUP = """\
-import errno
-
-from mmaplab.drivers.stm import StmDriver
-from mmaplab.exercises import check
-from mmaplab.kernel.flags import VMFlag
-from mmaplab.kernel.mm_types import vma_desc_set_flags, vma_desc_size
-from mmaplab.kernel.mmap_action import mmap_action_simple_ioremap
-"""
-
-STUB = """\
-def stm_char_mmap_prepare(self, desc):
-    stm = self.stm
-    output = desc.file.private_data
-    # TODO: the checks of stm_char_mmap(), page_prot, flags, vm_ops, the action
-    return -errno.EOPNOTSUPP
-
-
-def stm_mmap_mapped(self, start, end, pgoff, file, vm_private_data):
-    # TODO: what may only happen once the VMA exists?
-    return 0
-"""
-
-HINTS = (
-    "The checks, the caching, the flags and the vm_ops describe the mapping: they go to "
-    "mmap_prepare. The PM reference is undone by close(), so it must be taken where a VMA is "
-    "certain to exist: vm_ops->mapped.",
-    "vm_iomap_memory(vma, phys, size) becomes mmap_action_simple_ioremap(desc, phys, size); "
-    "flags: vma_desc_set_flags(desc, VMFlag.IO | VMFlag.DONTEXPAND | VMFlag.DONTDUMP); "
-    "desc.vm_ops = self.vm_ops; stm_mmap_mapped calls self.stm.pm_runtime_get_sync().",
-    "prepare: if stm.data.mmio_addr is None: return -errno.EOPNOTSUPP; if desc.pgoff: return "
-    "-errno.EINVAL; size = vma_desc_size(desc); if output.nr_chans * stm.data.sw_mmiosz != "
-    "size: return -errno.EINVAL; phys = stm.data.mmio_addr(stm.data, output.master, "
-    "output.channel, output.nr_chans); if not phys: return -errno.EINVAL; then page_prot, "
-    "flags, vm_ops, the action, return 0.",
-)
-
 
 def _no_mmio(data, master, channel, nr_chans):
     """An ``mmio_addr`` callback that finds no MMIO for the channels (returns 0)."""
@@ -138,8 +30,7 @@ def _cases(mod):
 
 
 EXERCISE = driver_exercise(
-    nn="08", module="stm", cls="StmDriver", title="stm: a runtime-PM reference per mapping",
+    nn="08", module="stm", cls="StmDriver",
     methods={"stm_char_mmap_prepare": ("self", "desc"),
              "stm_mmap_mapped": ("self", "start", "end", "pgoff", "file", "vm_private_data")},
-    cases=_cases,
-    intro=INTRO, legacy_c=LEGACY_C, task=TASK, setup=SETUP, stub=STUB, hints=HINTS)
+    cases=_cases)

@@ -12,81 +12,6 @@ from ..kernel.flags import PAGE_SHIFT
 from ..kernel.mmap_action import mmap_action_simple_ioremap
 from ._driver_exercise import DriverCase, ExerciseMutant, driver_exercise, pick
 
-INTRO = """\
-# Exercise 13 — uio_hv_generic: the ring-buffer callback
-
-`uio_hv_generic` hands a Hyper-V VMBus device to a userspace driver. For every channel
-(the primary one from `hv_uio_probe()`, each subchannel from `hv_uio_new_channel()`) it
-registers the callback behind the channel's sysfs `ring` file — the one
-`hv_mmap_ring_buffer_wrapper()` calls (exercise 11). The callback maps the channel's ring
-buffer: `ringbuffer_pagecount` pages (send ring, then receive ring) that `vmbus_open()`
-allocated in one contiguous block of ordinary RAM; the mmap offset is a page offset into
-the ring. A channel that is not open refuses with `ENODEV`.
-
-Here you write the other half of v4 18/21: the callback itself, converted from
-`mmap_ring_buffer(channel, vma)` to `mmap_prepare_ring_buffer(channel, desc)`. It is a plain
-function (no `self`): the device state is the `VmbusChannel` (`mmaplab/drivers/hv_vmbus.py`):
-`channel.state` (compare with `VmbusChannelState.CHANNEL_OPENED_STATE`),
-`channel.ringbuffer_page` (the first page), `channel.ringbuffer_pagecount`. Kernel addresses:
-`page_address(page)` and `virt_to_phys(addr)` (from `mmaplab.drivers.uio`).
-"""
-
-LEGACY_C = """\
-static int hv_uio_ring_mmap(struct vmbus_channel *channel, struct vm_area_struct *vma)
-{
-	void *ring_buffer = page_address(channel->ringbuffer_page);
-
-	if (channel->state != CHANNEL_OPENED_STATE)
-		return -ENODEV;
-
-	/* the whole ring, as I/O memory; vm_pgoff is a page offset into it */
-	return vm_iomap_memory(vma, virt_to_phys(ring_buffer),
-				channel->ringbuffer_pagecount << PAGE_SHIFT);
-}
-"""
-
-TASK = """\
-## Your task
-
-Write `hv_uio_ring_mmap_prepare(channel, desc)`: the same check and errno, and the action
-that replaces `vm_iomap_memory()` with its size and offset checks.
-
-The check registers your callback on a uio_hv_generic device and maps the subchannel's `ring`
-file through kernfs and the vmbus wrapper, on 12 scenarios (the whole ring, the receive ring
-alone, too big, offsets past the end, two mappings, MAP_PRIVATE, fork, a split, mprotect,
-injected failures), then on a subchannel that was closed.
-"""
-
-SETUP = """\
-import errno
-
-from mmaplab.drivers.hv_vmbus import VmbusChannelState
-from mmaplab.drivers.uio import page_address, virt_to_phys
-from mmaplab.exercises import check
-from mmaplab.kernel.flags import PAGE_SHIFT, PAGE_SIZE
-from mmaplab.kernel.mmap_action import mmap_action_ioremap_full, mmap_action_simple_ioremap
-from mmaplab.kernel.pgtable import pgprot_noncached
-"""
-
-STUB = """\
-def hv_uio_ring_mmap_prepare(channel, desc):
-    ring_buffer = page_address(channel.ringbuffer_page)
-    # TODO: the channel-state check, then describe the remap of the ring
-    return 0
-"""
-
-HINTS = (
-    "vm_iomap_memory(vma, phys, len) has a descriptor twin that takes the same two numbers "
-    "and keeps the same checks (the size of the VMA plus its offset must fit in len).",
-    "mmap_action_simple_ioremap(desc, virt_to_phys(ring_buffer), "
-    "channel.ringbuffer_pagecount << PAGE_SHIFT) — and nothing else: the ring is ordinary "
-    "RAM, so no pgprot_noncached, and the length is the channel's, not a constant.",
-    "ring_buffer = page_address(channel.ringbuffer_page); if channel.state != "
-    "VmbusChannelState.CHANNEL_OPENED_STATE: return -errno.ENODEV; "
-    "mmap_action_simple_ioremap(desc, virt_to_phys(ring_buffer), "
-    "channel.ringbuffer_pagecount << PAGE_SHIFT); return 0.",
-)
-
 
 def _cases(mod):
     def closed(callback):
@@ -133,7 +58,5 @@ MUTANTS = (
 
 EXERCISE = driver_exercise(
     nn="13", module="uio_hv_generic", cls="HvUioDevice",
-    title="uio_hv_generic: the ring-buffer callback",
     methods={"hv_uio_ring_mmap_prepare": ("channel", "desc")}, cases=_cases,
-    reference=_reference, mutants=MUTANTS,
-    intro=INTRO, legacy_c=LEGACY_C, task=TASK, setup=SETUP, stub=STUB, hints=HINTS)
+    reference=_reference, mutants=MUTANTS)

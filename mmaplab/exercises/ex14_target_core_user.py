@@ -9,101 +9,6 @@ from __future__ import annotations
 from ._core import Divergence
 from ._driver_exercise import driver_exercise
 
-INTRO = """\
-# Exercise 14 — target_core_user: the last uio override
-
-tcmu (`drivers/target/target_core_user.c`) is the SCSI target backend that forwards commands
-to a userspace daemon (tcmu-runner). The daemon maps `/dev/uioN` — exactly `mmap_pages`
-pages: a mailbox, the command ring and the data area — and the kernel and the daemon exchange
-commands through it. The region is described as `UIO_MEM_NONE`, so the uio core cannot map it
-itself; tcmu is the one driver with a `uio_info` mapping hook. Its pages come from
-`tcmu_vm_ops.fault`; each VMA holds a reference on the `tcmu_dev` (`kref`) so that the device
-outlives its mappings.
-
-The legacy hook took that reference by calling `tcmu_vma_open()` itself at the end. After
-v4 19/21 the hook is `tcmu_mmap_prepare(info, desc)`, called by `uio_mmap()` through the
-compat layer (exercise 12) — and the reference moves to a new `tcmu_vma_mapped()`. The uio
-core sets `vma->vm_private_data = idev` before calling the hook; the compat layer copies the
-descriptor's `private_data` into the VMA, so the descriptor must carry tcmu's own pointer.
-
-The device state is the driver model `TcmuDev` (`mmaplab/drivers/target_core_user.py`), `self`
-in your functions (`info` is `self.uio_info`): `self.mmap_pages`, `self.vm_ops`
-(`tcmu_vm_ops`, already built with `open`, `close`, `fault` and
-`mapped=self.tcmu_vma_mapped`), `udev.kref_get()`. `tcmu_vma_open()`/`close()` are unchanged.
-"""
-
-LEGACY_C = """\
-static int tcmu_mmap(struct uio_info *info, struct vm_area_struct *vma)
-{
-	struct tcmu_dev *udev = container_of(info, struct tcmu_dev, uio_info);
-
-	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
-	vma->vm_ops = &tcmu_vm_ops;
-
-	vma->vm_private_data = udev;
-
-	/* the daemon must map the whole area, no more, no less */
-	if (vma_pages(vma) != udev->mmap_pages)
-		return -EINVAL;
-
-	tcmu_vma_open(vma);		/* kref_get(&udev->kref) */
-
-	return 0;
-}
-"""
-
-TASK = """\
-## Your task
-
-Write the two converted functions, taking the `TcmuDev` as `self`:
-
-* `tcmu_mmap_prepare(self, info, desc)` — the flags (`vma_desc_set_flags`), the vm_ops, the
-  private data and the exact-size check, on the descriptor (`vma_desc_pages(desc)` or
-  `(desc.end - desc.start) >> PAGE_SHIFT`);
-* `tcmu_vma_mapped(self, start, end, pgoff, file, vm_private_data)` — the device reference
-  for the new VMA (`vm_private_data.value` is what the descriptor's `private_data` became).
-
-The check compares them with the converted driver model on 12 scenarios (the exact size, one
-page short, one page more, a wrong offset, an unallocated data page, two mappings, fork,
-splits, MAP_PRIVATE, a failing `mapped`, a failing `uio_mmap`) and compares `kref` after
-every request.
-"""
-
-SETUP = """\
-import errno
-
-from mmaplab.drivers.target_core_user import TcmuDev
-from mmaplab.exercises import check
-from mmaplab.kernel.flags import PAGE_SHIFT, VMFlag
-from mmaplab.kernel.mm_types import vma_desc_set_flags
-"""
-
-STUB = """\
-def tcmu_mmap_prepare(self, info, desc):
-    udev = self
-    vma_desc_set_flags(desc, VMFlag.DONTEXPAND | VMFlag.DONTDUMP)
-    desc.vm_ops = udev.vm_ops
-    # TODO: private data, the exact-size check
-    return 0
-
-
-def tcmu_vma_mapped(self, start, end, pgoff, file, vm_private_data):
-    # TODO: the reference tcmu_vma_open() used to take
-    return 0
-"""
-
-HINTS = (
-    "Everything the legacy hook wrote into the VMA now goes into the descriptor — including "
-    "vm_private_data, which the compat layer overwrites with desc.private_data. The kref is "
-    "undone by close(), so it belongs where the VMA is certain to exist.",
-    "desc.private_data = udev; refuse with -errno.EINVAL when the descriptor is not exactly "
-    "udev.mmap_pages pages; tcmu_vma_mapped takes vm_private_data.value.kref_get() — and "
-    "mmap_prepare takes no reference at all.",
-    "prepare: vma_desc_set_flags(desc, VMFlag.DONTEXPAND | VMFlag.DONTDUMP); desc.vm_ops = "
-    "udev.vm_ops; desc.private_data = udev; if (desc.end - desc.start) >> PAGE_SHIFT != "
-    "udev.mmap_pages: return -errno.EINVAL; return 0.  mapped: udev = "
-    "vm_private_data.value; udev.kref_get(); return 0.",
-)
 
 def _no_private_data(d: Divergence) -> bool:
     """The new VMA lacks tcmu's pointer: shown as NULL, or mapped() trips over it."""
@@ -117,8 +22,6 @@ def _no_private_data(d: Divergence) -> bool:
 
 EXERCISE = driver_exercise(
     nn="14", module="target_core_user", cls="TcmuDev",
-    title="target_core_user: the last uio override",
     methods={"tcmu_mmap_prepare": ("self", "info", "desc"),
              "tcmu_vma_mapped": ("self", "start", "end", "pgoff", "file", "vm_private_data")},
-    extra_rules=[("forgot-private_data", _no_private_data)],
-    intro=INTRO, legacy_c=LEGACY_C, task=TASK, setup=SETUP, stub=STUB, hints=HINTS)
+    extra_rules=[("forgot-private_data", _no_private_data)])

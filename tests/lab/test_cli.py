@@ -1,4 +1,4 @@
-"""The ``mmaplab exercises`` command line: list, check, hint, reset."""
+"""The ``mmaplab exercises`` command line: init, list, check, watch, next, hint, reset."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from mmaplab import __version__
 from mmaplab.cli import main
 from mmaplab.exercises import EXERCISES
-from mmaplab.exercises._notebook import answer_cells, set_answer
+from mmaplab.exercises.notebook import answer_cells, set_answer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXDIR = ROOT / "exercises"
@@ -39,7 +39,7 @@ def _put(exdir: Path, ex, source: str) -> Path:  # type: ignore[no-untyped-def]
 
 
 def _solution(ex) -> str:  # type: ignore[no-untyped-def]
-    return (EXDIR / "solutions" / f"{ex.name}.py").read_text()
+    return ex.source.solution
 
 
 def _a_wrong_answer(ex) -> tuple[str, str]:  # type: ignore[no-untyped-def]
@@ -83,7 +83,7 @@ def test_check_reports_a_crashing_answer_without_a_traceback(
     _put(exdir, FIRST, "def oops(:\n    pass\n")
     assert main(["exercises", "--dir", str(exdir), "check", FIRST.nn]) == 1
     out = capsys.readouterr().out
-    assert "The answer cell failed: SyntaxError" in out and "Traceback" not in out
+    assert "The answer cell has a syntax error at line 1" in out and "Traceback" not in out
 
 
 def test_list_shows_progress(exdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -95,7 +95,8 @@ def test_list_shows_progress(exdir: Path, capsys: pytest.CaptureFixture[str]) ->
     row = {ln.split()[1]: ln for ln in lines if ln.startswith("  ")}
     assert row[FIRST.nn].lstrip().startswith("✔") and "solved" in row[FIRST.nn]
     assert row[SECOND.nn].lstrip().startswith("✘") and f"({mid})" in row[SECOND.nn]
-    assert lines[-1] == f"1/{len(EXERCISES)} solved"
+    assert lines[-2].endswith(f"] 1/{len(EXERCISES)} solved")
+    assert lines[-1] == f"next: {SECOND.nn} ({SECOND.name}.ipynb)"
 
 
 def test_reset_restores_the_stub_and_keeps_a_backup(exdir: Path) -> None:
@@ -130,10 +131,10 @@ def test_hint_levels(level: int, capsys: pytest.CaptureFixture[str]) -> None:
         assert (text in out) == (i < level)
 
 
-def test_unknown_exercise_is_a_clear_error() -> None:
-    with pytest.raises(SystemExit) as exc:
-        main(["exercises", "hint", "99"])
-    assert "no exercise" in str(exc.value.code)
+def test_unknown_exercise_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["exercises", "hint", "99"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mmaplab: there is no exercise '99'") and len(err.splitlines()) == 1
 
 
 def test_console_script_default_dir_is_cwd_exercises(exdir: Path) -> None:

@@ -1,21 +1,18 @@
-"""The exercises accept the reference answers and reject the stubs and every catalogued mistake.
+"""The exercises: one source each, generated notebooks, verdicts from the package.
 
-Two layers:
-
-* fast, in-process: each answer source (solution, stub, ``exercises/wrong/*.py``) is run
-  through :func:`mmaplab.exercises._source.evaluate_answer` — the same setup/answer/check
-  cells the notebook has — and a wrong answer must fail naming its catalogued
-  misconception (the file name ``NN_<slug>__<misconception>.py``);
-* the real path: ``pytest --nbval`` on temporary copies of the notebooks (reference answer
-  injected / untouched stub / each wrong answer injected), batched into two parallel
-  pytest runs whose per-notebook results are read from JUnit XML.
+* every exercise has one source (``mmaplab/exercises/sources/NN_slug.py``) and its learner
+  notebook is exactly what :func:`~mmaplab.exercises.notebook.generate` makes of it;
+* the reference solution passes, the stub and every catalogued wrong answer fail, naming
+  the misconception (through :func:`mmaplab.exercises.runner.evaluate`, the path the check
+  cell and the CLI share);
+* the stored outputs are true: every committed notebook, executed in a real Jupyter kernel
+  under ``pytest --nbval`` with a cell timeout, produces exactly what it stores.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -24,13 +21,15 @@ from pathlib import Path
 import pytest
 
 from mmaplab.exercises import EXERCISES, misconceptions
-from mmaplab.exercises._notebook import answer_cells, set_answer, template
-from mmaplab.exercises._source import evaluate_answer
+from mmaplab.exercises.notebook import answer_cells, dumps, generate
+from mmaplab.exercises.runner import evaluate
+from mmaplab.exercises.source import SourceError, names, parse
 
 ROOT = Path(__file__).resolve().parents[2]
 EXDIR = ROOT / "exercises"
 PY = Path(sys.executable)
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
+#: Per-cell timeout of the nbval run (a hook that never returns cannot hang the suite).
+CELL_TIMEOUT = 60
 
 
 def _wrong_answers() -> list[tuple[str, Path, str]]:
@@ -48,19 +47,18 @@ def _id(x: object) -> str:
     return x.stem if isinstance(x, Path) else str(x)
 
 
-# -- layout -------------------------------------------------------------------------
+# -- one source per exercise ----------------------------------------------------------
 
-def test_catalogue_shape() -> None:
-    assert len(EXERCISES) >= 3
+def test_one_source_per_exercise() -> None:
+    assert names() == [ex.name for ex in EXERCISES.values()]
     assert list(EXERCISES) == sorted(EXERCISES)
+    assert not (EXDIR / "solutions").exists(), "the reference answers live in the sources"
     for ex in EXERCISES.values():
-        assert (EXDIR / f"{ex.name}.ipynb").exists(), ex.name
-        assert (EXDIR / "solutions" / f"{ex.name}.py").exists(), ex.name
-        wrong = [w for w in WRONG if w[0] == ex.nn]
-        assert len(wrong) >= 2, f"{ex.name}: only {len(wrong)} catalogued wrong answers"
-        for _, _, mid in wrong:
-            assert mid in misconceptions(ex.nn), f"{ex.name}: {mid} is not catalogued"
-        assert len(ex.hints) == 3 and all(ex.hints)
+        src = ex.source
+        assert src.nn == ex.nn and src.title and len(src.hints) == 3 and all(src.hints)
+        assert src.stub.strip() and src.solution.strip() and src.stub != src.solution
+        assert "### " not in src.stub + src.solution, "markers must not reach a learner"
+        assert f'check("{ex.nn}", {", ".join(ex.answer_names)})' in src.check
 
 
 def test_every_driver_model_has_one_exercise_in_series_order() -> None:
@@ -69,160 +67,209 @@ def test_every_driver_model_has_one_exercise_in_series_order() -> None:
 
     drivers = [ex.driver for ex in EXERCISES.values() if ex.kind == "driver"]
     assert sorted(drivers) == sorted(NAMES)
-    assert len(set(drivers)) == len(drivers)
+    assert [ex.source.kit for ex in EXERCISES.values() if ex.kind == "driver"] == drivers
     concept = [ex.nn for ex in EXERCISES.values() if ex.kind == "concept"]
     assert concept and max(concept) < min(ex.nn for ex in EXERCISES.values()
                                           if ex.kind == "driver")
 
 
-@pytest.mark.parametrize("nn", [nn for nn, ex in EXERCISES.items() if ex.kind == "driver"])
-def test_driver_exercise_names_the_driver_models_mutants(nn: str) -> None:
-    """Each driver exercise can name every mutant of its model, and at least two of its
-    catalogued wrong answers carry a misconception of their own (not a generic one)."""
-    import importlib
+@pytest.mark.parametrize("nn", list(EXERCISES))
+def test_source_links_a_chapter_that_exists(nn: str) -> None:
+    chapter = EXERCISES[nn].source.chapter
+    assert chapter and (ROOT / f"{chapter}.py").exists(), chapter
 
+
+_GOOD = """# ---
+# jupyter:
+#   mmaplab:
+#     exercise: "99"
+#     title: "t"
+#     catalogue: x
+# ---
+
+# %% [markdown]
+# prose
+
+# %% tags=["setup"]
+import errno
+
+# %% tags=["answer"]
+def f(desc):
+    ### BEGIN SOLUTION
+    return -errno.EINVAL
+    ### END SOLUTION
+    ### BEGIN STUB
+    return 0
+    ### END STUB
+
+# %% tags=["check"]
+check("99", f)
+""" + "".join(f"\n# %% [markdown] tags=[\"hint\"]\n# hint {i}\n" for i in (1, 2, 3))
+
+
+def test_source_format_solution_and_stub_versions() -> None:
+    src = parse(_GOOD, "99_t")
+    assert src.solution == "def f(desc):\n    return -errno.EINVAL"
+    assert src.stub == "def f(desc):\n    return 0"
+    assert src.hints == ("hint 1", "hint 2", "hint 3")
+    assert [c.role for c in src.cells if c.role != "hint"] == ["prose", "setup", "answer",
+                                                                "check"]
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda t: t.replace("    ### END SOLUTION\n", ""), "unbalanced"),
+    (lambda t: t.replace("    ### END STUB\n", ""), "never ended"),
+    (lambda t: t.replace('# %% tags=["check"]', '# %% tags=["other"]'), "exactly one tag"),
+    (lambda t: t.rsplit('# %% [markdown] tags=["hint"]', 1)[0], "three hint cells"),
+    (lambda t: t.replace('#     exercise: "99"\n', ""), "no 'exercise'"),
+    (lambda t: t.replace("# %% [markdown]\n# prose", "# %%[markdown]\n# prose"), "unreadable"),
+])
+def test_source_format_errors_name_the_problem(edit, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SourceError, match=message):
+        parse(edit(_GOOD), "99_t")
+
+
+# -- generated notebooks ------------------------------------------------------------------
+
+@pytest.mark.parametrize("nn", list(EXERCISES))
+def test_committed_notebook_is_generated_from_its_source(nn: str) -> None:
+    """`make exercises` output is what is committed (a stale notebook fails here)."""
     ex = EXERCISES[nn]
-    spec = importlib.import_module(f"mmaplab.drivers.{ex.driver}").SPEC
-    names = misconceptions(nn)
-    assert all(m.name in names for m in spec.mutants)
-    own = [mid for n, _, mid in WRONG if n == nn and mid not in (
-        "behaviour-differs", "no-action", "vm-ops-not-set", "bad-return-value")]
-    assert len(own) >= 2, own
+    committed = (EXDIR / f"{ex.name}.ipynb").read_text(encoding="utf-8")
+    assert committed == dumps(generate(ex)), f"{ex.name}.ipynb is stale: run `make exercises`"
 
 
 @pytest.mark.parametrize("nn", list(EXERCISES))
-def test_notebook_holds_the_stub_and_the_passing_verdict(nn: str) -> None:
+def test_notebook_stores_the_stubs_real_failure(nn: str) -> None:
     ex = EXERCISES[nn]
     nb = json.loads((EXDIR / f"{ex.name}.ipynb").read_text(encoding="utf-8"))
-    answers = answer_cells(nb)
-    assert len(answers) == 1
-    src = answers[0]["source"]
-    assert ("".join(src) if isinstance(src, list) else src) == ex.stub.rstrip("\n")
-    assert answers[0]["outputs"] == []
+    (answer,) = answer_cells(nb)
+    assert answer["source"] == ex.stub and answer["outputs"] == []
     checks = [c for c in nb["cells"] if "check" in c["metadata"].get("tags", [])]
-    assert checks and all(c["execution_count"] for c in checks)
-    text = "".join("".join(o["text"]) for c in checks for o in c["outputs"])
-    assert text.startswith("✔ ") and f"({ex.label})" in text
-    # What reset writes is what is stored (same cells, same outputs).
-    assert [c["source"] for c in template(ex)["cells"]] == [
-        "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-        for c in nb["cells"]]
+    assert len(checks) == 1 and checks[0]["metadata"]["editable"] is False
+    text = "".join(o["text"] for o in checks[0]["outputs"])
+    assert text.startswith(f"Exercise {nn} ({ex.slug}) is not solved yet.")
+    assert "✔" not in text
+    assert max(len(line) for line in text.splitlines()) <= 100
+    solution = [c for c in nb["cells"] if c["cell_type"] == "markdown"
+                and c["source"].startswith("<details>")]
+    assert len(solution) == 1 and ex.source.solution in solution[0]["source"]
+    assert "<details open" not in solution[0]["source"]
 
 
-# -- fast, in-process ---------------------------------------------------------------
+# -- verdicts ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("nn", list(EXERCISES))
-def test_solution_passes_in_process(nn: str) -> None:
+def test_solution_passes(nn: str) -> None:
     ex = EXERCISES[nn]
-    out = evaluate_answer(nn, (EXDIR / "solutions" / f"{ex.name}.py").read_text())
-    assert out.passed, out.output
-    assert out.output.startswith("✔ ") and ex.label in out.output
+    r = evaluate(nn, ex.source.solution)
+    assert r.passed, r.text
+    assert r.text.startswith("✔ ") and ex.label in r.text and r.requests > 0
 
 
 @pytest.mark.parametrize("nn", list(EXERCISES))
-def test_stub_fails_in_process(nn: str) -> None:
-    out = evaluate_answer(nn, EXERCISES[nn].stub)
-    assert not out.passed
-    assert "is not solved yet" in out.output and "Misconception [" in out.output
+def test_stub_fails(nn: str) -> None:
+    r = evaluate(nn, EXERCISES[nn].stub)
+    assert not r.passed
+    assert "is not solved yet" in r.text and "Misconception [" in r.text
 
 
 @pytest.mark.parametrize(("nn", "path", "mid"), WRONG, ids=_id)
 def test_wrong_answer_names_its_misconception(nn: str, path: Path, mid: str) -> None:
-    out = evaluate_answer(nn, path.read_text())
-    assert not out.passed, f"{path.name} was accepted:\n{out.output}"
-    assert out.misconception == mid, out.output
-    assert f"Misconception [{mid}]" in out.output
-    # The message is self-contained: the request, what was expected, what happened.
-    assert "Request " in out.output or "answer cell" in out.output
+    r = evaluate(nn, path.read_text())
+    assert not r.passed, f"{path.name} was accepted:\n{r.text}"
+    assert r.misconception == mid, r.text
+    assert f"Misconception [{mid}]" in r.text
+    assert "Request " in r.text or "answer cell" in r.text
 
 
-# -- through pytest --nbval -----------------------------------------------------------
+@pytest.mark.parametrize("nn", [nn for nn, ex in EXERCISES.items() if ex.kind == "driver"])
+def test_driver_exercise_names_the_driver_models_mutants(nn: str) -> None:
+    import importlib
 
-def _run_nbval(paths: list[Path], xml: Path, cwd: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PATH=f"{PY.parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    cmd = [str(PY), "-m", "pytest", "--nbval", "-p", "no:cacheprovider", "-q",
-           f"--junitxml={xml}", *map(str, paths)]
-    return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-
-
-@pytest.fixture(scope="module")
-def nbval_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[bool, str]]:
-    """``{notebook stem: (all cells passed, failure text)}`` for every variant."""
-    tmp = tmp_path_factory.mktemp("nbval")
-    paths = []
-    for ex in EXERCISES.values():
-        nb = json.loads((EXDIR / f"{ex.name}.ipynb").read_text(encoding="utf-8"))
-        variants = {"solution": (EXDIR / "solutions" / f"{ex.name}.py").read_text(),
-                    "stub": None}
-        for nn, path, mid in WRONG:
-            if nn == ex.nn:
-                variants[f"wrong-{mid}"] = path.read_text()
-        for tag, source in variants.items():
-            p = tmp / f"{ex.name}__{tag}.ipynb"
-            p.write_text(json.dumps(nb if source is None else set_answer(nb, source)))
-            paths.append(p)
-    halves = [paths[0::2], paths[1::2]]
-    procs = [_run_nbval(h, tmp / f"junit{i}.xml", tmp) for i, h in enumerate(halves) if h]
-    logs = [p.communicate(timeout=600)[0].decode(errors="replace") for p in procs]
-    results: dict[str, tuple[bool, str]] = {p.stem: (True, "") for p in paths}
-    seen: set[str] = set()
-    for i in range(len(procs)):
-        xml = tmp / f"junit{i}.xml"
-        assert xml.exists(), logs[i][-3000:]
-        for case in ET.parse(xml).getroot().iter("testcase"):
-            stem = Path(case.get("classname", "").replace(".", "/")).name or case.get("name", "")
-            stem = next((p.stem for p in paths if p.stem in (case.get("classname") or "")
-                         or p.stem in (case.get("file") or "")), stem)
-            seen.add(stem)
-            bad = case.find("failure") if case.find("failure") is not None else \
-                case.find("error")
-            if bad is not None:
-                text = ANSI.sub("", (bad.get("message") or "") + (bad.text or ""))
-                results[stem] = (False, results[stem][1] + text)
-    missing = set(results) - seen
-    assert not missing, f"nbval reported nothing for {sorted(missing)}:\n{logs[0][-2000:]}"
-    return results
-
-
-@pytest.mark.kernel
-@pytest.mark.slow
-@pytest.mark.parametrize("nn", list(EXERCISES))
-def test_nbval_accepts_the_reference_answer(nbval_results, nn: str) -> None:
-    ok, text = nbval_results[f"{EXERCISES[nn].name}__solution"]
-    assert ok, text[-3000:]
-
-
-@pytest.mark.kernel
-@pytest.mark.slow
-@pytest.mark.parametrize("nn", list(EXERCISES))
-def test_nbval_rejects_the_untouched_stub(nbval_results, nn: str) -> None:
-    ok, text = nbval_results[f"{EXERCISES[nn].name}__stub"]
-    assert not ok
-    assert "ExerciseFailed" in text and "Misconception [" in text
-
-
-@pytest.mark.kernel
-@pytest.mark.slow
-@pytest.mark.parametrize(("nn", "path", "mid"), WRONG, ids=_id)
-def test_nbval_rejects_the_wrong_answer(nbval_results, nn: str, path: Path, mid: str) -> None:
-    ok, text = nbval_results[f"{EXERCISES[nn].name}__wrong-{mid}"]
-    assert not ok, f"{path.name} passed pytest --nbval"
-    assert f"Misconception [{mid}]" in text, text[-3000:]
+    ex = EXERCISES[nn]
+    spec = importlib.import_module(f"mmaplab.drivers.{ex.driver}").SPEC
+    known = misconceptions(nn)
+    assert all(m.name in known for m in spec.mutants)
 
 
 def test_sanitizer_rejects_an_answer_whose_requests_all_match() -> None:
     """Exercises run sanitized by default: a hook that keeps a descriptor and reads it in a
     later mmap behaves like the reference on every request, yet is rejected (a
     stack-use-after-return, as KASAN would report it)."""
-    src = (EXDIR / "solutions" / "02_mapped_refcount.py").read_text()
+    src = EXERCISES["02"].source.solution
+    assert "    desc.vm_ops = trk_vm_ops\n" in src
     src = src.replace("    desc.vm_ops = trk_vm_ops\n",
                       "    desc.vm_ops = trk_vm_ops\n    KEPT.append(desc)\n")
     src = src.replace("def trk_mapped(start, end, pgoff, file, vm_private_data):\n",
                       "KEPT = []\n\n\ndef trk_mapped(start, end, pgoff, file, vm_private_data):\n"
                       "    if len(KEPT) > 1:\n"
                       "        _ = KEPT[-2].pgoff  # the descriptor of an earlier mmap\n")
-    out = evaluate_answer("02", src)
-    assert not out.passed, out.output
-    assert out.misconception == "sanitizer", out.output
-    assert "the sanitizer reports" in out.output
+    r = evaluate("02", src)
+    assert not r.passed, r.text
+    assert r.misconception == "sanitizer", r.text
+    assert "the sanitizer reports" in r.text
+
+
+def test_a_python_mistake_in_the_hook_is_reported_at_its_line() -> None:
+    """A typo is not a misconception: the learner sees the exception, the line number and
+    the line itself."""
+    src = EXERCISES["05"].source.solution.replace("desc.page_prot)", "desc.page_prott)", 1)
+    r = evaluate("05", src)
+    assert not r.passed and r.misconception is None
+    assert r.crash is not None and r.crash.exc_type == "AttributeError" and r.crash.own
+    line = next(i for i, t in enumerate(src.splitlines(), 1) if "page_prott" in t)
+    assert r.crash.lineno == line
+    assert (f"your hook raised AttributeError: 'VmAreaDesc' object has no attribute "
+            f"'page_prott'\n  at line {line} of the answer cell: desc.page_prot = ") in r.text
+    assert "Misconception" not in r.text
+
+
+def test_a_missing_import_is_reported_at_its_line() -> None:
+    src = EXERCISES["05"].source.solution.replace("mmap_action_simple_ioremap(",
+                                                  "mmap_action_simple_iorenap(")
+    r = evaluate("05", src)
+    assert r.crash is not None and r.crash.exc_type == "NameError"
+    assert "mmap_action_simple_iorenap(desc" in r.crash.line and "Misconception" not in r.text
+
+
+# -- stored outputs are true ---------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def nbval_exercises(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """``{notebook stem: failure text}`` of ``pytest --nbval`` over the committed exercise
+    notebooks (two processes, once per session; "" = every cell reproduced its output)."""
+    tmp = tmp_path_factory.mktemp("nbval")
+    paths = sorted(EXDIR.glob("[0-9][0-9]_*.ipynb"))
+    env = dict(os.environ, PATH=f"{PY.parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    procs = []
+    for i, half in enumerate((paths[0::2], paths[1::2])):
+        cmd = [str(PY), "-m", "pytest", "--nbval", f"--nbval-cell-timeout={CELL_TIMEOUT}",
+               "-p", "no:cacheprovider", "-q", f"--junitxml={tmp / f'junit{i}.xml'}",
+               *map(str, half)]
+        procs.append(subprocess.Popen(cmd, cwd=EXDIR, env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT))
+    logs = [p.communicate(timeout=900)[0].decode(errors="replace") for p in procs]
+    results = {p.stem: "" for p in paths}
+    seen: set[str] = set()
+    for i in range(len(procs)):
+        xml = tmp / f"junit{i}.xml"
+        assert xml.exists(), logs[i][-3000:]
+        for case in ET.parse(xml).getroot().iter("testcase"):
+            where = (case.get("classname") or "") + (case.get("file") or "")
+            stem = next((p.stem for p in paths if p.stem in where), None)
+            assert stem is not None, where
+            seen.add(stem)
+            bad = case.find("failure")
+            bad = bad if bad is not None else case.find("error")
+            if bad is not None:
+                results[stem] += (bad.get("message") or "") + (bad.text or "")
+    assert seen == set(results), f"nbval reported nothing for {set(results) - seen}"
+    return results
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("nn", list(EXERCISES))
+def test_stored_outputs_are_what_the_notebook_produces(nbval_exercises, nn: str) -> None:
+    text = nbval_exercises[EXERCISES[nn].name]
+    assert text == "", text[-3000:]

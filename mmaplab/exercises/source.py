@@ -1,0 +1,226 @@
+"""The one source of an exercise: ``mmaplab/exercises/sources/NN_<slug>.py``.
+
+Each source is a jupytext ``py:percent`` file (open it in JupyterLab with jupytext, or
+edit it as text) holding everything a learner sees and everything the check needs, once:
+
+* a header block ``# ---`` ... ``# ---`` whose ``mmaplab:`` mapping names the exercise
+  (``exercise: "05"``), its ``title``, the driver ``kit`` it is built on (empty for the
+  concept exercises), the ``catalogue`` module holding its cases and mutants, and the
+  ``chapter`` that teaches it (a path of the book without suffix);
+* markdown cells (``# %% [markdown]``): the prose, in order;
+* a code cell tagged ``setup`` (imports; locked in the learner notebook);
+* a code cell tagged ``answer``: the stub *and* the reference solution, marked
+  nbgrader-style: lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` are the
+  solution only, lines between ``### BEGIN STUB`` and ``### END STUB`` the stub only,
+  every other line belongs to both;
+* a code cell tagged ``check`` (locked);
+* three markdown cells tagged ``hint``: nudge, which helper and why, nearly the answer.
+  They are never put into the notebook (``mmaplab exercises hint NN`` shows them).
+
+The learner notebook ``exercises/NN_<slug>.ipynb`` is generated from this file
+(:mod:`mmaplab.exercises.notebook`, ``make exercises``).  Stdlib only: the package reads its
+sources at run time through :mod:`importlib.resources`, so a wheel install works too.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+
+__all__ = ["Cell", "ExerciseSource", "load", "names", "parse", "checksum", "SourceError"]
+
+_CELL = re.compile(r"^# %%(?P<md> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
+_MARKERS = {"### BEGIN SOLUTION": ("solution", True), "### END SOLUTION": ("solution", False),
+            "### BEGIN STUB": ("stub", True), "### END STUB": ("stub", False)}
+#: Roles of code cells, by tag; every code cell has exactly one.
+CODE_ROLES = ("setup", "answer", "check")
+
+
+class SourceError(ValueError):
+    """An exercise source does not follow the format above (names the file and line)."""
+
+
+def checksum(text: str) -> str:
+    """The checksum of a locked cell's source (like nbgrader's: of the text as stored)."""
+    return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of a source: ``kind`` is ``markdown`` or ``code``; ``text`` as written
+    (for the answer cell: with both the solution and the stub, and their markers)."""
+
+    kind: str
+    tags: tuple[str, ...]
+    text: str
+
+    @property
+    def role(self) -> str:
+        """``setup``/``answer``/``check`` for code, ``hint`` or ``prose`` for markdown."""
+        if self.kind == "markdown":
+            return "hint" if "hint" in self.tags else "prose"
+        return next(t for t in self.tags if t in CODE_ROLES)
+
+
+def _version(text: str, keep: str, where: str) -> str:
+    """The answer cell as the ``solution`` or the ``stub`` (the other's lines dropped)."""
+    out: list[str] = []
+    inside: str | None = None
+    for n, line in enumerate(text.split("\n"), 1):
+        marker = _MARKERS.get(line.strip())
+        if marker is not None:
+            block, begins = marker
+            if begins == (inside is not None) or (not begins and inside != block):
+                raise SourceError(f"{where}: answer cell line {n}: unbalanced {line.strip()!r}")
+            inside = block if begins else None
+            continue
+        if inside is None or inside == keep:
+            out.append(line)
+    if inside is not None:
+        raise SourceError(f"{where}: answer cell: ### BEGIN {inside.upper()} is never ended")
+    return "\n".join(out).strip("\n")
+
+
+@dataclass(frozen=True)
+class ExerciseSource:
+    """A parsed exercise source (see the module docstring)."""
+
+    name: str
+    meta: dict[str, str]
+    kernelspec: dict[str, str]
+    cells: tuple[Cell, ...]
+
+    @property
+    def nn(self) -> str:
+        return self.meta["exercise"]
+
+    @property
+    def title(self) -> str:
+        return self.meta["title"]
+
+    @property
+    def kit(self) -> str | None:
+        return self.meta.get("kit") or None
+
+    @property
+    def chapter(self) -> str | None:
+        return self.meta.get("chapter") or None
+
+    def _code(self, role: str) -> Cell:
+        return next(c for c in self.cells if c.kind == "code" and c.role == role)
+
+    @property
+    def setup(self) -> str:
+        return self._code("setup").text
+
+    @property
+    def check(self) -> str:
+        return self._code("check").text
+
+    @property
+    def stub(self) -> str:
+        return _version(self._code("answer").text, "stub", self.name)
+
+    @property
+    def solution(self) -> str:
+        return _version(self._code("answer").text, "solution", self.name)
+
+    @property
+    def hints(self) -> tuple[str, ...]:
+        return tuple(c.text for c in self.cells if c.role == "hint")
+
+    @property
+    def locked(self) -> dict[str, str]:
+        """``{role: checksum}`` of the cells a learner must not change."""
+        return {"setup": checksum(self.setup), "check": checksum(self.check)}
+
+
+def _header(lines: list[str], where: str) -> tuple[dict[str, str], dict[str, str], int]:
+    if not lines or lines[0] != "# ---":
+        raise SourceError(f"{where}: line 1 must open the header with '# ---'")
+    end = next((i for i, line in enumerate(lines[1:], 1) if line == "# ---"), None)
+    if end is None:
+        raise SourceError(f"{where}: the header opened on line 1 is never closed")
+    blocks: dict[str, dict[str, str]] = {"mmaplab": {}, "kernelspec": {}}
+    current: str | None = None
+    for line in lines[1:end]:
+        body = line[2:]
+        key, _, value = body.strip().partition(":")
+        indent = len(body) - len(body.lstrip())
+        if indent == 2:
+            current = key if key in blocks else None
+        elif indent == 4 and current is not None:
+            value = value.strip()
+            blocks[current][key] = json.loads(value) if value.startswith('"') else value
+    for key in ("exercise", "title", "catalogue"):
+        if key not in blocks["mmaplab"]:
+            raise SourceError(f"{where}: the header's mmaplab block has no {key!r}")
+    return blocks["mmaplab"], blocks["kernelspec"], end + 1
+
+
+def parse(text: str, name: str) -> ExerciseSource:
+    """Parse the text of source ``name`` (``NN_slug``)."""
+    lines = text.split("\n")
+    meta, kernelspec, start = _header(lines, name)
+    cells: list[Cell] = []
+    head: re.Match[str] | None = None
+    body: list[str] = []
+
+    def flush() -> None:
+        if head is None:
+            if any(line.strip() for line in body):
+                raise SourceError(f"{name}: text between the header and the first '# %%'")
+            return
+        tags = tuple(json.loads(head["tags"])) if head["tags"] else ()
+        if head["md"]:
+            text = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#")
+                             for line in body)
+            cells.append(Cell("markdown", tags, text.strip("\n")))
+        else:
+            roles = [t for t in tags if t in CODE_ROLES]
+            if len(roles) != 1:
+                raise SourceError(f"{name}: a code cell needs exactly one tag of "
+                                  f"{CODE_ROLES}, it has {list(tags)}")
+            cells.append(Cell("code", tags, "\n".join(body).strip("\n")))
+
+    for n, line in enumerate(lines[start:], start + 1):
+        m = _CELL.match(line)
+        if m is None and line.startswith("# %%"):
+            raise SourceError(f"{name}: line {n}: unreadable cell marker {line!r}")
+        if m is None:
+            body.append(line)
+            continue
+        flush()
+        head, body = m, []
+    flush()
+    src = ExerciseSource(name, meta, kernelspec, tuple(cells))
+    for role in CODE_ROLES:
+        if sum(c.kind == "code" and c.role == role for c in cells) != 1:
+            raise SourceError(f"{name}: needs exactly one code cell tagged {role!r}")
+    if len(src.hints) != 3:
+        raise SourceError(f"{name}: needs three hint cells, has {len(src.hints)}")
+    if not name.startswith(src.nn + "_"):
+        raise SourceError(f"{name}: the header says exercise {src.nn!r}")
+    src.stub, src.solution  # noqa: B018 - validates the markers now, not at first use
+    return src
+
+
+def _folder() -> Traversable:
+    return resources.files("mmaplab.exercises") / "sources"
+
+
+def names() -> list[str]:
+    """``NN_slug`` of every exercise source, in order."""
+    return sorted(p.name[:-3] for p in _folder().iterdir()
+                  if p.name.endswith(".py") and p.name[:2].isdigit())
+
+
+@functools.cache
+def load(name: str) -> ExerciseSource:
+    """The source ``NN_slug`` shipped with the package."""
+    return parse((_folder() / f"{name}.py").read_text(encoding="utf-8"), name)

@@ -1,0 +1,150 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+#   mmaplab:
+#     exercise: "02"
+#     title: "Count mappings in mapped"
+#     kit:
+#     catalogue: mmaplab.exercises.ex02_mapped_refcount
+#     chapter: book/05_vm_operations
+# ---
+
+# %% [markdown]
+# # Exercise 02 — count mappings in `mapped`, not in `mmap_prepare`
+#
+# Some files track how many VMAs map them (afs does, to know whether third-party changes must be
+# pushed into mapped pages). The legacy `->mmap` counts the new VMA; `vm_ops->open` counts each
+# copy made by split or fork; `vm_ops->close` uncounts each VMA that goes away. The invariant:
+# **`nr_mmaps` == number of live VMAs mapping the file**.
+#
+# `mmap_prepare` runs **before** the kernel decides whether the new range merges into a
+# neighbour, and before the VMA is allocated. The series adds `vm_ops->mapped(start, end, pgoff,
+# file, vm_private_data)`, called **only when a new VMA was established and not merged**, after
+# the action completed. It returns 0 or a negative errno (an error unmaps the new VMA and fails
+# the mmap).
+
+
+# %% [markdown]
+# ## The legacy hook
+#
+# Illustrative C in the kernel's style (written for this book):
+#
+# ```c
+# static void trk_vm_open(struct vm_area_struct *vma)
+# {
+# 	trk_add_open_mmap(vma->vm_file->private_data);
+# }
+#
+# static void trk_vm_close(struct vm_area_struct *vma)
+# {
+# 	trk_drop_open_mmap(vma->vm_file->private_data);
+# }
+#
+# static const struct vm_operations_struct trk_vm_ops = {
+# 	.open	= trk_vm_open,
+# 	.close	= trk_vm_close,
+# 	.fault	= trk_fault,
+# };
+#
+# static int trk_mmap(struct file *file, struct vm_area_struct *vma)
+# {
+# 	struct trk_dev *dev = file->private_data;
+#
+# 	if (vma->vm_pgoff + vma_pages(vma) > dev->nr_pages)
+# 		return -EINVAL;
+# 	trk_add_open_mmap(dev);
+# 	vma->vm_ops = &trk_vm_ops;
+# 	return 0;
+# }
+# ```
+
+
+# %% [markdown]
+# ## Your task
+#
+# Define `trk_mmap_prepare(desc)` and `trk_vm_ops` (a `VmOperationsStruct`) so that the count
+# stays right through merges with neighbouring mappings, splits, fork, MAP_FIXED replacement,
+# exit and a VMA allocation that fails after `mmap_prepare` ran.
+#
+# * The device is `desc.file.private_data` (in `mapped`: `file.private_data`; in `open`/`close`:
+#   `vma.vm_file.private_data`): a `TrkDev` with `nr_pages`, `add_open_mmap()`,
+#   `drop_open_mmap()` and `nr_mmaps`.
+# * `trk_fault` (given) is the fault handler to keep in the operations.
+# * `VmOperationsStruct(name="trk_vm_ops", mapped=..., open=..., close=..., fault=trk_fault)`.
+
+
+# %% tags=["setup"]
+import errno
+
+from mmaplab.kernel.mm_types import VmOperationsStruct
+from mmaplab.exercises.ex02_mapped_refcount import TrkDev, trk_fault
+from mmaplab.kernel.mm_types import vma_pages
+
+
+# %% tags=["answer"]
+### BEGIN SOLUTION
+def trk_mapped(start, end, pgoff, file, vm_private_data):
+    file.private_data.add_open_mmap()
+    return 0
+
+
+def trk_vm_open(vma):
+    vma.vm_file.private_data.add_open_mmap()
+
+
+def trk_vm_close(vma):
+    vma.vm_file.private_data.drop_open_mmap()
+
+
+trk_vm_ops = VmOperationsStruct(name="trk_vm_ops", mapped=trk_mapped, open=trk_vm_open,
+                                close=trk_vm_close, fault=trk_fault)
+
+
+def trk_mmap_prepare(desc):
+    dev = desc.file.private_data
+    if desc.pgoff + vma_pages(desc) > dev.nr_pages:
+        return -errno.EINVAL
+    desc.vm_ops = trk_vm_ops
+    return 0
+### END SOLUTION
+### BEGIN STUB
+def trk_vm_open(vma):
+    vma.vm_file.private_data.add_open_mmap()
+
+
+def trk_vm_close(vma):
+    vma.vm_file.private_data.drop_open_mmap()
+
+
+trk_vm_ops = VmOperationsStruct(name="trk_vm_ops", open=trk_vm_open, close=trk_vm_close,
+                                fault=trk_fault)
+
+
+def trk_mmap_prepare(desc):
+    # TODO: convert trk_mmap() above
+    desc.vm_ops = trk_vm_ops
+    return 0
+### END STUB
+
+
+# %% tags=["check"]
+from mmaplab.exercises import check
+
+check("02", trk_mmap_prepare, trk_vm_ops)
+
+
+# %% [markdown] tags=["hint"]
+# mmap_prepare runs before the kernel knows whether a new VMA will exist (it may merge, or a later step may fail). Per-VMA accounting belongs in a hook that runs only for a real, new VMA.
+
+
+# %% [markdown] tags=["hint"]
+# Add vm_ops->mapped(start, end, pgoff, file, vm_private_data) to trk_vm_ops and count there (the device is file.private_data); keep open/close; mmap_prepare only checks the size and sets desc.vm_ops.
+
+
+# %% [markdown] tags=["hint"]
+# def trk_mapped(start, end, pgoff, file, vm_private_data): file.private_data.add_open_mmap(); return 0 — open adds, close drops (vma.vm_file.private_data); trk_mmap_prepare: size check -> -errno.EINVAL, then desc.vm_ops = trk_vm_ops.

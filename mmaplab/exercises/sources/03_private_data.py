@@ -1,0 +1,173 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+#   mmaplab:
+#     exercise: "03"
+#     title: "Private data under split, fork and failure"
+#     kit:
+#     catalogue: mmaplab.exercises.ex03_private_data
+#     chapter: book/05_vm_operations
+# ---
+
+# %% [markdown]
+# # Exercise 03 — private data that survives split, fork and late failure
+#
+# A ring-buffer device gives every mapping a **context** (`struct ring_ctx`): allocated when the
+# mapping is created, shared by all the VMAs that split or fork produces from it, and freed when
+# the last of them is closed. The legacy hook allocated it and stored it in
+# `vma->vm_private_data`.
+#
+# In `mmap_prepare` there is no VMA yet — and possibly never will be. The allocation moves to
+# `vm_ops->mapped(start, end, pgoff, file, vm_private_data)`: `vm_private_data` is an in/out
+# reference (`Ref`); setting `vm_private_data.value` updates the new VMA's `vm_private_data`.
+#
+# One more subtlety: when `mapped` fails, the kernel unmaps the new VMA, whose `vm_ops` are
+# already installed — so **`close` runs on a VMA whose `mapped` never ran**.
+
+
+# %% [markdown]
+# ## The legacy hook
+#
+# Illustrative C in the kernel's style (written for this book):
+#
+# ```c
+# static void ring_vm_open(struct vm_area_struct *vma)
+# {
+# 	struct ring_ctx *ctx = vma->vm_private_data;
+#
+# 	refcount_inc(&ctx->refcnt);
+# }
+#
+# static void ring_vm_close(struct vm_area_struct *vma)
+# {
+# 	struct ring_ctx *ctx = vma->vm_private_data;
+#
+# 	if (refcount_dec_and_test(&ctx->refcnt))
+# 		ring_ctx_free(ctx->dev, ctx);
+# }
+#
+# static const struct vm_operations_struct ring_vm_ops = {
+# 	.open	= ring_vm_open,
+# 	.close	= ring_vm_close,
+# 	.fault	= ring_fault,
+# };
+#
+# static int ring_mmap(struct file *file, struct vm_area_struct *vma)
+# {
+# 	struct ring_dev *dev = file->private_data;
+# 	struct ring_ctx *ctx;
+#
+# 	if (vma->vm_pgoff + vma_pages(vma) > dev->nr_pages)
+# 		return -EINVAL;
+# 	ctx = ring_ctx_alloc(dev);		/* NULL when all contexts are in use */
+# 	if (!ctx)
+# 		return -ENOMEM;
+# 	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+# 	vma->vm_ops = &ring_vm_ops;
+# 	vma->vm_private_data = ctx;
+# 	return 0;
+# }
+# ```
+
+
+# %% [markdown]
+# ## Your task
+#
+# Define `ring_mmap_prepare(desc)` and `ring_vm_ops` so that contexts are allocated once per
+# mapping, shared by split pieces and fork copies, freed exactly once, never leaked — also when
+# all contexts are in use, when `mapped` fails, and when the VMA allocation fails after
+# `mmap_prepare`.
+#
+# * Device: `desc.file.private_data` / `file.private_data` is a `RingDev` with `nr_pages`,
+#   `ctx_alloc()` (a `RingCtx` with `refcnt == 1`, or `None`), `ctx_free(ctx)`.
+# * A `RingCtx` has `refcnt` and `dev`. `ring_fault` (given) needs `vma.vm_private_data`.
+# * Flags: `vma_desc_set_flags(desc, VMFlag.DONTEXPAND | VMFlag.DONTDUMP)`.
+
+
+# %% tags=["setup"]
+import errno
+
+from mmaplab.kernel.flags import VMFlag
+from mmaplab.kernel.mm_types import VmOperationsStruct
+from mmaplab.exercises.ex03_private_data import RingDev, RingCtx, ring_fault
+from mmaplab.kernel.mm_types import vma_desc_set_flags, vma_pages
+
+
+# %% tags=["answer"]
+### BEGIN SOLUTION
+def ring_mapped(start, end, pgoff, file, vm_private_data):
+    ctx = file.private_data.ctx_alloc()
+    if ctx is None:
+        return -errno.ENOMEM
+    vm_private_data.value = ctx
+    return 0
+
+
+def ring_vm_open(vma):
+    vma.vm_private_data.refcnt += 1
+
+
+def ring_vm_close(vma):
+    ctx = vma.vm_private_data
+    if ctx is None:  # mapped never ran: the mapping failed late
+        return
+    ctx.refcnt -= 1
+    if ctx.refcnt == 0:
+        ctx.dev.ctx_free(ctx)
+
+
+ring_vm_ops = VmOperationsStruct(name="ring_vm_ops", mapped=ring_mapped, open=ring_vm_open,
+                                 close=ring_vm_close, fault=ring_fault)
+
+
+def ring_mmap_prepare(desc):
+    dev = desc.file.private_data
+    if desc.pgoff + vma_pages(desc) > dev.nr_pages:
+        return -errno.EINVAL
+    vma_desc_set_flags(desc, VMFlag.DONTEXPAND | VMFlag.DONTDUMP)
+    desc.vm_ops = ring_vm_ops
+    return 0
+### END SOLUTION
+### BEGIN STUB
+def ring_vm_open(vma):
+    vma.vm_private_data.refcnt += 1
+
+
+def ring_vm_close(vma):
+    ctx = vma.vm_private_data
+    ctx.refcnt -= 1
+    if ctx.refcnt == 0:
+        ctx.dev.ctx_free(ctx)
+
+
+ring_vm_ops = VmOperationsStruct(name="ring_vm_ops", open=ring_vm_open, close=ring_vm_close,
+                                 fault=ring_fault)
+
+
+def ring_mmap_prepare(desc):
+    # TODO: convert ring_mmap() above
+    return 0
+### END STUB
+
+
+# %% tags=["check"]
+from mmaplab.exercises import check
+
+check("03", ring_mmap_prepare, ring_vm_ops)
+
+
+# %% [markdown] tags=["hint"]
+# Which hooks run for which event? mmap_prepare: before any VMA exists. mapped: once, for a new VMA. open: for each copy made by split/fork. close: for each VMA removed — including a new VMA whose mapped failed.
+
+
+# %% [markdown] tags=["hint"]
+# Allocate the context in mapped(start, end, pgoff, file, vm_private_data) with file.private_data.ctx_alloc() (None -> -errno.ENOMEM) and set vm_private_data.value; mmap_prepare keeps the size check, vma_desc_set_flags(desc, VMFlag.DONTEXPAND | VMFlag.DONTDUMP) and desc.vm_ops.
+
+
+# %% [markdown] tags=["hint"]
+# close: ctx = vma.vm_private_data; if ctx is None: return; ctx.refcnt -= 1; if it reaches 0: ctx.dev.ctx_free(ctx). open: vma.vm_private_data.refcnt += 1.
