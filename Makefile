@@ -135,8 +135,8 @@ constraints:
 	"$$tmp/venv/bin/python" -m pip install --quiet '.[dev]'; \
 	{ \
 	  echo "# Fully resolved, pinned dependency set for \`pip install -e '.[dev]'\` on Python 3.11."; \
-	  echo "# Every install (Makefile, binder/requirements.txt) uses \`-c constraints.txt\`, so CI,"; \
-	  echo "# developers and Binder run the same versions."; \
+	  echo "# Every install of the development set (Makefile, CI) uses \`-c constraints.txt\`, so CI and"; \
+	  echo "# developers run the same versions. Binder pins only what it adds: binder/constraints.txt."; \
 	  echo "# Regenerate after changing dependencies in pyproject.toml: \`make constraints\`."; \
 	  "$$tmp/venv/bin/python" -m pip freeze --exclude-editable | grep -vi '^mmaplab\b'; \
 	} > constraints.txt.new; \

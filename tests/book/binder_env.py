@@ -37,6 +37,12 @@ CONDA_TO_PYPI = {
 }
 #: Conda's interpreter itself is not a pip package.
 NOT_PIP = {"python"}
+#: Server packages binder/ may upgrade, each with the reason; every other one stays.
+MAY_REPLACE = {
+    # mmaplab[c] (in .[book]) parses C hooks with pycparser >= 3; the lock has 2.22 only
+    # as cffi's dependency, and cffi 2.0 accepts 3.x (pip check stays clean).
+    "pycparser": "mmaplab.kernel_c needs pycparser>=3",
+}
 _ENTRY = re.compile(r"^https://\S+/(?:noarch|linux-64)/([^/#]+)\.(?:conda|tar\.bz2)#")
 
 
@@ -103,10 +109,16 @@ def pip(python: Path, *args: str, cwd: Path = ROOT, timeout: int = 1200) -> None
 
 
 def server_venv(path: Path, pins: dict[str, str]) -> Path:
-    """A virtualenv holding repo2docker's server pins; returns its python."""
+    """A virtualenv holding repo2docker's server pins; returns its python.
+
+    The lock is a complete, explicit set (repo2docker installs it as is), so pip installs
+    it without resolving (``--no-deps``); ``pip check`` on the result tells whether the
+    PyPI packages' own requirements are met by it.
+    """
     venv.EnvBuilder(with_pip=True).create(path)
     python = path / "bin" / "python"
-    pip(python, "install", "--quiet", "-r", str(pins_file(pins, path / "server-pins.txt")))
+    pip(python, "install", "--quiet", "--no-deps", "--no-compile", "-r",
+        str(pins_file(pins, path / "server-pins.txt")))
     return python
 
 
@@ -118,12 +130,13 @@ def write_constraints(dest: Path = BINDER / "constraints.txt") -> None:
         # Unconstrained except for the pins requirements.txt itself states.
         reqs = [line for line in (BINDER / "requirements.txt").read_text().splitlines()
                 if line.strip() and not line.lstrip().startswith(("#", "-c"))]
-        pip(python, "install", "--quiet", *reqs)
+        pip(python, "install", "--quiet", "--no-compile", *reqs)
         after = freeze(python)
-    if changed := replaced(pins, after):
+    if changed := {n: v for n, v in replaced(pins, after).items() if n not in MAY_REPLACE}:
         raise SystemExit(f"binder/requirements.txt replaces repo2docker server packages: "
                          f"{changed}")
-    added = {n: v for n, v in after.items() if n not in pins and n != "mmaplab"}
+    added = {n: v for n, v in after.items()
+             if (n not in pins or n in MAY_REPLACE) and n != "mmaplab"}
     header = (
         "# Pins for what binder/requirements.txt adds to repo2docker's server environment\n"
         f"# (jupyter-repo2docker's {LOCK}). No server package is\n"
