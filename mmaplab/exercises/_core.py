@@ -16,6 +16,7 @@ Nothing here reads the learner's source text: only behaviour is compared.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ from ..kernel.errors import (
 from ..kernel.flags import PAGE_SIZE
 from ..kernel.mm import MM
 from ..kernel.page_alloc import reset_allocator
+from ..lab.budget import DEFAULT_SECONDS, time_budget
 from ..lab.compare import apply_op
 from .source import ExerciseSource, load
 
@@ -83,6 +85,9 @@ class Step:
     #: The exception the request ended in, if any (not compared: ``result`` names it);
     #: kept so a crash in the learner's code can be traced to its line.
     error: BaseException | None = field(default=None, compare=False, repr=False)
+    #: What ``run_case(..., observe=)`` recorded after the request (structured facts for a
+    #: rule-based diagnosis, e.g. :func:`mmaplab.lab.diagnose.snapshot`); not compared.
+    facts: Any = field(default=None, compare=False, repr=False)
 
 
 def _page(addr: int) -> int:
@@ -149,12 +154,29 @@ def _apply(op: Op, mm: MM, driver: Driver, files: list, child: list) -> str:
     return f"ok ({ret})" if op.kind == "fault" else "ok"
 
 
+def request_budget() -> float:
+    """Seconds one request may take (``MMAPLAB_REQUEST_BUDGET`` overrides the default)."""
+    value = os.environ.get("MMAPLAB_REQUEST_BUDGET")
+    try:
+        return float(value) if value else DEFAULT_SECONDS
+    except ValueError:
+        return DEFAULT_SECONDS
+
+
+#: ``observe(mm, child, driver, exception or None, warnings so far) -> facts``.
+Observer = Callable[[MM, "MM | None", Driver, "BaseException | None", int], Any]
+
+
 def run_case(make: Callable[[], Driver], scenario: Scenario,
-             sanitize: bool = False) -> list[Step]:
+             sanitize: bool = False, observe: Observer | None = None) -> list[Step]:
     """Run ``scenario`` on a fresh address space and a fresh driver from ``make``.
 
     ``sanitize``: run under :mod:`mmaplab.kernel.debug.sanitizer`; its findings become results.
+    ``observe``: called after every request; what it returns is the step's ``facts``.
+    Every request runs within :func:`request_budget` seconds, else
+    :class:`~mmaplab.lab.budget.RequestTimeout` is raised (the run is abandoned).
     """
+    budget = request_budget()
     reset_allocator()
     driver = make()
     mm = MM(sanitize=sanitize)
@@ -165,10 +187,12 @@ def run_case(make: Callable[[], Driver], scenario: Scenario,
     inject = (mm.injecting(*scenario.inject) if scenario.inject is not None
               else contextlib.nullcontext())
     with inject:
-        for op in scenario.ops:
+        for i, op in enumerate(scenario.ops, 1):
             error: BaseException | None = None
+            what = f"request {i} of scenario {scenario.name!r} ({op.describe()})"
             try:
-                result = _apply(op, mm, driver, files, child)
+                with time_budget(budget, what):
+                    result = _apply(op, mm, driver, files, child)
             except Exception as exc:  # noqa: BLE001 - every outcome is an observation
                 result, error = _result(exc), exc
             kid = child[0] if child else None
@@ -178,8 +202,9 @@ def run_case(make: Callable[[], Driver], scenario: Scenario,
                 state = _state(driver)
             except Exception as exc:  # noqa: BLE001
                 state = (("observe() failed", _result(exc)),)
+            facts = observe(mm, kid, driver, error, len(warnings)) if observe else None
             steps.append(Step(op, result, state, _maps(mm), _ptes(mm), _maps(kid), _ptes(kid),
-                              new, error))
+                              new, error, facts))
     return steps
 
 

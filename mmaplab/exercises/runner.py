@@ -20,6 +20,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
+from ..lab.budget import RequestTimeout
 from ._catalogue import get
 from ._crash import Crash, find_crash
 from ._verdict import verify
@@ -135,6 +136,13 @@ def run_check(nn: str, answer: list[Any], filename: str | None) -> Result:
     ex = get(nn)
     try:
         n, failure = verify(nn, *answer, answer_file=filename)
+    except RequestTimeout as exc:
+        crash = find_crash(exc, filename) if filename else None
+        body = f"Your answer {exc}."
+        if crash is not None:
+            body += (f"\n  It was running line {crash.lineno} of the answer cell: "
+                     f"{crash.line.strip()}")
+        return Result(False, _not_solved(nn, body), crash=crash, kind="timeout")
     except BaseException as exc:  # noqa: BLE001 - nothing the answer raises is a pass
         crash = find_crash(exc, filename) if filename else None
         body = (crash.render() if crash is not None

@@ -150,3 +150,106 @@ def test_console_script_default_dir_is_cwd_exercises(exdir: Path) -> None:
     bad = subprocess.run([*cmd, "exercises", "check", FIRST.nn], cwd=exdir.parent,
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and "Misconception [" in bad.stdout
+
+
+# -- a learner's folder from scratch: init, next, watch, clean errors ----------------------
+
+def test_init_then_check_from_an_empty_folder(tmp_path: Path) -> None:
+    """As after `pip install mmaplab`: init writes the notebooks the package ships, the stub
+    fails, the solution passes — run as real processes from the new folder."""
+    exe = Path(sys.executable).with_name("mmaplab")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "mmaplab.cli"]
+    made = subprocess.run([*cmd, "exercises", "init"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    work = tmp_path / "mmaplab-exercises"
+    assert sorted(p.name for p in work.glob("*.ipynb")) == sorted(
+        f"{ex.name}.ipynb" for ex in EXERCISES.values())
+    assert (work / f"{FIRST.name}.ipynb").read_text(encoding="utf-8") == (
+        EXDIR / f"{FIRST.name}.ipynb").read_text(encoding="utf-8")
+    stub = subprocess.run([*cmd, "exercises", "check", FIRST.nn], cwd=work,
+                          capture_output=True, text=True, timeout=120)
+    assert stub.returncode == 1 and "is not solved yet" in stub.stdout
+    _put(work, FIRST, _solution(FIRST))
+    ok = subprocess.run([*cmd, "exercises", "check", FIRST.nn], cwd=work,
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and ok.stdout.startswith("✔ "), ok.stdout + ok.stderr
+
+
+def test_init_keeps_what_is_there(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "ex"
+    assert main(["exercises", "init", str(target)]) == 0
+    _put(target, FIRST, _solution(FIRST))
+    mine = (target / f"{FIRST.name}.ipynb").read_text(encoding="utf-8")
+    assert main(["exercises", "init", str(target)]) == 0
+    assert "(14 already there, kept)" in capsys.readouterr().out
+    assert (target / f"{FIRST.name}.ipynb").read_text(encoding="utf-8") == mine
+
+
+def test_next_points_at_the_first_unsolved(exdir: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    _put(exdir, FIRST, _solution(FIRST))
+    assert main(["exercises", "--dir", str(exdir), "next"]) == 0
+    assert capsys.readouterr().out.startswith(f"next: exercise {SECOND.nn} — {SECOND.title}")
+
+
+def test_watch_rechecks_a_saved_notebook(exdir: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from mmaplab import cli
+    from mmaplab.cli import Out
+
+    def save_solution(_: float) -> None:  # the learner saves while watch sleeps
+        _put(exdir, FIRST, _solution(FIRST))
+
+    assert cli._watch(Out(), exdir, 0.0, 1, sleep=save_solution) == 0
+    out = capsys.readouterr().out
+    assert f"working on {FIRST.nn}" in out and f"[{FIRST.nn} saved] ✔ " in out
+    assert f"next unsolved: {SECOND.nn}" in out
+
+
+def test_hint_without_a_number_is_for_the_first_unsolved(
+        exdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["exercises", "--dir", str(exdir), "hint"]) == 0
+    assert capsys.readouterr().out.startswith(f"Exercise {FIRST.nn} — ")
+
+
+def test_broken_notebook_json_is_one_clean_line(exdir: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    (exdir / f"{SECOND.name}.ipynb").write_text('{"cells": [', encoding="utf-8")
+    assert main(["exercises", "--dir", str(exdir), "check", SECOND.nn]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"{SECOND.name}.ipynb is not valid notebook JSON")
+    assert f"mmaplab exercises reset {SECOND.nn}" in out and "Traceback" not in out
+
+
+def test_outside_any_exercises_folder_is_a_clean_error(tmp_path: Path, monkeypatch,  # type: ignore[no-untyped-def]
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    for action in (["list"], ["check", "01"], ["reset", "01"], ["next"]):
+        assert main(["exercises", *action]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("mmaplab: no exercise notebooks here: run `mmaplab exercises "
+                              "init`") and len(err.splitlines()) == 1
+
+
+def test_closed_pipe_and_ascii_stdout(exdir: Path) -> None:
+    exe = Path(sys.executable).with_name("mmaplab")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "mmaplab.cli"]
+    env = dict(__import__("os").environ, PYTHONIOENCODING="ascii", NO_PROGRESS="1")
+    p = subprocess.run(f"{' '.join(cmd)} exercises list | head -1", shell=True, cwd=exdir,
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert p.returncode == 0 and p.stdout.startswith("Exercises in ")
+    assert "Traceback" not in p.stderr and "BrokenPipe" not in p.stderr
+    q = subprocess.run([*cmd, "exercises", "list"], cwd=exdir, capture_output=True,
+                       timeout=300, env=env)
+    assert q.returncode == 0 and b" X 01 " in q.stdout and "✔".encode() not in q.stdout
+
+
+def test_colours_only_on_a_terminal(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from mmaplab.cli import Out
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert Out().ok().startswith("\x1b[32m")
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b" not in Out().ok()
