@@ -42,6 +42,7 @@
 # %%
 import errno
 
+from mmaplab.kernel.debug.report_text import print_wrapped
 from mmaplab import (
     MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MM, PAGE_SIZE, PROT_READ, PROT_WRITE, File,
     FileOperations, FMode, HookError, HookViolation, Inode, VmOperationsStruct, VMFlag,
@@ -126,7 +127,7 @@ print(vma.vm_page_prot.describe(), "|", vma.vm_ops.name, "|", vma.vm_private_dat
 try:
     mm.mmap(BASE + 2 * P, P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, regs)
 except OSError as exc:
-    print("private writable:", exc)
+    print_wrapped("private writable:", exc)
 
 # %% [markdown]
 # Everything the hook set is on the VMA, and the refused COW mapping left nothing behind.
@@ -192,7 +193,7 @@ _ = mm.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, ro)
 try:
     mm.mprotect(BASE, P, PROT_READ | PROT_WRITE)
 except OSError as exc:
-    print("mprotect:", exc)
+    print_wrapped("mprotect:", exc)
 
 # %% [markdown]
 # ## What may not be changed
@@ -212,7 +213,7 @@ try:
     mm.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, device("greedy", 5, greedy_mmap_prepare))
 except HookViolation as exc:
     print(type(exc).__name__, "errno", exc.errno)
-    print(exc)
+    print_wrapped(exc)
 print("VMAs:", len(mm.vmas()))
 
 # %% [markdown]
@@ -226,7 +227,7 @@ for name, hook in [("positive", lambda desc: errno.EINVAL),
     try:
         MM().mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, device(name, 6, hook))
     except HookError as exc:
-        print(f"{name}: {exc}")
+        print_wrapped(f"{name}: {exc}")
 
 # %% [markdown]
 # :::{admonition} What to take away

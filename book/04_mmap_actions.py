@@ -40,6 +40,7 @@
 # %%
 import errno
 
+from mmaplab.kernel.debug.report_text import print_wrapped
 from mmaplab import (
     MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MM, PAGE_SIZE, PROT_READ, PROT_WRITE, File,
     FileOperations, FMode, Inode,
@@ -132,7 +133,7 @@ for name, hook, flags, pages in [("cow", partial_cow, MAP_PRIVATE | MAP_FIXED, 2
     try:
         mm.mmap(BASE, pages * P, RW, flags, device(name, 2, hook))
     except OSError as exc:
-        print(f"{name}: {exc} | VMAs: {len(mm.vmas())} | warnings: {mm.warnings}")
+        print_wrapped(f"{name}: {exc} | VMAs: {len(mm.vmas())} | warnings: {mm.warnings}")
 
 # %% [markdown]
 # ## `mmap_action_ioremap[_full]`: I/O memory
@@ -226,7 +227,7 @@ for offset_pages, pages in [(0, 4), (2, 2), (2, 3), (5, 1)]:
         print(f"offset {offset_pages}, {pages} pages: pfns",
               [hex(p.pfn) for p in ptes.values()])
     except OSError as exc:
-        print(f"offset {offset_pages}, {pages} pages: {exc}")
+        print_wrapped(f"offset {offset_pages}, {pages} pages: {exc}")
 
 # %% [markdown]
 # ## `mmap_action_map_kernel_pages[_full]`: pages the driver allocated
@@ -337,7 +338,7 @@ for name, hook in [("header_only", header_only), ("overflow", overflow)]:
         mm.mmap(BASE, 2 * P, RW, SHARED, device(name, 6, hook))
         print(name, {hex(a): str(p) for a, p in mm.pagetable.entries(BASE, BASE + 2 * P).items()})
     except OSError as exc:
-        print(name, exc)
+        print_wrapped(name, exc)
 
 # %% [markdown]
 # Summary of the page-table effect:
@@ -403,7 +404,7 @@ with mm.injecting("pte_alloc"):
     try:
         mm.mmap(BASE, P, RW, SHARED, demo)
     except OSError as exc:
-        print("failure:", " -> ".join(order), "|", exc)
+        print_wrapped("failure:", " -> ".join(order), "|", exc)
 
 # %% [markdown]
 # :::{admonition} What to take away

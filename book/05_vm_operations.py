@@ -39,6 +39,7 @@
 # :::
 
 # %%
+from mmaplab.kernel.debug.report_text import print_wrapped
 from mmaplab import (
     MAP_FIXED, MAP_SHARED, MM, PAGE_SIZE, PROT_READ, PROT_WRITE, File, FileOperations, FMode,
     Inode, VmOperationsStruct,
@@ -146,7 +147,7 @@ for label, make in versions:
     print(label)
     for obs in run_scenario(make(), merge):
         state = dict(obs.state)
-        print(f"  {obs.op:<72} VMAs={len(obs.maps)}  cb_nr_mmap={state['cb_nr_mmap']}"
+        print_wrapped(f"  {obs.op:<72} VMAs={len(obs.maps)}  cb_nr_mmap={state['cb_nr_mmap']}"
               f"  on open_mmaps={state['on_open_mmaps']}")
 
 # %% [markdown]
@@ -177,7 +178,7 @@ with mm.trace.recording() as t:
     try:
         mm.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, f)
     except OSError as exc:
-        print(exc)
+        print_wrapped(exc)
 print(t.render())
 print("VMAs:", len(mm.vmas()), "| close calls:", fail_dev.log)
 
@@ -209,7 +210,7 @@ with mm.injecting("pte_alloc", nth=1, err=errno.ENOMEM):
     try:
         mm.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, f)
     except OSError as exc:
-        print(exc)
+        print_wrapped(exc)
 print("VMAs:", len(mm.vmas()), "| users:", remap_dev.users, "| hooks:", remap_dev.log)
 
 # %% [markdown]

@@ -53,6 +53,7 @@
 # %%
 import errno
 
+from mmaplab.kernel.debug.report_text import print_wrapped
 from mmaplab import (
     MAP_FIXED, MAP_SHARED, MM, PAGE_SIZE, PROT_READ, DeadlockError, File, FileOperations, FMode,
     Inode, UseAfterFreeError, VmOperationsStruct,
@@ -140,9 +141,9 @@ def try_mmap(finish):
     try:
         mm.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, make_device("dev", failing_mapped))
     except (DeadlockError, UseAfterFreeError) as exc:
-        print(f"{type(exc).__name__}: {exc}")
+        print_wrapped(f"{type(exc).__name__}: {exc}")
     except OSError as exc:
-        print(f"mmap failed cleanly: {exc} | VMAs: {len(mm.vmas())} | warnings: {mm.warnings}")
+        print_wrapped(f"mmap failed cleanly: {exc} | VMAs: {len(mm.vmas())} | warnings: {mm.warnings}")
     finally:
         actions.mmap_action_finish = original
 
@@ -200,7 +201,7 @@ def sanitized_mmap(finish):
     except SanitizerReport as report:
         print(report)
     except OSError as exc:
-        print(f"no finding; mmap failed cleanly: {exc}")
+        print_wrapped(f"no finding; mmap failed cleanly: {exc}")
     finally:
         actions.mmap_action_finish = original
 

@@ -46,6 +46,7 @@
 # %%
 import errno
 
+from mmaplab.kernel.debug.report_text import print_wrapped
 from mmaplab import (
     MAP_FIXED, MAP_SHARED, MM, PAGE_SIZE, PROT_READ, V4, File, FileOperations, FMode, Inode,
     VmOperationsStruct,
@@ -135,7 +136,7 @@ for label, fops in [("step 1: ->mmap + __compat_vma_mmap", {"mmap": bar_mmap}),
     mm.mmap(BASE, 2 * P, PROT_READ, SHARED, open_file("/dev/bar", 3, **fops))
     vma = mm.vma_lookup(BASE)
     pfns = [hex(p.pfn) for p in mm.pagetable.entries(BASE, BASE + 2 * P).values()]
-    print(f"{label:<38} {vma.vm_flags.names()}\n{'':<38} pfns {pfns}")
+    print_wrapped(f"{label:<38} {vma.vm_flags.names()}\n{'':<38} pfns {pfns}")
 
 # %% [markdown]
 # Same VMA, same PTEs: the intermediate state is a real, testable point to stop at.
@@ -195,7 +196,7 @@ for config_name, kwargs in [("V4 as posted", {"config": V4}), ("default (fixed)"
             result = str(exc)
         print(f"{config_name:<16} {inner.__name__:<16} {result}")
         for w in mm.warnings:
-            print(f"{'':<16} WARNING: {w}")
+            print_wrapped(f"{'':<16} WARNING: {w}")
 
 # %% [markdown]
 # With the series as posted, a failing inner hook made the core unmap a VMA that was never

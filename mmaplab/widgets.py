@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .kernel.debug.report_text import wrap
 from .kernel.flags import PAGE_SHIFT, VM_SPECIAL, VMFlag, prot_string
 
 if TYPE_CHECKING:
@@ -216,7 +217,7 @@ class AddressSpaceView:
 
     def text(self) -> str:
         """Every snapshot as text, in order (the static fallback)."""
-        return "\n".join(address_space_text(s) for s in self.shots)
+        return wrap("\n".join(address_space_text(s) for s in self.shots))
 
     def widget(self) -> Any:
         """``VBox(SelectionSlider, Stack[HTML...])`` linked in JavaScript."""
@@ -275,7 +276,7 @@ class TraceStepper:
     def text(self) -> str:
         """Numbered trace plus outcome (the static fallback)."""
         body = "\n".join(f"{i + 1:2d} {line}" for i, line in enumerate(self.lines))
-        return f"{self.title}\n{body}\n=> {self.outcome}"
+        return wrap(f"{self.title}\n{body}\n=> {self.outcome}")
 
     def widget(self) -> Any:
         w = _widgets()
@@ -326,7 +327,7 @@ class DriverStepper:
             hooks = [tok for tok in (ln.split()[0] for ln in st.lines) if "->" in tok]
             rows.append(f"{label:<32} {len(st.lines):>3} steps  hooks: "
                         f"{', '.join(hooks) or '-'}  => {st.outcome}")
-        return "\n".join(rows)
+        return wrap("\n".join(rows))
 
     def widget(self) -> Any:
         w = _widgets()
@@ -395,11 +396,17 @@ def scenario_text(spec: Any, name: str, at: int | None = 0) -> str:
         lines.append(f"  fault injection: {' / '.join(points)}")
     for i, _op in enumerate(scen.ops):
         lines.append(f"  op {i}: {runs['legacy'][i].op}")
-        for v in _VARIANTS:
-            o = runs[v][i]
-            hooks = ", ".join(o.entry_hooks + o.hooks) or "no hook"
-            lines.append(f"    {v:<8}-> {o.result}")
-            lines.append(f"    {'':<8}   hooks: {hooks}; state: {_state_text(o.state)}")
+        seen = {v: _op_text(runs[v][i]) for v in _VARIANTS}
+        if seen["legacy"][1:] == seen["prepare"][1:]:
+            # Same outcome, same callbacks, same state: say it once (the entry hook's
+            # name is the only difference, and the reader knows which is which).
+            rows = [("both", seen["legacy"])]
+        else:
+            rows = [(v, seen[v]) for v in _VARIANTS]
+        for label, (entry, result, hooks, state) in rows:
+            called = ", ".join(([entry] if entry and label != "both" else []) + list(hooks))
+            lines.append(f"    {label:<8}-> {result}")
+            lines.append(f"    {'':<8}   hooks: {called or 'no hook'}; state: {state}")
     if at is not None:
         lines.append(f"  after op {at}:")
         for key in ("maps", "flags", "page_prot", "vm_ops", "private_data", "pte"):
@@ -412,7 +419,13 @@ def scenario_text(spec: Any, name: str, at: int | None = 0) -> str:
                 body = list(value) or ["(none)"]
                 lines.append(f"    {key:<12} [{label}] {body[0]}")
                 lines.extend(f"    {'':<12} {' ' * (len(label) + 2)} {b}" for b in body[1:])
-    return "\n".join(lines)
+    return wrap("\n".join(lines))
+
+
+def _op_text(o: Any) -> tuple[str, str, tuple[str, ...], str]:
+    """(entry hook, result, vm_ops callbacks, state) of one observed operation."""
+    entry = ", ".join(o.entry_hooks)
+    return entry, o.result, tuple(o.hooks), _state_text(o.state)
 
 
 def mutant_text(spec: Any, name: str, limit: int = 3,
@@ -441,4 +454,4 @@ def mutant_text(spec: Any, name: str, limit: int = 3,
     lines.extend(f"  {d.render()}" for d in found[:limit])
     if len(found) > limit:
         lines.append(f"  ... and {len(found) - limit} more")
-    return "\n".join(lines)
+    return wrap("\n".join(lines))

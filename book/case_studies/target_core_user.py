@@ -30,6 +30,7 @@
 # Converted in [v4 19/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) together with the uio core (see {doc}`uio`).
 
 # %%
+from mmaplab.kernel.debug.report_text import print_wrapped
 from mmaplab import MAP_SHARED, MM, PAGE_SIZE, PROT_READ, PROT_WRITE, V4
 from mmaplab.drivers import target_core_user
 from mmaplab.lab.compare import compare
@@ -144,7 +145,7 @@ for label, config in (("v4 as posted", V4), ("with the hotfix", None)):
     except OSError as exc:
         outcome = f"{type(exc).__name__}: {exc}"
     print(f"{label:<16} {outcome}")
-    print(f"{'':<16} VMAs: {len(mm.vmas())}, kref: {dev.kref}, warnings: {mm.warnings}")
+    print_wrapped(f"{'':<16} VMAs: {len(mm.vmas())}, kref: {dev.kref}, warnings: {mm.warnings}")
 
 # %% [markdown]
 # With the check, the mmap fails and the reference `mapped` took stays: `kref` is 3 with no

@@ -15,7 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..kernel.flags import MAP_FIXED, MAP_SHARED, PAGE_SIZE, PROT_READ
+from ..kernel.flags import (
+    MAP_FIXED,
+    MAP_SHARED,
+    PAGE_SIZE,
+    PROT_READ,
+    map_flags_names,
+    prot_names,
+)
 from ..kernel.fs import File, FMode
 
 __all__ = ["Driver", "DriverSpec", "Op", "Scenario", "mmap_op", "munmap_op", "mprotect_op",
@@ -68,15 +75,15 @@ class Op:
     def describe(self) -> str:
         a = WINDOW + self.page * PAGE_SIZE
         if self.kind == "mmap":
-            return (f"mmap({a:#x}, {self.pages} page(s), prot={self.prot:#x}, "
-                    f"flags={self.flags:#x}, offset={self.offset_pages} page(s))")
+            return (f"mmap({a:#x}, {self.pages} page(s), {prot_names(self.prot)}, "
+                    f"{map_flags_names(self.flags)}, offset {self.offset_pages} page(s))")
         if self.kind in ("munmap", "mprotect"):
-            extra = f", prot={self.prot:#x}" if self.kind == "mprotect" else ""
+            extra = f", {prot_names(self.prot)}" if self.kind == "mprotect" else ""
             return f"{self.kind}({a:#x}, {self.pages} page(s){extra})"
         if self.kind == "fault":
             return f"{'write' if self.write else 'read'} of {a:#x}"
         if self.kind == "anon":
-            return f"anonymous mmap({a:#x}, {self.pages} page(s), prot={self.prot:#x})"
+            return f"anonymous mmap({a:#x}, {self.pages} page(s), {prot_names(self.prot)})"
         return self.kind
 
 

@@ -64,6 +64,41 @@ MAP_HUGE_SHIFT = 26
 MAP_HUGE_2MB = 21 << MAP_HUGE_SHIFT
 MAP_HUGE_1GB = 30 << MAP_HUGE_SHIFT
 
+_PROT_BITS = ("PROT_READ", "PROT_WRITE", "PROT_EXEC", "PROT_SEM", "PROT_GROWSDOWN",
+              "PROT_GROWSUP")
+_MAP_TYPES = {0x01: "MAP_SHARED", 0x02: "MAP_PRIVATE", 0x03: "MAP_SHARED_VALIDATE",
+              0x08: "MAP_DROPPABLE"}
+_MAP_BITS = ("MAP_FIXED", "MAP_ANONYMOUS", "MAP_32BIT", "MAP_ABOVE4G", "MAP_GROWSDOWN",
+             "MAP_DENYWRITE", "MAP_EXECUTABLE", "MAP_LOCKED", "MAP_NORESERVE", "MAP_POPULATE",
+             "MAP_NONBLOCK", "MAP_STACK", "MAP_HUGETLB", "MAP_SYNC", "MAP_FIXED_NOREPLACE",
+             "MAP_UNINITIALIZED")
+
+
+def _names(value: int, names: tuple[str, ...], first: list[str]) -> str:
+    parts = list(first)
+    for name in names:
+        bit = globals()[name]
+        if value & bit:
+            parts.append(name)
+            value &= ~bit
+    if value:
+        parts.append(f"{value:#x}")  # bits without a name: shown, never dropped
+    return "|".join(parts)
+
+
+def prot_names(prot: int) -> str:
+    """``PROT_READ|PROT_WRITE`` for a ``prot`` argument (``PROT_NONE`` for 0): what a
+    reader of mmap(2) expects to see, where the kernel's own tracepoints print hex."""
+    return _names(prot, _PROT_BITS, []) or "PROT_NONE"
+
+
+def map_flags_names(flags: int) -> str:
+    """``MAP_SHARED|MAP_FIXED`` for an mmap ``flags`` argument: the ``MAP_TYPE`` field
+    first (one of the types), then each other flag bit by name."""
+    kind = flags & MAP_TYPE
+    first = [_MAP_TYPES.get(kind, f"MAP_TYPE={kind:#x}")] if kind else []
+    return _names(flags & ~MAP_TYPE, _MAP_BITS, first) or "0"
+
 # -- mremap(2) flags (include/uapi/linux/mman.h) ------------------------------
 MREMAP_MAYMOVE = 1
 MREMAP_FIXED = 2

@@ -51,6 +51,7 @@ def dup_mmap(parent: MmStruct, child: MmStruct) -> None:
                 vm_area_free(tmp, "dup_mmap")  # anon_vma_fork() failed: -ENOMEM
                 raise kerr(errno.ENOMEM, "dup_mmap: anon_vma_fork could not allocate")
             tmp.vm_mm = child
+            tmp.nr = child.next_vma_nr()  # the child numbers its own VMAs
             tmp.anon_vma_chain = ()
             tmp.anon_vma = None
             if VMFlag.WIPEONFORK not in src.vm_flags and src.anon_vma is not None:

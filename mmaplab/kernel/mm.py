@@ -30,7 +30,9 @@ from .flags import (
     PAGE_MASK,
     PAGE_SHIFT,
     VMFlag,
+    map_flags_names,
     page_align,
+    prot_names,
 )
 from .fork import dup_mmap
 from .fs import File, fput
@@ -177,7 +179,8 @@ class MM(MmStruct):
             raise kerr(errno.EINVAL, "MAP_HUGETLB on a file that is not on hugetlbfs")
 
         def work() -> tuple[int, bool]:
-            with self.trace.enter("do_mmap", f"len={length:#x} prot={prot:#x} flags={flags:#x}"):
+            with self.trace.enter("do_mmap", f"len={length:#x} {prot_names(prot)} "
+                                 f"{map_flags_names(flags)}"):
                 return do_mmap(self, file, addr, length, prot, flags, offset >> PAGE_SHIFT)
 
         try:

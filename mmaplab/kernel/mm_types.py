@@ -91,6 +91,14 @@ class MmStruct:
         self.warnings: list[str] = []
         #: The armed fault-injection point, if any (see :meth:`MM.injecting`).
         self.inject: FaultInjector | None = None
+        #: VMAs created in this mm so far: numbers them per address space for display
+        #: (``VMA #3``), so a page's output does not depend on what ran before it.
+        self.vmas_created = 0
+
+    def next_vma_nr(self) -> int:
+        """The display number of the next VMA created in this mm (1, 2, ...)."""
+        self.vmas_created += 1
+        return self.vmas_created
 
     @property
     def map_count(self) -> int:
@@ -180,7 +188,7 @@ class VmAreaStruct:
 
     __slots__ = ("vm_mm", "vm_start", "vm_end", "vm_pgoff", "vm_flags", "vm_page_prot",
                  "vm_file", "vm_ops", "vm_private_data", "anon_vma", "anon_vma_chain",
-                 "serial", "detached", "freed_at", "__weakref__")
+                 "serial", "nr", "detached", "freed_at", "__weakref__")
 
     def __init__(self, mm: MmStruct | None, start: int, end: int, pgoff: int, flags: VMFlag,
                  page_prot: Pgprot = Pgprot.NONE, file: File | None = None) -> None:
@@ -196,7 +204,10 @@ class VmAreaStruct:
         self.anon_vma: AnonVma | None = None
         #: ``anon_vma_chain`` as a tuple of anon_vmas (own last); length > 1 after fork.
         self.anon_vma_chain: tuple[AnonVma, ...] = ()
+        #: Identity across all mms (keys ``i_mmap``, which fork shares between mms).
         self.serial = next(_serial)
+        #: Display number within ``vm_mm``: what ``VMA #n`` in traces and reports means.
+        self.nr = mm.next_vma_nr() if mm is not None else 0
         self.detached = True
         self.freed_at = ""
 
@@ -207,7 +218,7 @@ class VmAreaStruct:
 
     def __repr__(self) -> str:
         f = f" {self.vm_file.name}" if self.vm_file is not None else ""
-        return (f"<vma #{self.serial} {self.vm_start:#x}-{self.vm_end:#x} pgoff={self.vm_pgoff:#x}"
+        return (f"<vma #{self.nr} {self.vm_start:#x}-{self.vm_end:#x} pgoff={self.vm_pgoff:#x}"
                 f" {self.vm_flags.names()}{f}>")
 
 
@@ -217,12 +228,12 @@ class FreedVmArea(VmAreaStruct):
     __slots__ = ()
 
     def __getattribute__(self, attr: str) -> Any:
-        if attr in ("__class__", "serial", "freed_at", "__repr__"):
+        if attr in ("__class__", "serial", "nr", "freed_at", "__repr__"):
             return object.__getattribute__(self, attr)
-        serial = object.__getattribute__(self, "serial")
+        nr = object.__getattribute__(self, "nr")
         where = object.__getattribute__(self, "freed_at")
         raise UseAfterFreeError(
-            f"use-after-free: VMA #{serial} was freed (in {where}) and then its field "
+            f"use-after-free: VMA #{nr} was freed (in {where}) and then its field "
             f"'{attr}' was accessed"
         )
 
@@ -230,7 +241,7 @@ class FreedVmArea(VmAreaStruct):
         self.__getattribute__(attr)
 
     def __repr__(self) -> str:
-        return f"<freed vma #{object.__getattribute__(self, 'serial')}>"
+        return f"<freed vma #{object.__getattribute__(self, 'nr')}>"
 
 
 def vm_area_free(vma: VmAreaStruct, where: str) -> None:

@@ -408,7 +408,7 @@ def __mmap_new_vma(mm: MmStruct, m: MmapState, desc: VmAreaDesc | None) -> VmAre
             raise
         hold = desc is not None and desc.action.hide_from_rmap_until_complete
         vma_link(mm, vma, hold_rmap_lock=hold)
-        mm.trace.step("vma_link", f"VMA #{vma.serial} {vma.vm_start:#x}-{vma.vm_end:#x}"
+        mm.trace.step("vma_link", f"VMA #{vma.nr} {vma.vm_start:#x}-{vma.vm_end:#x}"
                       + (" (rmap lock held)" if hold else ""))
     return vma
 

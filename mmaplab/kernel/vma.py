@@ -253,7 +253,7 @@ def vma_merge_new_range(mm: MmStruct, vmg: VmaMergeStruct) -> VmAreaStruct | Non
             _set_range(mm, target, vmg.start, nxt.vm_end, vmg.pgoff)
         target.vm_flags |= sticky
         _rmap_unlock(target)
-    mm.trace.step("merged", f"into VMA #{target.serial} {target.vm_start:#x}-{target.vm_end:#x}")
+    mm.trace.step("merged", f"into VMA #{target.nr} {target.vm_start:#x}-{target.vm_end:#x}")
     return target
 
 
@@ -320,7 +320,7 @@ def vma_merge_existing_range(mm: MmStruct, vmg: VmaMergeStruct) -> VmAreaStruct 
             _set_range(mm, nxt, start, nxt.vm_end, nxt.vm_pgoff - pglen)
         vmg.flags |= sticky
         _rmap_unlock(target)
-    mm.trace.step("merged", f"into VMA #{target.serial} {target.vm_start:#x}-{target.vm_end:#x}")
+    mm.trace.step("merged", f"into VMA #{target.nr} {target.vm_start:#x}-{target.vm_end:#x}")
     return target
 
 

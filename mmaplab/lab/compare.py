@@ -75,6 +75,7 @@ from typing import Any
 
 from ..drivers.base import WINDOW, Driver, DriverSpec, Mutant, Op, Scenario
 from ..kernel import hooks as _hooks
+from ..kernel.debug.report_text import wrap
 from ..kernel.errors import BusError, HookError, KernelError, SegmentationFault, errname
 from ..kernel.flags import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PAGE_SIZE
 from ..kernel.fs import File
@@ -478,7 +479,7 @@ class Report:
                     more = ", ".join(f"{d.key} in {d.scenario} #{d.op_index}" for d in diffs[1:])
                     lines.append(f"    likewise: {more}")
                 lines.append(f"    why: {why}")
-        return "\n".join(lines)
+        return wrap("\n".join(lines))
 
     def __str__(self) -> str:
         return self.render()

@@ -186,6 +186,23 @@ def test_chapter_4_shows_its_pitfalls_executed(pages: dict[str, Page]):
     assert "action.error_hook(ENOMEM)" in out and "EAGAIN" in out
 
 
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_every_cell_output_fits_100_columns(pages: dict[str, Page]):
+    wide = [(len(line), name, line[:60]) for name, page in pages.items()
+            for out in page.outputs for line in out.splitlines() if len(line) > 100]
+    assert not wide, f"{len(wide)} output lines wider than 100 columns, e.g. {max(wide)}"
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_flags_prot_and_vma_numbers_read_as_names(pages: dict[str, Page]):
+    text = "\n".join(p.output_text for p in pages.values())
+    assert not re.search(r"(prot|flags)=0x", text), "mmap arguments printed as hex"
+    numbers = [int(n) for n in re.findall(r"VMA #(\d+)", text)]
+    assert numbers and max(numbers) < 100, f"VMA numbers from a global counter? {max(numbers)}"
+
+
 def test_diagrams_match_their_generator():
     sys.path.insert(0, str(BOOK / "_tools"))
     try:

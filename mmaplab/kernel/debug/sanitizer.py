@@ -48,6 +48,7 @@ from ..locks import lockdep
 from ..mm_types import FreedVmArea, MmStruct, VmAreaDesc, VmAreaStruct, VmOperationsStruct
 from ..page_alloc import ZERO_PAGE, _allocator
 from . import events
+from .report_text import wrap
 
 __all__ = ["Sanitizer", "SanitizerReport", "RULES", "sanitizing", "default_enabled",
            "FreedVmAreaDesc"]
@@ -146,7 +147,7 @@ class SanitizerReport(KernelError):
                  f"  kernel bug class: {self.bug_class}"]
         if self.detail:
             lines.append(f"  {self.detail}")
-        return "\n".join(lines)
+        return wrap("\n".join(lines))
 
 
 class FreedVmAreaDesc(VmAreaDesc):
@@ -176,7 +177,7 @@ def _mm_state(mm: MmStruct, skip_private: bool = False) -> dict[str, Any]:
     """What a hook could change in an mm, keyed by a readable name."""
     st: dict[str, Any] = {}
     for v in mm.mt.vmas:
-        st[f"VMA #{v.serial} {v.vm_start:#x}-{v.vm_end:#x}"] = (
+        st[f"VMA #{v.nr} {v.vm_start:#x}-{v.vm_end:#x}"] = (
             v.vm_start, v.vm_end, v.vm_pgoff, v.vm_flags, id(v.vm_file), id(v.vm_ops),
             v.vm_page_prot, None if skip_private else id(v.vm_private_data), id(v.vm_mm))
     for k, pte in mm.pagetable.ptes.items():

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from .report_text import wrap
+
 __all__ = ["Step", "Trace"]
 
 
@@ -77,7 +79,7 @@ class Trace:
 
     def render(self) -> str:
         """Indented text, one step per line (deterministic: safe for nbval)."""
-        return "\n".join(str(s) for s in self.steps)
+        return wrap("\n".join(str(s) for s in self.steps))
 
     def __str__(self) -> str:
         return self.render()
