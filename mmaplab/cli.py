@@ -185,6 +185,21 @@ def _check(out: Out, directory: Path, nn: str | None) -> int:
     return 0 if ok else 1
 
 
+def _check_c(nn: str | None, path: Path) -> int:
+    """``check NN --file answer.c``: the exercise's own check on an answer in kernel C."""
+    if nn is None:
+        raise CliError("check --file needs the exercise number, e.g. "
+                       "mmaplab exercises check 05 --file answer.c")
+    ex = _exercise(nn)
+    try:
+        source = path.read_text()
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    from .exercises.c_answer import check_c
+
+    return 0 if check_c(ex.nn, source, path.name) else 1
+
+
 def _first_unsolved(directory: Path) -> Any:
     from .exercises import EXERCISES
 
@@ -323,6 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     exsub.add_parser("list", parents=[common], help="all exercises with your progress")
     c = exsub.add_parser("check", parents=[common], help="check one exercise (or all)")
     c.add_argument("nn", nargs="?", help="exercise number, e.g. 03 (default: all)")
+    c.add_argument("--file", help="check an answer written in kernel C (e.g. answer.c) "
+                   "instead of the notebook")
     w = exsub.add_parser("watch", parents=[common], help="re-check on save")
     w.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
     w.add_argument("--rounds", type=int, default=None, help=argparse.SUPPRESS)
@@ -342,6 +359,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.action == "init":
         return _init(out, args.target)
     option = getattr(args, "subdir", None) or args.dir
+    if args.action == "check" and args.file:
+        return _check_c(args.nn, Path(args.file))
     if args.action == "hint" and args.nn is not None:
         return _hint(None, args.nn, args.level)
     if args.action == "reset":

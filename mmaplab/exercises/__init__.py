@@ -16,6 +16,7 @@ exercise's prose, setup, stub, solution and hints are in its one source
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from ._catalogue import EXERCISES, get
@@ -71,3 +72,19 @@ def misconceptions(nn: str) -> dict[str, Misconception]:
 
 
 _ = (first_divergence, render_divergence, run_case)
+
+
+def _register_c_magic() -> None:
+    """Inside IPython, importing the exercises (as every setup cell does) makes the
+    ``%%kernel_c`` cell magic available (:mod:`mmaplab.exercises.c_magic`)."""
+    ipython_mod = sys.modules.get("IPython")
+    ip = ipython_mod.get_ipython() if ipython_mod is not None else None
+    if ip is None:
+        return
+    try:  # by name, as %load_ext does: c_magic builds on this package
+        ip.extension_manager.load_extension("mmaplab.exercises.c_magic")
+    except ImportError:  # the optional C front end (pycparser) is not installed
+        return
+
+
+_register_c_magic()

@@ -16,9 +16,13 @@ closures over the model (:mod:`.compiler`).  What it accepts and refuses is list
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import pickle
 import weakref
 from collections.abc import Callable
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from .bindings import constants, dmesg
@@ -60,12 +64,43 @@ def _header() -> tuple[dict[str, Any], Any, str]:
     """The header, preprocessed and compiled once per process: macros, program, typedefs."""
     from .compiler import Program
 
-    text, macros = preprocess(header_text(), "mmaplab.h")
+    macros, ast = _header_ast()
     prog = Program("mmaplab.h", [])
-    for ext in _parse(text, "mmaplab.h").ext:
+    for ext in ast.ext:
         prog.add(ext)
     prelude = f'# 1 "{_TYPEDEF_FILE}"\n' + "".join(f"typedef int {n};\n" for n in prog.typedefs)
     return macros, prog, prelude
+
+
+def _cache_path(text: str) -> Path:
+    import pycparser
+
+    key = hashlib.sha256(f"{pycparser.__version__}\0{text}".encode()).hexdigest()[:20]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "mmaplab" / f"kernel_c-header-{key}.pickle"
+
+
+def _header_ast() -> tuple[dict[str, Any], Any]:
+    """The header's macros and AST, from a per-user cache keyed by the header's text and
+    pycparser's version (parsing it is most of the time a check takes from a shell)."""
+    text = header_text()
+    path = _cache_path(text)
+    try:
+        cached = pickle.loads(path.read_bytes())
+        if isinstance(cached, tuple) and len(cached) == 2:
+            return cached
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError):
+        pass
+    pre, macros = preprocess(text, "mmaplab.h")
+    result = (macros, _parse(pre, "mmaplab.h"))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(result))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home: parse each time
+    return result
 
 
 @functools.cache
@@ -86,6 +121,7 @@ class CProgram:
         text, _ = preprocess(source, filename, macros)
         ast = _parse(prelude + text, filename)
         self.prog = base.derive(filename, strip_comments(source).split("\n"))
+        self.prog.macro_names = {n for n, m in macros.items() if m.params is None}
         for ext in ast.ext:
             if ext.coord is None or ext.coord.file != _TYPEDEF_FILE:
                 self.prog.add(ext)
@@ -95,7 +131,8 @@ class CProgram:
     @property
     def functions(self) -> list[str]:
         """The functions the C defines, in no particular order."""
-        return sorted(n for n, f in self.prog.funcs.items() if f.body is not None)
+        return sorted(n for n, f in self.prog.funcs.items()
+                      if f.body is not None and f.where.file == self.filename)
 
     def bind(self, env: Any = None) -> Any:
         """An :class:`~mmaplab.kernel_c.instance.Instance` of the program on ``env``.

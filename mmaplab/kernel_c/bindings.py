@@ -15,6 +15,7 @@ import errno
 from collections.abc import Callable
 from typing import Any
 
+from ..drivers.hv_vmbus import model as hv_vmbus
 from ..drivers.uio import model as uio
 from ..kernel import memory, pgtable
 from ..kernel import mmap_action as act
@@ -55,6 +56,8 @@ def constants() -> str:
     for mode in FMode:
         if mode.name and mode.value:
             out.append(f"#define FMODE_{mode.name} {int(mode.value):#x}U")
+    states = ", ".join(f"{s.name} = {int(s)}" for s in hv_vmbus.VmbusChannelState)
+    out.append(f"enum vmbus_channel_state {{ {states} }};")
     out.append(f"#define MAX_UIO_MAPS {uio.MAX_UIO_MAPS}")
     for name in ("NONE", "PHYS", "LOGICAL", "VIRTUAL", "IOVA", "DMA_COHERENT"):
         out.append(f"#define UIO_MEM_{name} {getattr(uio, 'UIO_MEM_' + name)}")
@@ -62,6 +65,29 @@ def constants() -> str:
 
 
 # -- the descriptor's flags (include/linux/mm.h) -------------------------------------
+#
+# With the model's vma_flags_t (mmaplab.kernel.vma_flags: desc.vma_flags, the 7.0 API)
+# the accessors are the model's own; before it, they act on the VMFlag mask.
+
+def _model_accessors() -> dict[str, Callable[..., Any]] | None:
+    try:
+        from ..kernel import mm_types, vma_flags  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        return None
+    bit = vma_flags.VmaFlagBit
+
+    def bits_of(f: Callable[..., Any]) -> Callable[..., Any]:
+        return lambda desc, *bits: f(desc, *(bit(b) for b in bits))
+
+    names = ("vma_desc_set_flags", "vma_desc_clear_flags", "vma_desc_test",
+             "vma_desc_test_any", "vma_desc_test_all")
+    out = {n: bits_of(getattr(mm_types, n)) for n in names}
+    for n in ("vma_desc_set_flags_mask", "vma_desc_clear_flags_mask", "vma_desc_test_any_mask",
+              "vma_desc_test_all_mask", "vma_desc_is_cow_mapping"):
+        out[n] = getattr(mm_types, n)
+    out["mk_vma_flags"] = lambda *bits: vma_flags.mk_vma_flags(*(bit(b) for b in bits))
+    return out
+
 
 def _bits(*bits: int) -> VMFlag:
     flags = VMFlag.NONE
@@ -171,6 +197,8 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "PTR_ERR": lambda p: p if isinstance(p, int) else 0,
     "ERR_PTR": lambda e: e,
     "page_to_pfn": lambda page: page.pfn,
+    "page_address": uio.page_address,
+    "virt_to_phys": uio.virt_to_phys,
     "pfn_to_page": pfn_to_page,
 }
 
@@ -181,6 +209,7 @@ def _refcount_dec_and_test(r: Any) -> bool:
 
 
 HELPERS["refcount_dec_and_test"] = _refcount_dec_and_test
+HELPERS.update(_model_accessors() or {})
 
 #: Helpers that need the VMA to exist, with what an ``mmap_prepare`` hook uses instead.
 LEGACY_VMA_HELPERS: dict[str, str] = {

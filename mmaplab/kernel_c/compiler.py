@@ -44,7 +44,7 @@ from .ctype import (
     wrap,
 )
 from .errors import CCompileError, COops, CRuntimeError, Where
-from .runtime import UNINIT, CObject, ElemRef, FieldRef, LocalRef, store_int, to_python_int
+from .runtime import UNINIT, ArrayView, CObject, FieldRef, LocalRef, store_int, to_python_int
 
 __all__ = ["Program", "Frame", "FuncSym", "MAX_STEPS"]
 
@@ -172,6 +172,8 @@ class Program:
         self.order: list[str] = []  # file-scope variables in definition order
         #: Struct tags declared by the header: the answer may not complete or redefine them.
         self.inherited: set[str] = set()
+        #: Macro names in force (for "did you mean" suggestions: PAGE_SIZE is a macro).
+        self.macro_names: set[str] = set()
 
     def derive(self, filename: str, source_lines: list[str]) -> Program:
         """A program for another file that starts from this one's declarations (the header)."""
@@ -745,7 +747,7 @@ class Compiler:
 
     def _undeclared(self, name: str) -> str:
         known = [n for s in self.ctx.scopes for n in s] + list(self.prog.vars) + list(
-            self.prog.funcs) + list(self.prog.consts)
+            self.prog.funcs) + list(self.prog.consts) + sorted(self.prog.macro_names)
         near = difflib.get_close_matches(name, known, n=1)
         hint = f"; did you mean '{near[0]}'?" if near else ""
         return f"'{name}' undeclared (first use in this function){hint}"
@@ -816,7 +818,7 @@ class Compiler:
             def addr_elem(fr: Frame) -> Any:
                 seq, i = aget(fr), iget(fr)
                 v = _index(seq, i, where)
-                return v if isinstance(t, StructType) else ElemRef(seq, i)
+                return v if isinstance(t, StructType) else ArrayView(seq, i)
             return t, get_elem, set_elem, addr_elem
         raise self.err(node, f"lvalue required as left operand of {what}")
 
@@ -1047,6 +1049,9 @@ class Compiler:
             eq = op == "=="
             return INT, lambda fr: 1 if ((lget(fr) is rget(fr)) or _null_eq(
                 lget(fr), rget(fr))) == eq else 0
+        if op in ("+", "-") and isinstance(lt, PtrType) and isinstance(rt, IntType) or (
+                op == "+" and isinstance(lt, IntType) and isinstance(rt, PtrType)):
+            return self._pointer_step(op, lt, lget, rt, rget, where)
         if not isinstance(lt, IntType) or not isinstance(rt, IntType):
             if isinstance(lt, PtrType) or isinstance(rt, PtrType):
                 raise self.err(node, f"invalid operands to binary {op} (have '{lt}' and "
@@ -1080,6 +1085,27 @@ class Compiler:
                 return wrap(ct, q if op == "/" else a - q * b)
             return ct, divide
         raise self.err(node, f"unsupported operator '{op}'")
+
+    def _pointer_step(self, op: str, lt: CType, lget: Getter, rt: CType, rget: Getter,
+                      where: Where) -> tuple[CType, Getter]:
+        """``p + n`` / ``p - n`` for a pointer into an array (``pages + pgoff``)."""
+        pt, pget, nget = (lt, lget, rget) if isinstance(lt, PtrType) else (rt, rget, lget)
+        sign = -1 if op == "-" else 1
+
+        def step(fr: Frame) -> Any:
+            p, n = pget(fr), nget(fr) * sign
+            if isinstance(p, ArrayView) or isinstance(p, list | tuple):
+                view = ArrayView(p, n)
+                if not 0 <= view.index <= len(view.seq):
+                    raise COops(where, f"KASAN: out-of-bounds: pointer {view.index} elements "
+                                f"into an array of {len(view.seq)}")
+                return view
+            if p is None:
+                raise COops(where, "kernel NULL pointer dereference, address: "
+                            f"{abs(n) * 8:016x} (arithmetic on a NULL pointer)")
+            raise CRuntimeError(where, f"pointer arithmetic on '{pt}' that does not point into "
+                                "an array is not supported")
+        return pt, step
 
     def e_TernaryOp(self, node: c_ast.TernaryOp) -> tuple[CType, Getter]:
         c = self.cond(node.cond)

@@ -29,4 +29,44 @@ struct uio_info {
 	int (*mmap_prepare)(struct uio_info *info, struct vm_area_desc *desc);
 };
 
+/* drivers/misc/open-dice.c (and include/linux/of_reserved_mem.h) */
+struct reserved_mem {
+	phys_addr_t base;
+	phys_addr_t size;
+};
+struct open_dice_drvdata {
+	struct reserved_mem *rmem;
+};
+/*
+ * The kernel's to_open_dice_drvdata() is container_of() on the misc device that
+ * misc_open() left in filp->private_data; the model keeps the drvdata there itself.
+ */
+static inline struct open_dice_drvdata *to_open_dice_drvdata(struct file *filp)
+{
+	return filp->private_data;
+}
+
+/* include/linux/hyperv.h (enum vmbus_channel_state is generated from the model) */
+struct vmbus_channel {
+	enum vmbus_channel_state state;
+	struct page *ringbuffer_page;
+	u32 ringbuffer_pagecount;
+};
+void *page_address(const struct page *page);
+phys_addr_t virt_to_phys(volatile void *address);
+
+/* The made-up devices of the concept exercises (mmaplab/exercises/ex0N_*.py). */
+struct fb_dev {				/* exercise 01: physical RAM */
+	unsigned long base_pfn;
+	unsigned long nr_pages;
+};
+struct regs_dev {			/* exercise 01: MMIO smaller than a page */
+	phys_addr_t phys;
+	unsigned long len;
+};
+struct buf_dev {			/* exercise 01: kernel pages */
+	struct page **pages;
+	unsigned long nr_pages;
+};
+
 #endif /* _MMAPLAB_DRIVERS_H */

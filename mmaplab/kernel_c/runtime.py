@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-__all__ = ["UNINIT", "LocalRef", "FieldRef", "ElemRef", "CObject", "to_python_int",
+__all__ = ["UNINIT", "LocalRef", "FieldRef", "ArrayView", "CObject", "to_python_int",
            "store_int"]
 
 
@@ -66,14 +66,18 @@ class FieldRef:
         setattr(self.obj, self.attr, v)
 
 
-class ElemRef:
-    """``&array[i]`` of a scalar element."""
+class ArrayView:
+    """A pointer into an array (``&array[i]``, ``pages + i``): ``*p`` is ``array[i]``, and
+    ``p[k]`` is ``array[i + k]``.  The model's helpers that take an array (``struct page
+    **pages``) see a sequence starting at element ``i``."""
 
     __slots__ = ("seq", "index")
 
     def __init__(self, seq: Any, index: int) -> None:
-        self.seq = seq
-        self.index = index
+        if isinstance(seq, ArrayView):
+            seq, index = seq.seq, seq.index + index
+        self.seq: Any = seq
+        self.index: int = index
 
     @property
     def value(self) -> Any:
@@ -82,6 +86,29 @@ class ElemRef:
     @value.setter
     def value(self, v: Any) -> None:
         self.seq[self.index] = v
+
+    def __len__(self) -> int:
+        return max(0, len(self.seq) - self.index)
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return [self.seq[self.index + i] for i in range(*k.indices(len(self)))]
+        if not 0 <= k < len(self):
+            raise IndexError(k)
+        return self.seq[self.index + k]
+
+    def __setitem__(self, k: int, v: Any) -> None:
+        self.seq[self.index + k] = v
+
+    def __iter__(self) -> Any:
+        return iter(self[:])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ArrayView) and other.seq is self.seq and (
+            other.index == self.index)
+
+    def __hash__(self) -> int:
+        return hash((id(self.seq), self.index))
 
 
 class CObject:

@@ -349,3 +349,21 @@ def test_syntax_error_names_the_line() -> None:
 def test_include_of_other_files_is_refused() -> None:
     msg = diag('#include "secret.h"\nint f(void)\n{\n\treturn 0;\n}\n')
     assert "t.c:1: error: \"secret.h\": only mmaplab.h" in msg
+
+
+def test_pointers_into_arrays() -> None:
+    src = """
+int a[4] = { 1, 2, 3, 4 };
+
+int f(void)
+{
+	int *p = &a[1];
+	int *q = p + 2;
+
+	*q = 10;
+	return *p + a[3] + p[1] + (q - 1)[0];
+}
+"""
+    assert run(src) == 2 + 10 + 3 + 3
+    with pytest.raises(COops, match=r"out-of-bounds.*\n.*\nRIP: f\(\) at t.c:6"):
+        run("int a[2];\nint f(void)\n{\n\tint *p = a;\n\n\treturn *(p + 3);\n}\n")

@@ -1,0 +1,17 @@
+/* Wrong: the timer registers are mapped cacheable. */
+#include <linux/mm.h>
+
+static int hpet_mmap_prepare(struct vm_area_desc *desc)
+{
+	struct hpet_dev *devp = desc->file->private_data;
+	unsigned long addr;
+
+	if (!hpet_mmap_enabled)
+		return -EACCES;
+	addr = devp->hd_hpets->hp_hpet_phys;
+	if (addr & (PAGE_SIZE - 1))
+		return -ENOSYS;
+
+	mmap_action_simple_ioremap(desc, addr, PAGE_SIZE);
+	return 0;
+}

@@ -1,0 +1,12 @@
+/* Wrong: a closed channel's ring is mapped. */
+#include <linux/hyperv.h>
+
+static int hv_uio_ring_mmap_prepare(struct vmbus_channel *channel, struct vm_area_desc *desc)
+{
+	void *ring_buffer = page_address(channel->ringbuffer_page);
+
+	/* the whole ring, as I/O memory; the offset is a page offset into it */
+	mmap_action_simple_ioremap(desc, virt_to_phys(ring_buffer),
+				   channel->ringbuffer_pagecount << PAGE_SHIFT);
+	return 0;
+}

@@ -1,0 +1,16 @@
+/* Wrong: the ring is ordinary RAM, not device memory. */
+#include <linux/hyperv.h>
+
+static int hv_uio_ring_mmap_prepare(struct vmbus_channel *channel, struct vm_area_desc *desc)
+{
+	void *ring_buffer = page_address(channel->ringbuffer_page);
+
+	if (channel->state != CHANNEL_OPENED_STATE)
+		return -ENODEV;
+
+	desc->page_prot = pgprot_noncached(desc->page_prot);
+	/* the whole ring, as I/O memory; the offset is a page offset into it */
+	mmap_action_simple_ioremap(desc, virt_to_phys(ring_buffer),
+				   channel->ringbuffer_pagecount << PAGE_SHIFT);
+	return 0;
+}

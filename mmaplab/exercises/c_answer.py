@@ -1,0 +1,130 @@
+"""Answers in kernel C: the same checks, on hooks written as the kernel writes them.
+
+A C answer is a translation unit (:func:`mmaplab.kernel_c.compile_c`) that defines the
+names the exercise asks for — functions (``hpet_mmap_prepare``) or objects (a
+``static const struct vm_operations_struct``).  :func:`answer_from_c` turns them into
+the Python values the exercise's check takes, so a C answer goes through exactly the
+check a Python answer does (:func:`mmaplab.exercises.verify`), with the same
+misconceptions.  Where the Python answer takes the device as ``self`` first, the C
+function takes one argument less and reads the device through the globals and helpers
+the header declares: it is bound to that device (``mmaplab.kernel_c.method``).
+
+The reference solutions and the catalogued wrong answers in C live next to this module
+(``c/NN_slug/reference.c``, ``c/NN_slug/<misconception>.c``).
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from importlib import resources
+from typing import Any
+
+from ..kernel_c import CError, CProgram, compile_c
+from ._catalogue import get
+
+__all__ = ["answer_from_c", "verify_c", "check_c", "c_sources", "c_exercises",
+           "render_c_result"]
+
+
+def _callable(prog: CProgram, name: str) -> Any:
+    """``name`` as the check expects it: one callable that binds the C to ``self`` when
+    the check passes the device first, and runs it unbound otherwise."""
+    sym = prog.prog.funcs[name]
+    nparams = len(sym.type.params)
+
+    def call(*args: Any) -> Any:
+        if len(args) == nparams + 1:
+            return prog.bind(args[0]).function(name)(*args[1:])
+        return prog.bind().function(name)(*args)
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+def answer_from_c(nn: str, prog: CProgram) -> tuple[Any, ...]:
+    """The answer values exercise ``nn`` checks, taken from the compiled C."""
+    ex = get(nn)
+    out = []
+    for name in ex.answer_names:
+        fn = prog.prog.funcs.get(name)
+        if fn is not None and fn.body is not None:
+            out.append(_callable(prog, name))
+        elif name in prog.prog.vars and not prog.prog.vars[name].extern:
+            out.append(getattr(prog.bind().store, name))
+        else:
+            raise CError(prog.prog.where(None), f"exercise {nn} needs '{name}', which this C "
+                         f"does not define (it defines: {', '.join(prog.functions) or 'none'})")
+    return tuple(out)
+
+
+def verify_c(nn: str, source: str, filename: str = "answer.c") -> tuple[int, Any, str | None]:
+    """Compile and check a C answer: ``(requests run, ExerciseFailed or None, C error)``."""
+    from . import verify
+
+    try:
+        prog = compile_c(source, filename)
+        answer = answer_from_c(nn, prog)
+    except CError as exc:
+        return 0, None, str(exc)
+    n, failure = verify(nn, *answer)
+    return n, failure, None
+
+
+#: The diagnostic of a C run-time failure inside a rendered divergence.
+_C_FAILURE = re.compile(r"\n  got: +(COops|CRuntimeError) \((?P<diag>.*?)\)\nMisconception", re.S)
+
+
+def _crash(nn: str, text: str) -> str | None:
+    """A C answer that oopsed or hit undefined behaviour: the C's own diagnostic first,
+    with the request that triggered it (no misconception: the C is wrong as C)."""
+    m = _C_FAILURE.search(text)
+    if m is None:
+        return None
+    where = [line for line in text.splitlines()[1:4] if line.startswith(("In case", "  ->"))]
+    request = [w.split("  =>")[0] for w in where]
+    return "\n".join([f"Exercise {nn} ({get(nn).slug}) is not solved yet: the C failed while "
+                      "it ran.", *request, m.group("diag")])
+
+
+def _wrap(text: str, width: int = 100) -> str:
+    out = []
+    for line in text.split("\n"):
+        if len(line) <= width:
+            out.append(line)
+            continue
+        indent = " " * (len(line) - len(line.lstrip()))
+        out.extend(textwrap.wrap(line.strip(), width, initial_indent=indent,
+                                 subsequent_indent=indent + "    ", break_long_words=False))
+    return "\n".join(out)
+
+
+def render_c_result(nn: str, n: int, failure: Any, error: str | None) -> str:
+    """What the learner sees: the compiler's message, the check's diagnosis or the verdict
+    (no line wider than 100 columns)."""
+    if error is not None:
+        return _wrap(f"Exercise {nn}: the C does not compile.\n{error}")
+    if failure is not None:
+        return _wrap(_crash(nn, str(failure)) or str(failure))
+    return str(get(nn).verdict(n))
+
+
+def check_c(nn: str, source: str, filename: str = "answer.c") -> bool:
+    """Print the verdict on a C answer (the notebook's ``%%kernel_c NN``); True on a pass."""
+    n, failure, error = verify_c(nn, source, filename)
+    print(render_c_result(nn, n, failure, error))
+    return failure is None and error is None
+
+
+def c_exercises() -> list[str]:
+    """The exercises that have a C reference solution."""
+    root = resources.files(__package__).joinpath("c")
+    return sorted(p.name[:2] for p in root.iterdir() if p.is_dir() and p.name[:2].isdigit())
+
+
+def c_sources(nn: str) -> dict[str, str]:
+    """``{"reference": C, <misconception id>: C, ...}`` for exercise ``nn``."""
+    root = resources.files(__package__).joinpath("c")
+    (folder,) = [p for p in root.iterdir() if p.is_dir() and p.name.startswith(nn + "_")]
+    return {p.name[:-2]: p.read_text() for p in sorted(folder.iterdir(), key=lambda p: p.name)
+            if p.name.endswith(".c")}

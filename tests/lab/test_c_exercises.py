@@ -1,0 +1,102 @@
+"""Every exercise with a C reference: it passes, and each catalogued C wrong answer is
+rejected with its misconception — through the package, the notebook magic and the CLI."""
+
+from __future__ import annotations
+
+import io
+from contextlib import redirect_stdout
+
+import pytest
+
+from mmaplab.cli import main
+from mmaplab.exercises.c_answer import c_exercises, c_sources, verify_c
+from mmaplab.exercises.c_magic import kernel_c
+
+CASES = [(nn, name) for nn in c_exercises() for name in c_sources(nn)]
+
+
+def test_there_are_c_answers() -> None:
+    assert {"05", "06"} <= set(c_exercises())
+    assert all(len(c_sources(nn)) >= 3 for nn in c_exercises())
+
+
+@pytest.mark.parametrize(("nn", "name"), CASES)
+def test_c_answer_through_the_package(nn: str, name: str) -> None:
+    n, failure, error = verify_c(nn, c_sources(nn)[name], f"{name}.c")
+    assert error is None, error
+    if name == "reference":
+        assert failure is None, str(failure)
+        assert n > 0
+    else:
+        assert failure is not None, f"{name}.c passed exercise {nn}"
+        assert failure.misconception == name, str(failure)
+
+
+@pytest.mark.parametrize(("nn", "name"), CASES)
+def test_c_answer_through_the_notebook_magic(nn: str, name: str) -> None:
+    ns: dict[str, object] = {}
+    out = io.StringIO()
+    with redirect_stdout(out):
+        passed = kernel_c(f"{nn}\n", c_sources(nn)[name], ns)
+    text = out.getvalue()
+    assert passed == (name == "reference"), text
+    if name == "reference":
+        assert text.startswith("✔ "), text
+    else:
+        assert f"Misconception [{name}]" in text, text
+    assert all(callable(v) or v is not None for v in ns.values()) and ns
+
+
+@pytest.mark.parametrize(("nn", "name"), CASES)
+def test_c_answer_through_the_cli(nn: str, name: str, tmp_path, capsys) -> None:  # noqa: ANN001
+    path = tmp_path / "answer.c"
+    path.write_text(c_sources(nn)[name])
+    rc = main(["exercises", "check", nn, "--file", str(path)])
+    out = capsys.readouterr().out
+    assert rc == (0 if name == "reference" else 1), out
+    if name != "reference":
+        assert f"Misconception [{name}]" in out
+
+
+def test_cli_reports_a_compile_error_at_its_line(tmp_path, capsys) -> None:  # noqa: ANN001
+    path = tmp_path / "answer.c"
+    path.write_text(c_sources("05")["reference"].replace("PAGE_SIZE - 1", "PAGE_SIZ - 1"))
+    assert main(["exercises", "check", "05", "--file", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "answer.c:15: error: 'PAGE_SIZ' undeclared (first use in this function); did you " \
+        "mean 'PAGE_SIZE'?" in out
+
+
+def test_magic_without_an_exercise_defines_the_functions() -> None:
+    ns: dict[str, object] = {}
+    with redirect_stdout(io.StringIO()) as out:
+        kernel_c("", "int twice(int x)\n{\n\treturn 2 * x;\n}\n", ns)
+    assert out.getvalue() == "compiled: twice\n"
+    assert ns["twice"](21) == 42  # type: ignore[operator]
+
+
+def test_the_setup_cell_import_registers_the_cell_magic() -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    ip = InteractiveShell.instance()
+    ip.run_cell("import mmaplab.exercises as m; m._register_c_magic()")
+    assert "kernel_c" in ip.magics_manager.magics["cell"]
+    with redirect_stdout(io.StringIO()) as out:
+        ip.run_cell_magic("kernel_c", "05", c_sources("05")["reference"])
+    assert out.getvalue().startswith("✔ "), out.getvalue()
+    assert callable(ip.user_ns["hpet_mmap_prepare"])
+
+
+def test_a_c_run_time_failure_is_reported_as_the_c_diagnostic(tmp_path, capsys) -> None:  # noqa: ANN001
+    src = c_sources("05")["reference"].replace(
+        "\taddr = devp->hd_hpets->hp_hpet_phys;\n",
+        "\tif (desc->pgoff == 0)\n\t\taddr = devp->hd_hpets->hp_hpet_phys;\n")
+    path = tmp_path / "answer.c"
+    path.write_text(src)
+    assert main(["exercises", "check", "05", "--file", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("Exercise 05 (hpet) is not solved yet: the C failed while it ran.\n"
+                          "In case 'hpet', scenario 'offset-one':\n")
+    assert out.rstrip().endswith("answer.c:16: runtime error: 'addr' is used uninitialized "
+                                 "[-Werror=uninitialized]")
+    assert max(len(line) for line in out.splitlines()) <= 100
