@@ -77,11 +77,12 @@ from ..drivers.base import WINDOW, Driver, DriverSpec, Mutant, Op, Scenario
 from ..kernel import hooks as _hooks
 from ..kernel.debug.report_text import wrap
 from ..kernel.errors import BusError, HookError, KernelError, SegmentationFault, errname
-from ..kernel.flags import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PAGE_SIZE
+from ..kernel.flags import PAGE_SIZE
 from ..kernel.fs import File
 from ..kernel.maps import show_map_vma
 from ..kernel.mm import MM
 from ..kernel.page_alloc import reset_allocator
+from .scenario import apply_op
 
 __all__ = ["Observation", "Difference", "Report", "run_scenario", "diff_runs", "compare",
            "mutant_report", "WINDOW_PAGES", "LEGACY_INJECTION", "KEY_ORDER", "LABELS"]
@@ -198,45 +199,6 @@ def _state(driver: Driver) -> tuple[tuple[str, str], ...]:
     except Exception as exc:  # noqa: BLE001 - a broken observe() is itself an observation
         return (("observe()", _result(exc)),)
     return tuple((str(k), repr(v)) for k, v in obs.items())
-
-
-def apply_op(op: Op, mm: MM, driver: Driver, files: list[File], child: list[MM]) -> Any:
-    """Carry out one scenario operation on ``mm``.
-
-    ``files`` holds the driver files opened so far (an ``mmap`` op with
-    ``same_file`` reuses the first); ``child`` holds the live fork child.
-    Returns the address for ``mmap``/``anon``, the PTE for ``fault``, else None;
-    failures raise as the model raises them.
-    """
-    addr = WINDOW + op.page * PAGE_SIZE
-    length = op.pages * PAGE_SIZE
-    if op.kind == "mmap":
-        if op.same_file and files:
-            file = files[0]
-        else:
-            file = driver.open(op.mode)
-            files.append(file)
-        return mm.mmap(addr, length, op.prot, op.flags, file, op.offset_pages * PAGE_SIZE)
-    if op.kind == "anon":
-        return mm.mmap(addr, length, op.prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
-    if op.kind == "munmap":
-        mm.munmap(addr, length)
-    elif op.kind == "mprotect":
-        mm.mprotect(addr, length, op.prot)
-    elif op.kind == "fault":
-        return mm.fault(addr, op.write)
-    elif op.kind == "fork":
-        if child:
-            child.pop().exit()
-        child.append(mm.fork())
-    elif op.kind == "child_exit":
-        if child:
-            child.pop().exit()
-    elif op.kind == "exit":
-        mm.exit()
-    else:
-        raise ValueError(f"unknown op kind {op.kind!r}")
-    return None
 
 
 def _apply(op: Op, mm: MM, driver: Driver, files: list[File], child: list[MM]) -> str:
