@@ -4,6 +4,8 @@ Models the kernel's convention of returning ``-Exxx`` from syscalls and hooks
 (``include/uapi/asm-generic/errno-base.h``): every failure surfaces as an
 :class:`OSError` subclass whose ``errno`` is the kernel's and whose message says
 what was wrong in words a driver writer understands.
+
+Follows Linux 7.0 with the "mm: expand mmap_prepare functionality" v4 series applied.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ negative errno.  Here a hook may also raise ``OSError`` (its errno is used).
 Anything else a hook does wrong — raising another exception, returning a
 positive number or a non-integer — is reported as a :class:`HookError` that
 names the hook and what it did, instead of a traceback through model internals.
+
+Follows Linux 7.0 with the "mm: expand mmap_prepare functionality" v4 series applied.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ largest free gap *below the start of* each of its entries' successors
 (``maxgap``), recomputed lazily after a change, so a top-down search skips
 whole blocks that cannot hold the request — the model's stand-in for the
 maple tree's per-node gap tracking.
+
+Follows Linux 7.0 with the "mm: expand mmap_prepare functionality" v4 series applied.
 """
 
 from __future__ import annotations

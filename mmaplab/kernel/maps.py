@@ -4,6 +4,8 @@ Models ``show_map_vma()`` / ``show_vma_header_prefix()`` (fs/proc/task_mmu.c):
 ``start-end perms offset major:minor inode``, then, when the VMA has a name,
 padding to column 73 and the name.  Anonymous memory shows offset 0; shared
 anonymous memory is backed by a shmem file shown as ``/dev/zero (deleted)``.
+
+Follows Linux 7.0 with the "mm: expand mmap_prepare functionality" v4 series applied.
 """
 
 from __future__ import annotations

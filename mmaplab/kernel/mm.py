@@ -5,6 +5,8 @@ mirror the system calls (``ksys_mmap_pgoff()``/``vm_mmap_pgoff()`` in mm/util.c
 and mm/mmap.c, ``__vm_munmap()`` in mm/vma.c, ``do_mprotect_pkey()``), taking
 ``mmap_lock`` for write around the work exactly as Linux does; ``fault`` is a
 user access; ``fork`` is ``dup_mmap()``; ``maps`` is ``/proc/<pid>/maps``.
+
+Follows Linux 7.0 with the "mm: expand mmap_prepare functionality" v4 series applied.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Models ``alloc_page()`` (mm/page_alloc.c) and the refcount/mapcount fields of
 ``struct page`` (include/linux/mm_types.h) just far enough to observe which
 physical page each PTE points at and whether pages leak.  Pfns are handed out
 from a fixed base in allocation order, so notebook outputs are reproducible.
+
+Follows Linux 7.0 with the "mm: expand mmap_prepare functionality" v4 series applied.
 """
 
 from __future__ import annotations

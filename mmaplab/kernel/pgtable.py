@@ -4,6 +4,8 @@ Models the leaf level of the x86-64 page tables (``pte_t``,
 arch/x86/include/asm/pgtable_types.h) and ``vm_get_page_prot()``
 (mm/mmap.c, x86 ``protection_map``).  Page tables belong to the ``mm``, as in
 Linux; a VMA's entries are the PTEs inside its range.
+
+Follows Linux 7.0 with the "mm: expand mmap_prepare functionality" v4 series applied.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Models ``shmem_zero_setup()`` and ``shmem_fault()`` (mm/shmem.c): a
 ``MAP_SHARED|MAP_ANONYMOUS`` mapping gets its own unlinked shmem file named
 ``/dev/zero``, so /proc/<pid>/maps shows ``/dev/zero (deleted)``, pgoff 0, and
 two such mappings never merge (different files).
+
+Follows Linux 7.0 with the "mm: expand mmap_prepare functionality" v4 series applied.
 """
 
 from __future__ import annotations

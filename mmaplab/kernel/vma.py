@@ -1,12 +1,44 @@
 """VMA merging, splitting and unmapping.
 
-Models mm/vma.c of Linux 6.18/7.0: ``vma_merge_new_range()``,
-``vma_merge_existing_range()``, ``vma_modify()``/``vma_modify_flags()``,
+Models mm/vma.c of Linux 7.0 (unchanged there by the v4 series): ``vma_merge_new_range()``,
+``vma_merge_existing_range()``, ``commit_merge()``, ``vma_modify()``/``vma_modify_flags()``,
 ``split_vma()``/``__split_vma()``, ``vms_gather_munmap_vmas()``,
 ``vms_clean_up_area()``, ``vms_complete_munmap_vmas()``,
 ``vms_abort_munmap_vmas()``, ``do_vmi_munmap()``, and the rmap linking
 helpers ``vma_link_file()``/``unlink_file_vma()``.  The merge rules are those
 encoded by the kernel's userland VMA tests (tools/testing/vma).
+
+Every function here runs with ``mmap_lock`` held for write by the system call
+(``MM._locked``); the ones that change a file VMA's range take that file's rmap lock
+(``i_mmap_rwsem``) themselves, as ``vma_prepare()``/``vma_complete()`` do.
+
+The merge cases (our drawings; ``----`` a VMA that stays, ``****`` the range being
+mapped or changed, ``xxxx`` a VMA that a merge removes, ``|`` adjacent edges):
+
+A new range (``vma_merge_new_range()``, called by mmap and brk)::
+
+       prev     new     next          result
+    |-------|*******|-------|   ->  |-----------------------|   both: prev grows,
+                                                                next is removed
+    |-------|*******|               |---------------|           left: prev grows
+            |*******|-------|               |---------------|   right: next starts lower
+
+An existing range ``[start, end)`` of ``middle`` changes its attributes
+(``vma_merge_existing_range()``, called by mprotect, madvise, mlock)::
+
+       prev   middle    next          result
+    |-------|xxxxxxxx|-------|  ->  |------------------------|  the whole middle, both
+                                                               sides: prev absorbs
+                                                               middle and next
+    |-------|xxxxxxxx|              |----------------|          the whole middle, left
+             |xxxxxxxx|-------|             |----------------|  the whole middle, right
+    |-------|****----|              |-----------|----|          the start of middle:
+                                                               prev grows, middle shrinks
+             |----****|-------|             |----|-----------|  its end: next starts lower,
+                                                               middle shrinks
+
+A change in the interior of ``middle`` never merges: the caller splits instead.
+All of them end in :func:`commit_merge`, as the kernel's do.
 """
 
 from __future__ import annotations
@@ -214,12 +246,57 @@ def _prealloc_failed(mm: MmStruct) -> bool:
     return mm.should_fail("vma_iter_prealloc")
 
 
+@dataclass
+class MergeCommit:
+    """What one merge changes; the kernel keeps these in ``vma_merge_struct`` (``target``,
+    ``__remove_middle``/``__remove_next``, ``__adjust_middle_start``/``__adjust_next_start``).
+    """
+
+    #: The VMA that survives and covers the merged range: ``[start, end)`` at ``pgoff``.
+    target: VmAreaStruct
+    start: int
+    end: int
+    pgoff: int
+    #: A VMA whose anon_vma the target inherits if it has none (``dup_anon_vma()``).
+    dup_from: VmAreaStruct | None = None
+    #: VMAs the merge absorbs: unlinked and freed without ``close``.
+    remove: tuple[VmAreaStruct, ...] = ()
+    #: A neighbour that stays but shrinks (the middle of a partial merge): its new range.
+    adjust: tuple[VmAreaStruct, int, int, int] | None = None
+
+
+def commit_merge(mm: MmStruct, c: MergeCommit) -> VmAreaStruct:
+    """``commit_merge()``: the one step that ends every merge; returns the target.
+
+    ``vma_prepare()`` (take the target file's rmap lock), ``dup_anon_vma()``, drop the
+    absorbed VMAs, shrink the adjusted neighbour, set the target's range, then
+    ``vma_complete()`` (drop the rmap lock).  Absorbed VMAs leave the tree before the
+    target grows over their range, so the tree never holds an overlap.
+
+    Assumes: ``mmap_lock`` held for write; the maple tree preallocation succeeded
+    (the callers check ``vma_iter_prealloc`` first, so nothing here can fail).
+    """
+    target = c.target
+    _rmap_lock(mm, target)
+    _dup_anon_vma(target, c.dup_from)
+    for vma in c.remove:
+        _drop_merged(mm, vma)
+    if c.adjust is not None:
+        _set_range(mm, *c.adjust)
+    _set_range(mm, target, c.start, c.end, c.pgoff)
+    _rmap_unlock(target)
+    return target
+
+
 def vma_merge_new_range(mm: MmStruct, vmg: VmaMergeStruct) -> VmAreaStruct | None:
     """``vma_merge_new_range()``: try to absorb a new range into prev and/or next.
 
     Returns the VMA now covering the range, or ``None`` (no merge; the caller
     creates a new VMA).  Raises ENOMEM only where the kernel does (tree
     preallocation failing); then nothing has changed.
+
+    Assumes: ``mmap_lock`` held for write; ``vmg.prev``/``vmg.next`` are the VMAs
+    around ``[vmg.start, vmg.end)``, which no VMA covers.
     """
     prev, nxt = vmg.prev, vmg.next
     if vmg.flags & VM_SPECIAL or (prev is None and nxt is None):
@@ -235,24 +312,19 @@ def vma_merge_new_range(mm: MmStruct, vmg: VmaMergeStruct) -> VmAreaStruct | Non
     sticky = vmg.flags & VM_STICKY
     with mm.trace.enter("vma_expand" if can_left else "vma_merge_new_range(next)"):
         if can_left and prev is not None:
-            target = prev
             sticky |= prev.vm_flags & VM_STICKY
-            _rmap_lock(mm, target)
-            new_end = vmg.end
-            if can_right and nxt is not None:
+            if can_right and nxt is not None:  # both sides: prev grows over new and next
                 sticky |= nxt.vm_flags & VM_STICKY
-                new_end = nxt.vm_end
-                _dup_anon_vma(target, nxt)
-                _drop_merged(mm, nxt)
-            _set_range(mm, target, target.vm_start, new_end, target.vm_pgoff)
-        else:
+                commit = MergeCommit(prev, prev.vm_start, nxt.vm_end, prev.vm_pgoff,
+                                     dup_from=nxt, remove=(nxt,))
+            else:  # left: prev grows over the new range
+                commit = MergeCommit(prev, prev.vm_start, vmg.end, prev.vm_pgoff)
+        else:  # right: next starts at the new range
             assert nxt is not None
-            target = nxt
             sticky |= nxt.vm_flags & VM_STICKY
-            _rmap_lock(mm, target)
-            _set_range(mm, target, vmg.start, nxt.vm_end, vmg.pgoff)
+            commit = MergeCommit(nxt, vmg.start, nxt.vm_end, vmg.pgoff)
+        target = commit_merge(mm, commit)
         target.vm_flags |= sticky
-        _rmap_unlock(target)
     mm.trace.step("merged", f"into VMA #{target.nr} {target.vm_start:#x}-{target.vm_end:#x}")
     return target
 
@@ -263,6 +335,9 @@ def vma_merge_existing_range(mm: MmStruct, vmg: VmaMergeStruct) -> VmAreaStruct 
     Returns the VMA that now covers ``[start, end)`` with the new attributes, or
     ``None`` when no merge is possible (the caller then splits).  ``vmg.flags``
     is updated with the union of sticky flags, as the kernel writes it back.
+
+    Assumes: ``mmap_lock`` held for write; ``[vmg.start, vmg.end)`` lies inside
+    ``vmg.middle``, and ``vmg.prev``/``vmg.next`` are its neighbours.
     """
     middle = vmg.middle
     assert middle is not None
@@ -286,40 +361,30 @@ def vma_merge_existing_range(mm: MmStruct, vmg: VmaMergeStruct) -> VmAreaStruct 
     sticky = (vmg.flags | middle.vm_flags) & VM_STICKY
     pglen = (end - start) >> PAGE_SHIFT
     with mm.trace.enter("vma_merge_existing_range"):
-        if merge_left and merge_right:
+        if merge_left and merge_right:  # the whole middle: prev absorbs middle and next
             assert prev is not None and nxt is not None
-            target = prev
             sticky |= (prev.vm_flags | nxt.vm_flags) & VM_STICKY
-            _rmap_lock(mm, target)
-            _dup_anon_vma(prev, nxt if nxt.anon_vma is not None else middle)
-            new_end = nxt.vm_end
-            _drop_merged(mm, middle)
-            _drop_merged(mm, nxt)
-            _set_range(mm, prev, prev.vm_start, new_end, prev.vm_pgoff)
-        elif merge_left:
+            commit = MergeCommit(prev, prev.vm_start, nxt.vm_end, prev.vm_pgoff,
+                                 dup_from=nxt if nxt.anon_vma is not None else middle,
+                                 remove=(middle, nxt))
+        elif merge_left:  # prev grows to end; middle goes, or starts at end
             assert prev is not None
-            target = prev
             sticky |= prev.vm_flags & VM_STICKY
-            _rmap_lock(mm, target)
-            _dup_anon_vma(prev, middle)
+            commit = MergeCommit(prev, prev.vm_start, end, prev.vm_pgoff, dup_from=middle)
             if remove_middle:
-                _drop_merged(mm, middle)
+                commit.remove = (middle,)
             else:
-                _set_range(mm, middle, end, middle.vm_end, middle.vm_pgoff + pglen)
-            _set_range(mm, prev, prev.vm_start, end, prev.vm_pgoff)
-        else:
+                commit.adjust = (middle, end, middle.vm_end, middle.vm_pgoff + pglen)
+        else:  # next starts at start; middle goes, or ends at start
             assert nxt is not None
-            target = nxt
             sticky |= nxt.vm_flags & VM_STICKY
-            _rmap_lock(mm, target)
-            _dup_anon_vma(nxt, middle)
+            commit = MergeCommit(nxt, start, nxt.vm_end, nxt.vm_pgoff - pglen, dup_from=middle)
             if remove_middle:
-                _drop_merged(mm, middle)
+                commit.remove = (middle,)
             else:
-                _set_range(mm, middle, middle.vm_start, start, middle.vm_pgoff)
-            _set_range(mm, nxt, start, nxt.vm_end, nxt.vm_pgoff - pglen)
+                commit.adjust = (middle, middle.vm_start, start, middle.vm_pgoff)
+        target = commit_merge(mm, commit)
         vmg.flags |= sticky
-        _rmap_unlock(target)
     mm.trace.step("merged", f"into VMA #{target.nr} {target.vm_start:#x}-{target.vm_end:#x}")
     return target
 
@@ -343,6 +408,9 @@ def split_vma(mm: MmStruct, vma: VmAreaStruct, addr: int, new_below: bool,
 
     ``new_below``: the new VMA is the lower part.  ``may_split`` may veto;
     ``open`` is called on the new piece.  ENOMEM at the map-count limit.
+
+    Assumes: ``mmap_lock`` held for write; ``vma_start < addr < vma_end`` and ``addr``
+    page aligned.  The file's rmap lock is taken here, around the range change.
     """
     if check_count and mm.map_count >= mm.max_map_count:
         raise kerr(errno.ENOMEM, f"split_vma: map count at the limit ({mm.max_map_count})")
@@ -437,6 +505,10 @@ def vms_gather_munmap_vmas(mm: MmStruct, start: int, end: int) -> MunmapState:
 
     On failure the detached VMAs are reattached; a split already made at the
     start is kept, as in Linux.
+
+    Assumes: ``mmap_lock`` held for write, and no rmap lock held by the caller:
+    splitting takes the file's ``i_mmap_rwsem`` (the v3 deadlock was a caller
+    holding it here).
     """
     vms = MunmapState(start, end)
     with mm.trace.enter("vms_gather_munmap_vmas"):
@@ -531,7 +603,11 @@ def vms_abort_munmap_vmas(mm: MmStruct, vms: MunmapState) -> None:
 
 
 def do_vmi_munmap(mm: MmStruct, start: int, end: int) -> None:
-    """``do_vmi_align_munmap()``: unmap ``[start, end)`` (page aligned, validated)."""
+    """``do_vmi_align_munmap()``: unmap ``[start, end)`` (page aligned, validated).
+
+    Assumes: ``mmap_lock`` held for write; the caller holds no rmap lock (closing
+    and unlinking the VMAs take ``i_mmap_rwsem``).
+    """
     with mm.trace.enter("do_vmi_munmap", f"{start:#x}-{end:#x}"):
         vms = vms_gather_munmap_vmas(mm, start, end)
         if not vms.detached:

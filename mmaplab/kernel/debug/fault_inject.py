@@ -4,6 +4,8 @@ Models the kernel's fault-injection framework (lib/fault-inject.c,
 ``should_failslab()``, ``should_fail_alloc_page()``): a named *point* is
 consulted where the kernel could fail an allocation or a hook, and fails on its
 n-th evaluation.  Points are named after the kernel step they stand for.
+
+Follows Linux 7.0 with the "mm: expand mmap_prepare functionality" v4 series applied.
 """
 
 from __future__ import annotations
