@@ -108,8 +108,13 @@ def mlock_posix_error(err: int) -> int:
 
 
 def _lock_range(start: int, length: int) -> tuple[int, int]:
-    """Page-align the range outwards, as ``do_mlock()``/``munlock()`` do."""
-    length = page_align(length + offset_in_page(start))
+    """Page-align the range outwards, as ``do_mlock()``/``munlock()`` do.
+
+    The sum wraps at 64 bits as the C does: ``len = -0x460`` from an unaligned start
+    can become a one-page length.
+    """
+    mask = (1 << 64) - 1
+    length = page_align((length + offset_in_page(start)) & mask) & mask
     return start & PAGE_MASK, length
 
 

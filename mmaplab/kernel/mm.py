@@ -54,6 +54,8 @@ from .mlock import (
 from .mm_types import MmStruct, VmAreaStruct
 from .mmap import do_mmap
 from .mprotect import do_mprotect_pkey
+from .mremap import do_mremap
+from .mseal import do_mseal
 from .pgtable import Pte
 from .vma import do_vmi_munmap
 
@@ -212,6 +214,30 @@ class MM(MmStruct):
         self._locked("do_mprotect_pkey", lambda: do_mprotect_pkey(self, addr, length, prot))
 
     @_syscall
+    def mremap(self, old_addr: int, old_size: int, new_size: int, flags: int = 0,
+               new_addr: int | None = None) -> int:
+        """``mremap(2)`` (mm/mremap.c): resize and/or move a mapping; returns its address.
+
+        ``flags``: MREMAP_MAYMOVE, MREMAP_FIXED (to ``new_addr``), MREMAP_DONTUNMAP.
+        """
+        old_addr, old_size = _ulong("old_addr", old_addr), _ulong("old_size", old_size)
+        new_size, flags = _ulong("new_size", new_size), _ulong("flags", flags)
+        target = 0 if new_addr is None else _ulong("new_addr", new_addr)
+        ret, vrm = self._locked("do_mremap", lambda: do_mremap(
+            self, old_addr, old_size, new_size, flags, target))
+        if vrm.populate_expand:
+            # A locked mapping grew: fault in the new part, after the write lock is dropped.
+            self._populate(vrm.new_addr + vrm.old_len, vrm.delta)
+        return ret
+
+    @_syscall
+    def mseal(self, addr: int, length: int, flags: int = 0) -> None:
+        """``mseal(2)`` (mm/mseal.c): seal the mappings of the range for good."""
+        addr, length, flags = _ulong("addr", addr), _ulong("length", length), \
+            _ulong("flags", flags)
+        self._locked("do_mseal", lambda: do_mseal(self, addr, length, flags))
+
+    @_syscall
     def madvise(self, addr: int, length: int, advice: int) -> None:
         """``madvise(2)`` (mm/madvise.c): MADV_* advice for ``[addr, addr+length)``."""
         addr, length, advice = _ulong("addr", addr), _ulong("length", length), \
@@ -297,7 +323,13 @@ class MM(MmStruct):
     @_syscall
     def exit(self) -> None:
         """``exit_mmap()``: unmap everything (closes every VMA)."""
-        self._locked("exit_mmap", lambda: do_vmi_munmap(self, 0, self.task_size))
+        def work() -> None:
+            # exit_mmap() tears everything down without munmap's checks: seals do not apply.
+            for vma in self.mt:
+                vma.vm_flags &= ~VMFlag.SEALED
+            do_vmi_munmap(self, 0, self.task_size)
+
+        self._locked("exit_mmap", work)
 
     def _populate(self, start: int, length: int, ignore_errors: bool = True) -> int:
         """``mm_populate()``/``__mm_populate()``: pre-fault under the mmap read lock.

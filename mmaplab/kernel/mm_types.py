@@ -167,6 +167,8 @@ class VmOperationsStruct:
       unmaps it and fails the mmap.
     * ``may_split(vma, addr) -> int``: veto a split.
     * ``fault(vmf) -> int``: resolve a page fault (return 0 or ``VM_FAULT_*``).
+    * ``mremap(new_vma) -> int``: the VMA's pages were moved to ``new_vma`` by mremap();
+      an error moves them back and fails the call (``copy_vma_and_data()``, mm/mremap.c).
     """
 
     name: str = "vm_ops"
@@ -177,6 +179,7 @@ class VmOperationsStruct:
     fault: Callable[[VmFault], int] | None = None
     page_mkwrite: Callable[[VmFault], int] | None = None
     mprotect: Callable[..., int | None] | None = None
+    mremap: Callable[[VmAreaStruct], int | None] | None = None
 
 
 #: ``vma_dummy_vm_ops``: what a closed VMA's ops are swapped for so close never runs twice.

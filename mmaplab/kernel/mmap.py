@@ -44,7 +44,6 @@ from .flags import (
     PMD_SIZE,
     PROT_WRITE,
     VM_LOCKED_MASK,
-    VM_SPECIAL,
     VMFlag,
     calc_vm_flag_bits,
     calc_vm_prot_bits,
@@ -52,6 +51,7 @@ from .flags import (
 )
 from .fs import File, FMode, can_mmap_file, fput, get_file
 from .maple_tree import vm_start_gap
+from .mlock import vma_supports_mlock
 from .mm_types import (
     MmStruct,
     VmAreaDesc,
@@ -418,7 +418,7 @@ def __mmap_complete(mm: MmStruct, m: MmapState, vma: VmAreaStruct, vms: MunmapSt
     with mm.trace.enter("__mmap_complete"):
         vms_complete_munmap_vmas(mm, vms)
         if vma.vm_flags & VMFlag.LOCKED:
-            if vma.vm_flags & VM_SPECIAL:
+            if not vma_supports_mlock(vma):  # VM_SPECIAL, droppable, hugetlb
                 vma.vm_flags &= ~VM_LOCKED_MASK
             else:
                 mm.locked_vm += (m.end - m.addr) >> PAGE_SHIFT

@@ -57,6 +57,7 @@ __all__ = [
     "vma_merge_new_range", "vma_merge_existing_range", "vma_modify_flags", "split_vma",
     "do_vmi_munmap", "MunmapState", "vms_gather_munmap_vmas", "vms_clean_up_area",
     "vms_complete_munmap_vmas", "vms_abort_munmap_vmas", "vma_link", "vma_close", "remove_vma",
+    "copy_vma", "vma_merge_extend",
 ]
 
 
@@ -496,6 +497,8 @@ class MunmapState:
     next: VmAreaStruct | None = None
     nr_pages: int = 0
     nr_accounted: int = 0
+    #: Pages of VM_LOCKED VMAs among them (``vms->locked_vm``).
+    locked_vm: int = 0
     clear_ptes: bool = True
     closed_vm_ops: bool = False
 
@@ -534,6 +537,8 @@ def vms_gather_munmap_vmas(mm: MmStruct, start: int, end: int) -> MunmapState:
                 vms.nr_pages += vma.pages
                 if VMFlag.ACCOUNT in vma.vm_flags:
                     vms.nr_accounted += vma.pages
+                if VMFlag.LOCKED in vma.vm_flags:
+                    vms.locked_vm += vma.pages
         except OSError:
             vms.detached.clear()
             raise
@@ -588,6 +593,7 @@ def vms_complete_munmap_vmas(mm: MmStruct, vms: MunmapState) -> None:
         for vma in vms.detached:
             remove_vma(mm, vma)
         mm.committed_pages -= vms.nr_accounted
+        mm.locked_vm -= vms.locked_vm
     vms.detached.clear()
 
 
@@ -616,3 +622,74 @@ def do_vmi_munmap(mm: MmStruct, start: int, end: int) -> None:
             reattach_vmas(mm, vms)
             raise kerr(errno.ENOMEM, "munmap: clearing the range from the tree failed")
         vms_complete_munmap_vmas(mm, vms)
+
+
+# -- mremap helpers (mm/vma.c) --------------------------------------------------
+
+def vma_merge_extend(mm: MmStruct, vma: VmAreaStruct, delta: int) -> VmAreaStruct | None:
+    """``vma_merge_extend()`` (mm/vma.c, 7.0): grow ``vma`` in place by ``delta`` bytes.
+
+    A new-range merge of ``[vm_end, vm_end + delta)`` with ``vma`` as prev (and
+    the next VMA, if it then touches and is compatible).  ``None`` when the merge
+    is refused (a VM_SPECIAL VMA) or cannot allocate: mremap() then fails ENOMEM.
+    """
+    start = vma.vm_end
+    vmg = VmaMergeStruct(
+        prev=vma, next=mm.mt.find(start), start=start, end=start + delta,
+        pgoff=vma.vm_pgoff + ((start - vma.vm_start) >> PAGE_SHIFT), flags=vma.vm_flags,
+        file=vma.vm_file, anon_vma=vma.anon_vma,
+    )
+    try:
+        return vma_merge_new_range(mm, vmg)
+    except OSError:
+        return None
+
+
+def copy_vma(mm: MmStruct, vma: VmAreaStruct, addr: int, length: int, pgoff: int
+             ) -> tuple[VmAreaStruct | None, VmAreaStruct]:
+    """``copy_vma()`` (mm/vma.c, 7.0): a VMA for ``[addr, addr+length)`` like ``vma``.
+
+    An anonymous VMA that was never faulted (no anon_vma) takes the pgoff of its
+    new address, so that it can merge there.  The copy is merged with its new
+    neighbours when they are compatible; otherwise it is a duplicate (file
+    reference taken, ``vm_ops->open`` called, linked).  Returns ``(new_vma, vma)``:
+    when the copy merged with the source itself (only possible unfaulted), the
+    source is the merged VMA.  ``new_vma`` is ``None`` when allocation fails.
+    """
+    vma_start = vma.vm_start
+    if vma.vm_ops is None and vma.vm_file is None and vma.anon_vma is None:
+        pgoff = addr >> PAGE_SHIFT
+    nxt = mm.mt.find(addr)
+    if nxt is not None and nxt.vm_start < addr + length:
+        return None, vma  # the caller unmapped the target first: "should never get here"
+    vmg = VmaMergeStruct(
+        prev=mm.mt.prev(addr), next=nxt, start=addr, end=addr + length, pgoff=pgoff,
+        flags=vma.vm_flags, file=vma.vm_file, anon_vma=vma.anon_vma, middle=vma,
+    )
+    try:
+        new = vma_merge_new_range(mm, vmg)
+    except OSError:
+        new = None  # copy_vma() ignores the merge state: it allocates a VMA instead
+    if new is not None:
+        if new.vm_start <= vma_start < new.vm_end:
+            vma = new
+        return new, vma
+    try:
+        new = vm_area_dup(mm, vma)
+    except OSError:
+        return None, vma
+    new.vm_start, new.vm_end, new.vm_pgoff = addr, addr + length, pgoff
+    if vma.anon_vma is not None and mm.should_fail("anon_vma_clone"):
+        vm_area_free(new, mm.trace.where)
+        return None, vma
+    new.anon_vma = vma.anon_vma
+    new.anon_vma_chain = vma.anon_vma_chain
+    if new.vm_file is not None:
+        get_file(new.vm_file)
+    ops = new.vm_ops
+    if ops is not None and ops.open is not None:
+        mm.trace.step(f"{ops.name}->open", f"{new.vm_start:#x}-{new.vm_end:#x}")
+        call_void_hook(f"{ops.name}->open", ops.open, new)
+    vma_link(mm, new)
+    mm.trace.step("copy_vma", f"new VMA #{new.serial} {new.vm_start:#x}-{new.vm_end:#x}")
+    return new, vma

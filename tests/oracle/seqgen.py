@@ -69,8 +69,8 @@ OP_WEIGHTS = {
     "madvise": 9,
     "mlock": 4,
     "mlockall": 1,
-    "mremap": 0,
-    "mseal": 0,
+    "mremap": 10,
+    "mseal": 2,
 }
 
 ADVICE = [MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED,

@@ -125,8 +125,10 @@ def test_sequences_cover_the_interesting_cases() -> None:
                     seen[f"touch-{res['touch']}-{'w' if op['write'] else 'r'}"] += 1
                 elif kind == "madvise":
                     seen[f"madvise-{op['advice']}-{res['errno']}"] += 1
-                elif kind in ("mlock", "mlock2", "munlock", "mlockall", "munlockall", "mseal",
-                              "mremap"):
+                elif kind == "mremap":
+                    seen[f"mremap-{op['flags']}-{res['errno']}"] += 1
+                    seen[f"mremap-moved-out-{bool(res.get('moved_out'))}"] += 1
+                elif kind in ("mlock", "mlock2", "munlock", "mlockall", "munlockall", "mseal"):
                     seen[f"{kind}-{res['errno']}"] += 1
                 if res["errno"] and kind != "touch":
                     seen[f"errno-{res['errno']}"] += 1
@@ -142,6 +144,10 @@ def test_sequences_cover_the_interesting_cases() -> None:
         "madvise-4-12", "madvise-18-22", "madvise-99-22",  # a hole; WIPEONFORK on a file
         "mlock-0", "mlock-12", "mlock2-0", "mlock2-22", "munlock-0", "mlockall-0",
         "mlockall-22", "munlockall-0",
+        # mremap: in place (0), MAYMOVE (1), FIXED moves (3), DONTUNMAP (5, 7); refusals
+        "mremap-0-0", "mremap-1-0", "mremap-3-0", "mremap-5-0", "mremap-7-0", "mremap-0-12",
+        "mremap-1-14", "mremap-3-22", "mremap-3-1", "mremap-moved-out-True",
+        "mseal-0", "mseal-12", "mseal-22",
         *[f"mmap-prot-{p}" for p in range(8)],
         *[f"mprotect-prot-{p}" for p in range(8)],
     ]

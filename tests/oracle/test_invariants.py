@@ -2,9 +2,10 @@
 
 Rules: mmap (anonymous private/shared, regular file private/shared read-write and
 read-only, and a file whose legacy ``->mmap`` installs counting ``vm_ops``), munmap,
-mprotect, fault, fork and exit, on a small window, against several address spaces (a
-parent and its forked children), plus the same calls with an injected allocation failure
-(``MM.injecting``). Invariants checked after every step:
+mprotect, fault, fork and exit, madvise, mlock/munlock, mremap and mseal, on a small
+window, against several address spaces (a parent and its forked children), plus the
+same calls with an injected allocation failure (``MM.injecting``). Invariants checked
+after every step:
 
 * VMAs sorted, disjoint, page aligned, ``vm_start < vm_end``;
 * ``maps()`` has exactly one line per VMA, with its boundaries;
@@ -14,7 +15,10 @@ parent and its forked children), plus the same calls with an injected allocation
   before it hit the hole); with an injected failure, pages outside the range are as they
   were, and inside it each page keeps its old mapping, gets the new one, or (MAP_FIXED
   after the old range was torn down) is unmapped;
-* ``vm_ops`` open/close balance: hook calls (first mappings) + opens == closes + live VMAs.
+* ``vm_ops`` open/close balance: hook calls (first mappings) + opens == closes + live VMAs
+  (mremap's copies call ``open``, its unmapped sources ``close``);
+* a successful mremap leaves ``[ret, ret+new_len)`` mapped; DONTNEED leaves no PTE in an
+  unlocked range; a sealed VMA refuses munmap/mprotect (EPERM) and stays as it was.
 """
 
 from __future__ import annotations
@@ -40,6 +44,13 @@ if not hasattr(mmaplab, "MM"):  # the package is still being written
     pytest.skip("mmaplab.MM does not exist yet", allow_module_level=True)
 
 from mmaplab import (  # noqa: E402
+    MADV_DOFORK,
+    MADV_DONTDUMP,
+    MADV_DONTFORK,
+    MADV_DONTNEED,
+    MADV_NORMAL,
+    MADV_RANDOM,
+    MADV_WIPEONFORK,
     MAP_ANONYMOUS,
     MAP_FIXED,
     MAP_FIXED_NOREPLACE,
@@ -47,6 +58,9 @@ from mmaplab import (  # noqa: E402
     MAP_PRIVATE,
     MAP_SHARED,
     MM,
+    MREMAP_DONTUNMAP,
+    MREMAP_FIXED,
+    MREMAP_MAYMOVE,
     PAGE_SIZE,
     RegularFile,
 )
@@ -66,7 +80,15 @@ placements = st.sampled_from([MAP_FIXED, MAP_FIXED, MAP_FIXED_NOREPLACE, 0])
 kinds = st.sampled_from(["anon_private", "anon_shared", "file_rw", "file_ro", "counted"])
 INJECTION_POINTS = ["vm_area_alloc", "vma_iter_prealloc", "vm_enough_memory",
                     "anon_vma_prepare", "anon_vma_clone", "pte_alloc", "alloc_page", "mmap",
-                    "munmap_clear_tree"]
+                    "munmap_clear_tree", "move_page_tables"]
+advices = st.sampled_from([MADV_DONTNEED, MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK,
+                           MADV_DONTDUMP, MADV_NORMAL, MADV_RANDOM])
+remap_flags = st.sampled_from([0, MREMAP_MAYMOVE, MREMAP_MAYMOVE | MREMAP_FIXED,
+                               MREMAP_MAYMOVE | MREMAP_DONTUNMAP | MREMAP_FIXED])
+
+
+def sealed_in(mm: MM, lo: int, hi: int) -> bool:
+    return any(VMFlag.SEALED in v.vm_flags for v in mm.vmas() if v.vm_start < hi and v.vm_end > lo)
 
 
 class Counted:
@@ -142,12 +164,15 @@ class AddressSpaceMachine(RuleBasedStateMachine):
         else:
             file = self.counted.file if kind == "counted" else self.files[kind]
             flags |= MAP_SHARED if offset % 2 else MAP_PRIVATE
-        before = mm.maps()
+        before, before_pages = mm.maps(), page_view(mm)
         try:
             addr = mm.mmap(WINDOW + start * P, npages * P, prot, flags, file=file,
                            offset=offset * P)
-        except OSError:
-            assert mm.maps() == before, "a failed mmap changed the address space"
+        except OSError as exc:
+            if exc.errno == errno.EPERM:  # a sealed VMA: the split at the start may stay
+                assert page_view(mm) == before_pages, "a refused mmap changed pages"
+            else:
+                assert mm.maps() == before, "a failed mmap changed the address space"
             return
         assert addr % P == 0
         if placement:
@@ -157,11 +182,15 @@ class AddressSpaceMachine(RuleBasedStateMachine):
           sloppy=st.sampled_from([0, 0, 0, 1]))
     def munmap(self, which: int, start: int, npages: int, sloppy: int) -> None:
         mm = self._pick(which)
-        before = mm.maps()
+        before, before_pages = mm.maps(), page_view(mm)
         try:
             mm.munmap(WINDOW + start * P + sloppy, npages * P)
         except OSError as exc:
-            assert sloppy and exc.errno == errno.EINVAL
+            lo, hi = WINDOW + start * P, WINDOW + (start + npages) * P
+            if exc.errno == errno.EPERM:  # sealed: the split at the start may stay
+                assert sealed_in(mm, lo, hi) and page_view(mm) == before_pages
+                return
+            assert sloppy and exc.errno == errno.EINVAL, exc
             assert mm.maps() == before, "a failed munmap changed the address space"
         else:
             assert not sloppy
@@ -177,7 +206,8 @@ class AddressSpaceMachine(RuleBasedStateMachine):
         try:
             mm.mprotect(lo, npages * P, prot)
         except OSError as exc:
-            assert exc.errno in (errno.ENOMEM, errno.EACCES), exc
+            assert exc.errno in (errno.ENOMEM, errno.EACCES) or (
+                exc.errno == errno.EPERM and sealed_in(mm, lo, hi)), exc
             after = page_view(mm)
             outside = {a: v for a, v in before.items() if not lo <= a < hi}
             assert outside == {a: v for a, v in after.items() if not lo <= a < hi}, \
@@ -208,8 +238,81 @@ class AddressSpaceMachine(RuleBasedStateMachine):
     def fork(self, which: int) -> None:
         parent = self._pick(which)
         child = parent.fork()
-        assert child.maps() == parent.maps()
+        kept = "".join(f"{line}\n" for line, v in zip(parent.maps().splitlines(),
+                                                      parent.vmas(), strict=True)
+                       if VMFlag.DONTCOPY not in v.vm_flags)
+        assert child.maps() == kept, "the child is not the parent minus its DONTFORK VMAs"
         self.mms.append(child)
+
+    @rule(which=st.integers(0, MAX_MMS - 1), start=pages, npages=lengths, advice=advices)
+    def madvise(self, which: int, start: int, npages: int, advice: int) -> None:
+        mm = self._pick(which)
+        lo, hi = WINDOW + start * P, WINDOW + (start + npages) * P
+        try:
+            mm.madvise(lo, hi - lo, advice)
+        except OSError as exc:
+            assert exc.errno in (errno.ENOMEM, errno.EINVAL, errno.EAGAIN, errno.EPERM), exc
+        else:
+            if advice == MADV_DONTNEED:
+                assert not mm.pagetable.entries(lo, hi), "DONTNEED left PTEs behind"
+
+    @rule(which=st.integers(0, MAX_MMS - 1), start=pages, npages=lengths,
+          how=st.sampled_from(["mlock", "onfault", "munlock"]))
+    def mlock(self, which: int, start: int, npages: int, how: str) -> None:
+        mm = self._pick(which)
+        lo, hi = WINDOW + start * P, WINDOW + (start + npages) * P
+        try:
+            if how == "munlock":
+                mm.munlock(lo, hi - lo)
+            else:
+                mm.mlock2(lo, hi - lo, 1 if how == "onfault" else 0)
+        except OSError as exc:
+            assert exc.errno in (errno.ENOMEM, errno.EAGAIN), exc
+        else:
+            for vma in mm.vmas():
+                if vma.vm_start < hi and vma.vm_end > lo and not vma.vm_flags & VMFlag.IO:
+                    assert (VMFlag.LOCKED in vma.vm_flags) == (how != "munlock"), vma
+
+    @rule(which=st.integers(0, MAX_MMS - 1), start=pages, npages=lengths,
+          new_npages=lengths, flags=remap_flags, dest=pages)
+    def mremap(self, which: int, start: int, npages: int, new_npages: int, flags: int,
+               dest: int) -> None:
+        mm = self._pick(which)
+        if flags & MREMAP_FIXED:
+            new_npages = npages if flags & MREMAP_DONTUNMAP else new_npages
+        try:
+            ret = mm.mremap(WINDOW + start * P, npages * P, new_npages * P, flags,
+                            WINDOW + dest * P)
+        except OSError as exc:
+            assert exc.errno in (errno.EINVAL, errno.EFAULT, errno.ENOMEM, errno.EPERM,
+                                 errno.EAGAIN, errno.EBUSY), exc
+        else:
+            assert ret % P == 0
+            if new_npages <= npages:
+                # A no-op resize or a shrink in place returns old_address without checking
+                # that the range was all mapped; a FIXED move of several VMAs keeps the gaps
+                # between them, as Linux does.
+                assert ret == WINDOW + (dest if flags & MREMAP_FIXED else start) * P
+                return
+            covered = sum(min(v.vm_end, ret + new_npages * P) - max(v.vm_start, ret)
+                          for v in mm.vmas() if v.vm_start < ret + new_npages * P
+                          and v.vm_end > ret)
+            assert covered == new_npages * P, "mremap returned a range that is not mapped"
+
+    @rule(which=st.integers(0, MAX_MMS - 1), start=pages, npages=st.integers(1, 2))
+    def mseal(self, which: int, start: int, npages: int) -> None:
+        mm = self._pick(which)
+        lo, hi = WINDOW + start * P, WINDOW + (start + npages) * P
+        before = mm.maps()
+        try:
+            mm.mseal(lo, hi - lo)
+        except OSError as exc:
+            assert exc.errno == errno.ENOMEM and mm.maps() == before, exc
+        else:
+            assert sealed_in(mm, lo, hi)
+            with pytest.raises(OSError) as exc:
+                mm.munmap(lo, hi - lo)
+            assert exc.value.errno == errno.EPERM
 
     # -- invariants ----------------------------------------------------------------------
 
@@ -251,7 +354,8 @@ class AddressSpaceMachine(RuleBasedStateMachine):
                 else:
                     mm.fault(lo + 8, write=bool(prot & 2))
         except OSError as exc:
-            assert exc.errno in (errno.ENOMEM, errno.EFAULT, errno.EACCES, errno.EINVAL), exc
+            assert exc.errno in (errno.ENOMEM, errno.EFAULT, errno.EACCES, errno.EINVAL) or (
+                exc.errno == errno.EPERM and sealed_in(mm, lo, hi)), exc
         else:
             return
         after = page_view(mm)

@@ -28,6 +28,7 @@ POINTS: dict[str, str] = {
     "mmap_action_complete": "the mmap action fails after the VMA was inserted",
     "mapped": "vm_ops->mapped returns an error",
     "success_hook": "the action's success hook returns an error",
+    "move_page_tables": "ENOMEM: allocating a page table while mremap moves PTEs",
     "munmap_clear_tree": "ENOMEM: clearing the range from the maple tree in munmap",
 }
 
