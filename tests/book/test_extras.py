@@ -37,6 +37,10 @@ def test_widgets_name_the_extra_when_the_front_end_is_missing(
     from mmaplab import MAP_ANONYMOUS, MAP_PRIVATE, MM, PAGE_SIZE, PROT_READ, widgets
 
     # None in sys.modules makes `import <missing>` raise ModuleNotFoundError.
+    # Submodules too: `from IPython.display import display` is served from sys.modules when an
+    # earlier test imported IPython.display, without importing the parent.
+    for name in [m for m in sys.modules if m == missing or m.startswith(missing + ".")]:
+        monkeypatch.setitem(sys.modules, name, None)
     monkeypatch.setitem(sys.modules, missing, None)
     mm = MM()
     shots = widgets.scripted_snapshots(mm, [
