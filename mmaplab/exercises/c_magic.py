@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..kernel_c import CError, compile_c
-from .c_answer import _callable, answer_from_c, check_c, render_c_result
+from .c_answer import _callable, answer_from_c, check_c, exercise_helpers, render_c_result
 
 __all__ = ["kernel_c", "load_ipython_extension"]
 
@@ -33,7 +33,7 @@ def kernel_c(line: str, cell: str, namespace: dict[str, Any] | None = None) -> b
     """The cell magic: compile ``cell``; with an exercise number in ``line``, check it."""
     nn = line.strip()
     try:
-        prog = compile_c(cell, CELL_FILE)
+        prog = compile_c(cell, CELL_FILE, exercise_helpers(nn) if nn else None)
         if nn:
             names = answer_from_c(nn, prog)
             from ._catalogue import get

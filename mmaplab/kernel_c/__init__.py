@@ -114,7 +114,8 @@ def header_text() -> str:
 class CProgram:
     """A compiled C translation unit; :meth:`bind` it to a device to run it."""
 
-    def __init__(self, source: str, filename: str = "answer.c") -> None:
+    def __init__(self, source: str, filename: str = "answer.c",
+                 helpers: dict[str, Callable[..., Any]] | None = None) -> None:
         self.source = source
         self.filename = filename
         macros, base, prelude = _header()
@@ -122,6 +123,7 @@ class CProgram:
         ast = _parse(prelude + text, filename)
         self.prog = base.derive(filename, strip_comments(source).split("\n"))
         self.prog.macro_names = {n for n, m in macros.items() if m.params is None}
+        self.prog.extra_helpers = dict(helpers or {})
         for ext in ast.ext:
             if ext.coord is None or ext.coord.file != _TYPEDEF_FILE:
                 self.prog.add(ext)
@@ -175,9 +177,14 @@ def _parse(text: str, filename: str) -> Any:
         raise CCompileError(Where(filename, 0), f"syntax error: {msg}") from None
 
 
-def compile_c(source: str, filename: str = "answer.c") -> CProgram:
-    """Preprocess, parse and type-check ``source``; :class:`CCompileError` at its line."""
-    return CProgram(source, filename)
+def compile_c(source: str, filename: str = "answer.c",
+              helpers: dict[str, Callable[..., Any]] | None = None) -> CProgram:
+    """Preprocess, parse and type-check ``source``; :class:`CCompileError` at its line.
+
+    ``helpers``: Python implementations of functions the header declares for a device
+    that has no driver model of its own (an exercise's made-up device).
+    """
+    return CProgram(source, filename, helpers)
 
 
 def method(prog: CProgram, name: str) -> Callable[..., Any]:

@@ -174,6 +174,9 @@ class Program:
         self.inherited: set[str] = set()
         #: Macro names in force (for "did you mean" suggestions: PAGE_SIZE is a macro).
         self.macro_names: set[str] = set()
+        #: Implementations of header functions for this program only (an exercise's
+        #: device helpers), consulted before the model's (bindings.HELPERS).
+        self.extra_helpers: dict[str, Callable[..., Any]] = {}
 
     def derive(self, filename: str, source_lines: list[str]) -> Program:
         """A program for another file that starts from this one's declarations (the header)."""

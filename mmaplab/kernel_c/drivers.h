@@ -69,4 +69,12 @@ struct buf_dev {			/* exercise 01: kernel pages */
 	unsigned long nr_pages;
 };
 
+struct trk_dev {			/* exercise 02: counts the VMAs that map it */
+	unsigned long nr_pages;
+	int nr_mmaps;
+};
+void trk_add_open_mmap(struct trk_dev *dev);
+void trk_drop_open_mmap(struct trk_dev *dev);
+vm_fault_t trk_fault(struct vm_fault *vmf);	/* given: faults the file's pages in */
+
 #endif /* _MMAPLAB_DRIVERS_H */

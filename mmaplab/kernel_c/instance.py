@@ -100,12 +100,20 @@ class Instance:
             return h
         sym = self.prog.funcs[name]
         if sym.body is None:
-            impl = HELPERS.get(name) or getattr(self.env, name, None)
+            impl = self._helper(name)
             if impl is None:
                 raise CRuntimeError(sym.where, f"undefined reference to '{name}'")
             return impl
         h = self._handles[name] = CFunction(self, sym)
         return h
+
+    def _helper(self, name: str) -> Any:
+        """The Python behind a declared-only function: the program's own helpers, the
+        model's, or a method of the bound device."""
+        impl = self.prog.extra_helpers.get(name) or HELPERS.get(name)
+        if impl is None:
+            impl = getattr(self.env, name, None)
+        return impl if callable(impl) else None
 
     def run(self, sym: FuncSym, vals: list[Any]) -> Any:
         assert sym.body is not None
@@ -121,13 +129,11 @@ class Instance:
         sym = self.prog.funcs[name]
         if sym.body is not None:
             return self.run(sym, vals)
-        impl = HELPERS.get(name)
+        impl = self._helper(name)
         if impl is None:
-            impl = getattr(self.env, name, None)
-            if impl is None or not callable(impl):
-                raise CRuntimeError(where, f"undefined reference to '{name}': the header "
-                                    "declares it, but neither the model nor the bound device "
-                                    "defines it")
+            raise CRuntimeError(where, f"undefined reference to '{name}': the header "
+                                "declares it, but neither the model nor the bound device "
+                                "defines it")
         try:
             ret = impl(*vals)
         except (CError, KernelError):

@@ -1,0 +1,30 @@
+/* Wrong: counts in mmap_prepare, before the merge decision. */
+#include <linux/mm.h>
+
+/* A copy of a VMA (split, fork): one more. */
+static void trk_vm_open(struct vm_area_struct *vma)
+{
+	trk_add_open_mmap(vma->vm_file->private_data);
+}
+
+static void trk_vm_close(struct vm_area_struct *vma)
+{
+	trk_drop_open_mmap(vma->vm_file->private_data);
+}
+
+static const struct vm_operations_struct trk_vm_ops = {
+	.open = trk_vm_open,
+	.close = trk_vm_close,
+	.fault = trk_fault,
+};
+
+static int trk_mmap_prepare(struct vm_area_desc *desc)
+{
+	struct trk_dev *dev = desc->file->private_data;
+
+	if (desc->pgoff + vma_desc_pages(desc) > dev->nr_pages)
+		return -EINVAL;
+	desc->vm_ops = &trk_vm_ops;
+	trk_add_open_mmap(dev);
+	return 0;
+}
