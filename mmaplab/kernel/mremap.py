@@ -277,9 +277,8 @@ def move_vma(mm: MmStruct, vrm: VmaRemapStruct) -> int:
         moved = move_page_tables(mm, vrm.addr, vrm.new_addr, vrm.old_len, new_vma)
         if moved < vrm.old_len:
             err = -errno.ENOMEM
-        elif vma.vm_ops is not None and vma.vm_ops.mremap is not None:
-            ops = vma.vm_ops
-            err = call_hook(f"{ops.name}->mremap", ops.mremap, new_vma)
+        elif vma.vm_ops is not None and (mremap_hook := vma.vm_ops.mremap) is not None:
+            err = call_hook(f"{vma.vm_ops.name}->mremap", mremap_hook, new_vma)
         if err:
             # Move the pages back and unmap the new VMA instead of the old one.
             move_page_tables(mm, vrm.new_addr, vrm.addr, moved, vma)
