@@ -11,7 +11,7 @@ scenarios to run, the differences the series intends, and realistic mutants.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,7 @@ from ..kernel.fs import File, FMode
 
 __all__ = ["Driver", "DriverSpec", "Op", "Scenario", "mmap_op", "munmap_op", "mprotect_op",
            "fork_op", "fault_op", "exit_op", "child_exit_op", "anon_neighbour_op", "WINDOW",
-           "Mutant"]
+           "Mutant", "answer_mutant"]
 
 #: Scenarios address pages relative to this base (a fixed, free window).
 WINDOW = 0x7F0000000000
@@ -139,11 +139,37 @@ class Scenario:
 
 @dataclass(frozen=True)
 class Mutant:
-    """A realistic wrong conversion: ``make(variant)`` returns a broken driver."""
+    """A realistic wrong conversion, written once and used three ways.
+
+    ``make()`` returns the broken driver; the harness's mutant check compares it with
+    ``reference(variant)`` (default: the spec's ``make``), i.e. the same device in the
+    configuration where the mistake shows, on ``scenarios()`` (default: the spec's).
+    ``answer`` is the same mistake as a learner writes it: the functions of the
+    exercise's answer cell it replaces, by name; the exercise feeds them to its check
+    and names ``misconception`` when its run looks like this one.  ``breaks`` names the
+    rule of the contract the mistake breaks (an id of :data:`mmaplab.lab.diagnose.RULES`),
+    so a learner who makes the same kind of mistake in other words is told the same.
+    """
 
     name: str
     misconception: str
     make: Callable[[], Driver]
+    breaks: str = ""
+    answer: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    reference: Callable[[str], Driver] | None = None
+    scenarios: Callable[[], tuple[Scenario, ...]] | None = None
+
+
+def answer_mutant(name: str, misconception: str, base: type[Driver], breaks: str,
+                  answer: Mapping[str, Callable[..., Any]],
+                  config: Mapping[str, Any] | None = None) -> Mutant:
+    """A :class:`Mutant` written as an answer: ``base`` with the methods in ``answer``
+    replaced, built as its ``prepare`` variant with ``config`` (device state where the
+    mistake shows; the reference is built with the same ``config``)."""
+    cls = type(f"_Mutant{base.__name__}", (base,), dict(answer))
+    kw = dict(config or {})
+    ref = (lambda variant: base(variant, **kw)) if kw else None
+    return Mutant(name, misconception, lambda: cls("prepare", **kw), breaks, dict(answer), ref)
 
 
 @dataclass(frozen=True)

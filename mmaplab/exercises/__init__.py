@@ -21,6 +21,7 @@ from typing import Any
 
 from ._catalogue import EXERCISES, get
 from ._core import (
+    BY_RULE,
     GENERIC,
     Exercise,
     ExerciseFailed,
@@ -68,7 +69,7 @@ def hint(nn: str, level: int = 1) -> None:
 def misconceptions(nn: str) -> dict[str, Misconception]:
     """The catalogue of misconceptions the check can name for exercise ``nn``."""
     ex = get(nn)
-    return {**GENERIC, **ex.misconceptions}
+    return {**BY_RULE, **GENERIC, **ex.misconceptions}
 
 
 _ = (first_divergence, render_divergence, run_case)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..lab.diagnose import RULES
 from ..lab.diff import ASPECTS, Case, Divergence, first_divergence, render_divergence
 from ..lab.scenario import WINDOW_PAGES, Observer, Step, quiet_lockdep, request_budget, run_case
 from .source import ExerciseSource, load
@@ -53,6 +54,8 @@ class Misconception:
     id: str
     title: str
     explanation: str
+    #: The hint shown with this diagnosis (None: the exercise's first hint).
+    hint: str | None = None
 
 
 # -- exercises ------------------------------------------------------------------------
@@ -128,12 +131,17 @@ class Exercise:
         if got.startswith("hook error") and "must return 0 or a negative errno" in got and (
                 "returned" in got):
             return "bad-return-value"
+        if d.rule == "hook-crash":
+            return "hook-crash"
         for mid, pred in self.rules:
             try:
                 if pred(d):
                     return mid
             except Exception:  # noqa: BLE001 - a rule that cannot judge does not match
                 continue
+        # No catalogued mistake behaves like this answer: explain the rule it broke.
+        if d.rule is not None:
+            return d.rule
         if _no_action(d):
             return "no-action"
         if d.aspect == "maps" and "vm_ops=NULL" in " ".join(d.got.maps) and (
@@ -180,5 +188,10 @@ GENERIC = {
 }
 
 
+#: One misconception per rule of the contract: the diagnosis when no catalogued mistake
+#: behaves like the answer, but the run shows which rule it broke.
+BY_RULE = {r.id: Misconception(r.id, r.title, r.explanation, r.hint) for r in RULES.values()}
+
+
 def misconception(ex: Exercise, mid: str) -> Misconception:
-    return ex.misconceptions.get(mid) or GENERIC[mid]
+    return ex.misconceptions.get(mid) or GENERIC.get(mid) or BY_RULE[mid]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..drivers.base import Driver, Scenario
+from ..lab.diagnose import RULES
 from ._core import Case, Divergence, Exercise, Misconception, quiet_lockdep, run_case
 from ._device import need_function
 
@@ -93,15 +94,22 @@ class _MutantMatcher:
     A mutant matches when its run of the divergent scenario is the learner's up to the
     divergence.  When several match (two wrong ideas can look alike on one request),
     the learner's answer is replayed on every scenario of the case and the mutant that
-    behaves like it on the most scenarios wins; ties go to the first listed.
+    behaves like it on the most scenarios wins; ties go to the first listed.  A mutant
+    written as an answer (``Mutant.answer``) is built in the divergent case itself, on
+    that case's device, so it can be named in every case.
     """
 
     def __init__(self) -> None:
-        #: (name, case names it applies to, factory)
-        self.mutants: list[tuple[str, set[str], Callable[[], Driver]]] = []
+        #: (name, case names it applies to or None for all, case name -> factory)
+        self.mutants: list[tuple[str, set[str] | None,
+                                 Callable[[str], Callable[[], Driver] | None]]] = []
+        #: name -> the rule the mutant breaks (``Mutant.breaks``)
+        self.breaks: dict[str, str] = {}
 
-    def add(self, name: str, cases: set[str], make: Callable[[], Driver]) -> None:
+    def add(self, name: str, cases: set[str] | None,
+            make: Callable[[str], Callable[[], Driver] | None], breaks: str = "") -> None:
         self.mutants.append((name, cases, make))
+        self.breaks[name] = breaks
 
     def best(self, d: Divergence) -> str | None:
         cached: str | None | bool = getattr(d, "_mutant", False)
@@ -114,8 +122,19 @@ class _MutantMatcher:
         d._mutant = choice  # type: ignore[attr-defined]  # not a field: a private memo
         return choice
 
+    def candidates(self, d: Divergence) -> list[tuple[str, Callable[[], Driver]]]:
+        out = []
+        for n, cs, make in self.mutants:
+            mk = make(d.case) if cs is None or d.case in cs else None
+            if mk is not None:
+                out.append((n, mk))
+        return out
+
     def _best(self, d: Divergence) -> str | None:
-        found = [(n, mk) for n, cs, mk in self.mutants if d.case in cs and _same_prefix(mk, d)]
+        found = [(n, mk) for n, mk in self.candidates(d) if _same_prefix(mk, d)]
+        # Two mistakes can look alike up to here: keep those that break the same rule.
+        same_rule = [(n, mk) for n, mk in found if self.breaks.get(n) == d.rule]
+        found = same_rule or found
         choice = found[0][0] if found else None
         if len(found) > 1 and d.source is not None:
             mine = [_observed(run_case(d.source.learner, s)) for s in d.source.scenarios]
@@ -136,6 +155,11 @@ def _spec_mutant(module: str, index: int) -> Callable[[], Driver]:
     return make
 
 
+def _always(make: Callable[[], Driver]) -> Callable[[str], Callable[[], Driver] | None]:
+    """A mutant factory that is the same in every case it applies to."""
+    return lambda _case: make
+
+
 def _title(text: str) -> str:
     return text.split(":")[0].strip()
 
@@ -147,7 +171,8 @@ def driver_exercise(*, nn: str, module: str, cls: str, methods: dict[str, tuple[
                     cases: Callable[[Any], list[DriverCase]] | None = None,
                     reference: Callable[[], tuple[Any, ...]] | None = None,
                     mutants: tuple[ExerciseMutant, ...] = (),
-                    spec_mutants: bool = True, label: str | None = None) -> Exercise:
+                    spec_mutants: bool = True, label: str | None = None,
+                    more_mutants: tuple[str, ...] = ()) -> Exercise:
     """An :class:`Exercise` for ``mmaplab.drivers.<module>``'s ``prepare`` variant.
 
     ``methods``: function name -> parameter names (``self`` first for methods) the
@@ -155,7 +180,8 @@ def driver_exercise(*, nn: str, module: str, cls: str, methods: dict[str, tuple[
     case runs ``SPEC.scenarios`` on ``cls("prepare", **make_kwargs)``; ``cases(mod)``
     replaces that with its own list of :class:`DriverCase` (``mod`` is the driver
     module), and ``reference()`` returns the reference functions (default: the
-    methods of ``cls``).
+    methods of ``cls``).  ``more_mutants``: other kits whose mutants answer this
+    exercise too (their ``answer`` names are the exercise's).
     """
     kwargs = make_kwargs or {}
 
@@ -187,6 +213,17 @@ def driver_exercise(*, nn: str, module: str, cls: str, methods: dict[str, tuple[
         base = getattr(load(), cls)
         return tuple(getattr(base, name) for name in methods)
 
+    def catalogue(spec: Any) -> list[tuple[str, tuple[Any, ...]]]:
+        """Each of the kit's mutants written as an answer, as the answer tuple."""
+        ref = dict(zip(methods, reference_args(), strict=True))
+        return [(m.name, tuple({**ref, **m.answer}[n] for n in methods))
+                for m in all_mutants(spec) if m.answer and set(m.answer) <= set(methods)]
+
+    def all_mutants(spec: Any) -> list[Any]:
+        more = [m for name in more_mutants
+                for m in importlib.import_module(f"mmaplab.drivers.{name}").SPEC.mutants]
+        return [*spec.mutants, *more]
+
     mod = load()
     spec = mod.SPEC
     mutant_cases = {dc.name for dc in build(mod) if dc.mutants}
@@ -195,12 +232,34 @@ def driver_exercise(*, nn: str, module: str, cls: str, methods: dict[str, tuple[
     matcher = _MutantMatcher()
     for m in mutants:
         mis[m.name] = Misconception(m.name, _title(m.misconception), m.misconception)
-        matcher.add(m.name, {m.case}, m.make)
+        matcher.add(m.name, {m.case}, _always(m.make))
+    by_case = {dc.name: dc for dc in build(mod)}
+
+    def in_case(answer: dict[str, Any]) -> Callable[[str], Callable[[], Driver] | None]:
+        """The mutant's answer (the reference for the functions it leaves alone), wired
+        into a case's device the way the learner's answer is."""
+        def make(case: str) -> Callable[[], Driver] | None:
+            dc = by_case.get(case)
+            if dc is None:
+                return None
+            ov = {**dict(zip(methods, reference_args(), strict=True)), **answer}
+            return lambda: dc.learner(ov)
+        return make
+
     if spec_mutants:
-        for i, sm in enumerate(spec.mutants):
+        for i, sm in enumerate(all_mutants(spec)):
+            if sm.answer and not set(sm.answer) <= set(methods):
+                continue  # another exercise's mistake (it replaces other functions)
+            if i >= len(spec.mutants) and not sm.answer:
+                continue  # another kit's harness-only mutant
+            rule = RULES.get(sm.breaks)
             mis.setdefault(sm.name, Misconception(sm.name, _title(sm.misconception),
-                                                  sm.misconception))
-            matcher.add(sm.name, mutant_cases, _spec_mutant(module, i))
+                                                  sm.misconception,
+                                                  rule.hint if rule is not None else None))
+            if sm.answer and set(sm.answer) <= set(methods):
+                matcher.add(sm.name, None, in_case(dict(sm.answer)), sm.breaks)
+            else:
+                matcher.add(sm.name, mutant_cases, _always(_spec_mutant(module, i)), sm.breaks)
     rules += [(name, matcher.rule(name)) for name in dict.fromkeys(n for n, _, _ in
                                                                    matcher.mutants)]
     mis.update({m.id: m for m in extra_misconceptions})
@@ -208,4 +267,5 @@ def driver_exercise(*, nn: str, module: str, cls: str, methods: dict[str, tuple[
         nn=nn, slug=module, kind="driver",
         label=label or f"{module} mmap_prepare",
         answer_names=tuple(methods), cases=make_cases, misconceptions=mis, rules=rules,
-        driver=module, extra={"reference_args": reference_args})
+        driver=module, extra={"reference_args": reference_args,
+                              "catalogue": lambda: catalogue(load().SPEC)})

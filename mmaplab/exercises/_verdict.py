@@ -32,7 +32,7 @@ def _failure(ex: Exercise, mid: str, body: str, crash: Crash | None = None) -> E
     m = misconception(ex, mid)
     text = (f"Exercise {ex.nn} ({ex.slug}) is not solved yet.\n{body}\n"
             f"Misconception [{m.id}]: {m.title}.\n  {m.explanation}\n"
-            f"Hint: {ex.hints[0]}\n"
+            f"Hint: {m.hint or ex.hints[0]}\n"
             f"  (more: `mmaplab exercises hint {ex.nn} --level 2`, or "
             f"mmaplab.exercises.hint(\"{ex.nn}\", 2))")
     return ExerciseFailed(ex.nn, m.id, text, crash)
@@ -80,6 +80,7 @@ def verify(nn: str, *answer: Any, answer_file: str | None = None
                 got = run_case(case.learner, scenario)
             d = first_divergence(case, scenario, expected, got)
             if d is not None:
+                d.reference_errnos = _reference_errnos(ex, cases)
                 crash = _crash_of(d, answer_file)
                 # A Python mistake on the learner's own line (a typo, a missing import) is
                 # reported as such; a NULL dereference is kernel behaviour (an oops), so
@@ -103,6 +104,22 @@ def verify(nn: str, *answer: Any, answer_file: str | None = None
                 return n, _failure(ex, "sanitizer", f"In case {case.name!r}, scenario "
                                    f"{scenario.name!r}, the sanitizer reports:\n  {found}")
     return n, None
+
+
+def _reference_errnos(ex: Exercise, cases: Any) -> dict[int, int]:
+    """errno -> how many requests of the exercise the reference refuses with it."""
+    out: dict[int, int] = {}
+    for case in cases:
+        for scenario in case.scenarios:
+            key = (ex.nn, case.name, scenario.name)
+            with quiet_lockdep():
+                steps = _REFERENCE_CACHE.get(key)
+                if steps is None:
+                    steps = _REFERENCE_CACHE[key] = run_case(case.reference, scenario)
+            for step in steps:
+                if step.facts is not None and step.facts.errno is not None:
+                    out[step.facts.errno] = out.get(step.facts.errno, 0) + 1
+    return out
 
 
 def _sanitizer_finding(case: Any, scenario: Any) -> str | None:

@@ -7,10 +7,8 @@ Reference: ``mmaplab.drivers.mtdchar`` ``prepare`` variant (v4 14/21), on an MMU
 from __future__ import annotations
 
 import dataclasses
-import errno
 
-from ..drivers import mtdchar
-from ._driver_exercise import DriverCase, ExerciseMutant, driver_exercise, pick, subclass_with
+from ._driver_exercise import DriverCase, driver_exercise, pick, subclass_with
 
 NOMMU_NOTES = {
     "shared-read": "!CONFIG_MMU, MAP_SHARED: allowed (the core placed the mapping)",
@@ -32,21 +30,6 @@ def _cases(mod):
                        lambda: base("prepare", mmu=False), nommu, mutants=False)]
 
 
-def _nommu_allows_private(self, desc):
-    return -errno.ENODEV if self.mmu else 0
-
-
-MUTANTS = (
-    ExerciseMutant(
-        "nommu-allows-private",
-        "drops the VM_SHARED test of the !CONFIG_MMU branch: without an MMU a private "
-        "mapping cannot be copied on write, so the driver must refuse it with EACCES",
-        lambda: subclass_with(mtdchar.MtdcharDriver,
-                              {"mtdchar_mmap_prepare": _nommu_allows_private},
-                              "Mutant")("prepare", mmu=False),
-        "mtdchar (!CONFIG_MMU)"),
-)
-
 EXERCISE = driver_exercise(
     nn="07", module="mtdchar", cls="MtdcharDriver",
-    methods={"mtdchar_mmap_prepare": ("self", "desc")}, cases=_cases, mutants=MUTANTS)
+    methods={"mtdchar_mmap_prepare": ("self", "desc")}, cases=_cases)

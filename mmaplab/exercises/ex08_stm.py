@@ -26,7 +26,9 @@ def _cases(mod):
     return [case("stm", mutants=True),
             case("stm without mmio_addr", short, mmio_addr=None),
             case("stm without a policy (nr_chans 0)", short, nr_chans=0),
-            case("stm whose mmio_addr() returns 0", short, mmio_addr=_no_mmio)]
+            case("stm whose mmio_addr() returns 0", short, mmio_addr=_no_mmio),
+            # master != channel: the order of mmio_addr()'s arguments shows in the pfns.
+            case("stm with a policy from master 1, channel 64", short, **mod.POLICY)]
 
 
 EXERCISE = driver_exercise(

@@ -500,6 +500,8 @@ def compare(spec_or_factories: DriverSpec | Factories,
 def mutant_report(spec: DriverSpec, mutant: Mutant) -> Report:
     """Compare a :class:`Mutant` with the spec's reference ``prepare`` variant (nothing
     is intended: any difference is the mutant's bug showing)."""
-    return compare((lambda: spec.make("prepare"), mutant.make), spec.scenarios, {},
+    make = mutant.reference or spec.make
+    scenarios = mutant.scenarios() if mutant.scenarios is not None else spec.scenarios
+    return compare((lambda: make("prepare"), mutant.make), scenarios, {},
                    ("the reference conversion", f"mutant {mutant.name!r}"),
                    name=f"{spec.name} / mutant {mutant.name}")

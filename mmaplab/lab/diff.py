@@ -10,10 +10,11 @@ kernel warnings) at which two lists of :class:`~mmaplab.lab.scenario.Step` diffe
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..drivers.base import Driver, Op, Scenario
+from .diagnose import Facts, classify
 from .scenario import Step
 
 __all__ = ["Case", "Divergence", "first_divergence", "render_divergence", "ASPECTS",
@@ -57,10 +58,27 @@ class Divergence:
     #: The case the divergence was found in (its learner factory and scenarios), so a
     #: diagnosis may replay the learner's answer on the other scenarios.
     source: Case | None = None
+    #: errno -> how often the reference returns it in the exercise (set by the check).
+    reference_errnos: dict[int, int] = field(default_factory=dict)
 
     @property
     def op(self) -> Op:
         return self.expected.op
+
+    @property
+    def rule(self) -> str | None:
+        """The rule of :data:`mmaplab.lab.diagnose.RULES` the answer broke here (from the
+        steps' structured facts; None when they carry none or no rule fits)."""
+        e, g = self.expected.facts, self.got.facts
+        if not isinstance(e, Facts) or not isinstance(g, Facts):
+            return None
+        before = None
+        if self.index > 0:
+            e0 = self.expected_steps[self.index - 1].facts
+            g0 = self.got_steps[self.index - 1].facts
+            before = (e0, g0) if isinstance(e0, Facts) and isinstance(g0, Facts) else None
+        return classify(e, g, before=before, kind=self.op.kind,
+                        reference_errnos=self.reference_errnos)
 
     def value(self, which: str) -> Any:
         step = self.expected if which == "expected" else self.got

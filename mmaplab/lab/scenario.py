@@ -26,6 +26,7 @@ from ..kernel.fs import File
 from ..kernel.mm import MM
 from ..kernel.page_alloc import reset_allocator
 from .budget import DEFAULT_SECONDS, time_budget
+from .diagnose import snapshot
 
 __all__ = ["apply_op", "Step", "run_case", "request_budget", "Observer", "quiet_lockdep",
            "WINDOW_PAGES"]
@@ -173,7 +174,7 @@ Observer = Callable[[MM, "MM | None", Driver, "BaseException | None", int], Any]
 
 
 def run_case(make: Callable[[], Driver], scenario: Scenario,
-             sanitize: bool = False, observe: Observer | None = None) -> list[Step]:
+             sanitize: bool = False, observe: Observer | None = snapshot) -> list[Step]:
     """Run ``scenario`` on a fresh address space and a fresh driver from ``make``.
 
     ``sanitize``: run under :mod:`mmaplab.kernel.debug.sanitizer`; its findings become results.

@@ -222,8 +222,9 @@ def test_harness_catches_mutant(name: str, mutant) -> None:
     report = C.mutant_report(spec, mutant)
     assert not report.ok, f"{name}: mutant {mutant.name} is indistinguishable"
     # ... and against the legacy driver too, with the spec's declared differences
-    vs_legacy = C.compare((lambda: spec.make("legacy"), mutant.make), spec.scenarios,
-                          spec.intended)
+    make = mutant.reference or spec.make
+    scenarios = mutant.scenarios() if mutant.scenarios is not None else spec.scenarios
+    vs_legacy = C.compare((lambda: make("legacy"), mutant.make), scenarios, spec.intended)
     assert not vs_legacy.ok, f"{name}: mutant {mutant.name} hides behind intended differences"
 
 

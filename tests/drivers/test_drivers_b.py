@@ -272,7 +272,7 @@ def test_tcmu_compat_overwrites_private_data() -> None:
     d = target_core_user.TcmuDev("prepare")
     a = mmap(mm, d, 6)
     assert mm.vma_lookup(a).vm_private_data is d
-    mutant = target_core_user._ForgotPrivateData()
+    mutant = next(m for m in target_core_user.MUTANTS if m.name == "forgot-private_data").make()
     with pytest.raises(HookError, match="tcmu_vm_ops->mapped"):
         mmap(new_mm(), mutant, 6)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from mmaplab.exercises import EXERCISES, misconceptions
+from mmaplab.exercises import EXERCISES, misconceptions, verify
 from mmaplab.exercises.notebook import answer_cells, dumps, generate
 from mmaplab.exercises.runner import evaluate
 from mmaplab.exercises.source import SourceError, names, parse
@@ -41,6 +41,19 @@ def _wrong_answers() -> list[tuple[str, Path, str]]:
 
 
 WRONG = _wrong_answers()
+
+
+def _catalogue() -> list[tuple[str, str, tuple[object, ...]]]:
+    """Every driver-kit mutant an exercise can be answered with: (nn, name, answer)."""
+    out = []
+    for ex in EXERCISES.values():
+        catalogue = ex.extra.get("catalogue")
+        if catalogue is not None:
+            out += [(ex.nn, name, answer) for name, answer in catalogue()]
+    return out
+
+
+CATALOGUE = _catalogue()
 
 
 def _id(x: object) -> str:
@@ -190,7 +203,35 @@ def test_driver_exercise_names_the_driver_models_mutants(nn: str) -> None:
     ex = EXERCISES[nn]
     spec = importlib.import_module(f"mmaplab.drivers.{ex.driver}").SPEC
     known = misconceptions(nn)
-    assert all(m.name in known for m in spec.mutants)
+    # Every mutant of the kit that is a mistake in this exercise's functions (or a
+    # harness-only one, without an answer) can be named.
+    mine = [m for m in spec.mutants if not m.answer or set(m.answer) <= set(ex.answer_names)]
+    assert mine and all(m.name in known for m in mine)
+
+
+def test_every_exercise_has_a_catalogue_of_five() -> None:
+    """At least five realistic wrong answers per exercise (kit mutants, plus the wrong
+    answer files the concept exercises still have)."""
+    for ex in EXERCISES.values():
+        wrong = [w[2] for w in WRONG if w[0] == ex.nn] + [
+            name for nn, name, _ in CATALOGUE if nn == ex.nn]
+        least = 5 if ex.kind == "driver" else 2
+        assert len(wrong) >= least, f"{ex.name}: only {len(wrong)} catalogued wrong answers"
+        for mid in wrong:
+            assert mid in misconceptions(ex.nn), f"{ex.name}: {mid} is not catalogued"
+
+
+@pytest.mark.parametrize(("nn", "name", "answer"), CATALOGUE,
+                         ids=[f"{nn}-{name}" for nn, name, _ in CATALOGUE])
+def test_catalogued_mutant_is_rejected_and_named(nn: str, name: str,
+                                                 answer: tuple[object, ...]) -> None:
+    """Each wrong conversion of the exercise's driver kit, fed to the check as the answer,
+    is rejected, and the diagnosis names that mutant's misconception."""
+    n, failure = verify(nn, *answer)
+    assert failure is not None, f"{nn}: the mutant {name} was accepted ({n} requests)"
+    assert failure.misconception == name, str(failure)
+    assert f"Misconception [{name}]" in str(failure)
+    assert "Request " in str(failure)
 
 
 def test_sanitizer_rejects_an_answer_whose_requests_all_match() -> None:

@@ -12,6 +12,7 @@ from .model import (
     AfsVolume,
     make_buggy,
 )
+from .mutants import MUTANTS
 from .spec import (
     RW,
     SCENARIOS,
@@ -28,4 +29,5 @@ __all__ = [
     "RW",
     "SCENARIOS",
     "SPEC",
+    "MUTANTS",
 ]

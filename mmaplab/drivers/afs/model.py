@@ -80,7 +80,7 @@ class AfsDriver(Driver):
     name = "afs"
 
     def __init__(self, variant: str = "prepare", *, buggy: bool = False,
-                 size: int = AFS_FILE_PAGES * PAGE_SIZE) -> None:
+                 size: int = AFS_FILE_PAGES * PAGE_SIZE, read_folio: bool = True) -> None:
         super().__init__(variant)
         if buggy and variant != "prepare":
             raise ValueError("buggy=True is the 9d5403b1036c mmap_prepare conversion; "
@@ -103,7 +103,9 @@ class AfsDriver(Driver):
             hook = self.afs_file_mmap_prepare_buggy if buggy else self.afs_file_mmap_prepare
             self.fops = FileOperations(name="afs_file_operations", mmap_prepare=hook)
         #: ``mapping->a_ops->read_folio`` is set (``netfs_read_folio``) for AFS files.
-        self.has_read_folio = True
+        #: (``read_folio=False``: an address space without it, so the generic mmap
+        #: fails with ENOEXEC.)
+        self.has_read_folio = read_folio
 
     # -- the device side -------------------------------------------------------------
     def open(self, mode: FMode = FMode.READ | FMode.WRITE) -> File:

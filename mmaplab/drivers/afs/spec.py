@@ -3,13 +3,10 @@ and the ``SPEC`` (see :mod:`mmaplab.drivers.afs.model` for the driver)."""
 
 from __future__ import annotations
 
-from ...kernel.filemap import filemap_fault
 from ...kernel.flags import MAP_PRIVATE, PROT_READ, PROT_WRITE
 from ...kernel.fs import FMode
-from ...kernel.mm_types import VmAreaDesc, VmOperationsStruct
 from ..base import (
     DriverSpec,
-    Mutant,
     Scenario,
     anon_neighbour_op,
     child_exit_op,
@@ -23,41 +20,8 @@ from ..base import (
 from .model import (
     AFS_FILE_PAGES,
     AfsDriver,
-    make_buggy,
 )
-
-# -- mutants: realistic wrong conversions ------------------------------------------------
-
-class _RefInPrepareAndMapped(AfsDriver):
-    """v1 05/15 of the series: ``afs_mapped`` added, the prepare-time reference kept."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def afs_file_mmap_prepare(self, desc: VmAreaDesc) -> int:
-        assert desc.file is not None
-        self.afs_add_open_mmap(self._vnode(desc.file))
-        return super().afs_file_mmap_prepare(desc)
-
-
-class _GenericVmOpsOnly(AfsDriver):
-    """Keeps ``generic_file_mmap_prepare()``'s vm_ops: no open/close/mapped at all."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def afs_file_mmap_prepare(self, desc: VmAreaDesc) -> int:
-        return self.generic_file_mmap_prepare(desc)
-
-
-class _MappedWithoutOpen(AfsDriver):
-    """Moves the counting into ``mapped`` and drops ``.open`` (\"mapped replaces open\")."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-        self.vm_ops = VmOperationsStruct(name="afs_vm_ops", close=self.afs_vm_close,
-                                         fault=filemap_fault, mapped=self.afs_mapped)
-
+from .mutants import MUTANTS
 
 RW = PROT_READ | PROT_WRITE
 
@@ -127,23 +91,5 @@ SPEC = DriverSpec(
             "afs_vm_ops->mapped call that the legacy driver did not have; the counter "
             "itself (cb_nr_mmap) ends the same."),
     },
-    mutants=(
-        Mutant("ref-in-prepare",
-               "takes the open-mmap reference in mmap_prepare (9d5403b1036c): mmap_prepare "
-               "runs before the merge decision, so a range that merges or an mmap that fails "
-               "later leaks a reference and the vnode stays on open_mmaps",
-               make_buggy),
-        Mutant("ref-in-prepare-and-mapped",
-               "adds afs_mapped but keeps the prepare-time reference (v1 of the series): every "
-               "new mapping is counted twice",
-               lambda: _RefInPrepareAndMapped()),
-        Mutant("generic-vm_ops",
-               "keeps generic_file_vm_ops from generic_file_mmap_prepare(): no open/close/mapped, "
-               "so mappings are never counted and callback breaks are not pushed to them",
-               lambda: _GenericVmOpsOnly()),
-        Mutant("mapped-replaces-open",
-               "believes mapped replaces open: without .open, split and forked copies are not "
-               "counted but are closed, so cb_nr_mmap goes negative",
-               lambda: _MappedWithoutOpen()),
-    ),
+    mutants=MUTANTS,
 )

@@ -13,6 +13,7 @@ from .model import (
     HpetDriver,
     Hpets,
 )
+from .mutants import MUTANTS, UNALIGNED
 from .spec import (
     CONFIG_SPECS,
     RO,
@@ -34,4 +35,6 @@ __all__ = [
     "SCENARIOS",
     "SPEC",
     "CONFIG_SPECS",
+    "MUTANTS",
+    "UNALIGNED",
 ]

@@ -3,14 +3,10 @@ and the ``SPEC`` (see :mod:`mmaplab.drivers.hpet.model` for the driver)."""
 
 from __future__ import annotations
 
-from ...kernel.flags import MAP_PRIVATE, PAGE_SHIFT, PROT_READ, PROT_WRITE
+from ...kernel.flags import MAP_PRIVATE, PROT_READ, PROT_WRITE
 from ...kernel.fs import FMode
-from ...kernel.mm_types import VmAreaDesc, vma_desc_size
-from ...kernel.mmap_action import mmap_action_ioremap_full, mmap_action_simple_ioremap
-from ...kernel.pgtable import Pgprot
 from ..base import (
     DriverSpec,
-    Mutant,
     Scenario,
     anon_neighbour_op,
     child_exit_op,
@@ -21,41 +17,9 @@ from ..base import (
     munmap_op,
 )
 from .model import (
-    HPET_PHYS,
     HpetDriver,
 )
-
-# -- mutants ---------------------------------------------------------------------------------
-
-class _NoNoncached(HpetDriver):
-    """Forgets ``pgprot_noncached()``: the timer registers are mapped cacheable."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def _noncached(self, prot: Pgprot) -> Pgprot:
-        return prot
-
-
-class _IoremapFull(HpetDriver):
-    """``mmap_action_ioremap_full(desc, addr >> PAGE_SHIFT)``: no one-page limit, no offset."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def _action(self, desc: VmAreaDesc, addr: int) -> None:
-        mmap_action_ioremap_full(desc, addr >> PAGE_SHIFT)
-
-
-class _VmaSizeNotPage(HpetDriver):
-    """Passes the VMA size instead of PAGE_SIZE as the region size."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def _action(self, desc: VmAreaDesc, addr: int) -> None:
-        mmap_action_simple_ioremap(desc, addr, vma_desc_size(desc))
-
+from .mutants import MUTANTS, UNALIGNED
 
 RW = PROT_READ | PROT_WRITE
 RO = FMode.READ
@@ -107,19 +71,7 @@ SPEC = DriverSpec(
     make=lambda variant: HpetDriver(variant),
     scenarios=SCENARIOS,
     intended={},
-    mutants=(
-        Mutant("no-noncached",
-               "forgets pgprot_noncached() on desc->page_prot: timer registers are mapped "
-               "cacheable and reads return stale counter values",
-               lambda: _NoNoncached()),
-        Mutant("ioremap-full",
-               "uses mmap_action_ioremap_full(desc, addr >> PAGE_SHIFT): larger requests map "
-               "whatever MMIO follows the HPET block, and offsets are ignored",
-               lambda: _IoremapFull()),
-        Mutant("vma-size-as-region",
-               "passes vma_desc_size(desc) as the region size: the one-page limit disappears",
-               lambda: _VmaSizeNotPage()),
-    ),
+    mutants=MUTANTS,
 )
 
 _SHORT = tuple(s for s in SCENARIOS if s.name in ("map-one-page", "two-pages", "offset-one",
@@ -130,7 +82,9 @@ CONFIG_SPECS: tuple[DriverSpec, ...] = (
     DriverSpec("hpet (hpet_mmap=0)", _KERNEL_FILES, _VERSION,
                lambda variant: HpetDriver(variant, mmap_enabled=False), _SHORT),
     DriverSpec("hpet (block not page aligned)", _KERNEL_FILES, _VERSION,
-               lambda variant: HpetDriver(variant, phys=HPET_PHYS + 0x400), _SHORT),
+               lambda variant: HpetDriver(variant, phys=UNALIGNED), _SHORT),
+    DriverSpec("hpet (hpet_mmap=0, block not page aligned)", _KERNEL_FILES, _VERSION,
+               lambda variant: HpetDriver(variant, mmap_enabled=False, phys=UNALIGNED), _SHORT),
     DriverSpec("hpet (CONFIG_HPET_MMAP=n)", _KERNEL_FILES, _VERSION,
                lambda variant: HpetDriver(variant, config_hpet_mmap=False), _SHORT),
 )

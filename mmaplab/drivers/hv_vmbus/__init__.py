@@ -14,6 +14,7 @@ from .model import (
     vmbus_close,
     vmbus_open,
 )
+from .mutants import MUTANTS, closed_ring
 from .spec import (
     RING,
     RW,
@@ -34,4 +35,6 @@ __all__ = [
     "RW",
     "RING",
     "SPEC",
+    "MUTANTS",
+    "closed_ring",
 ]

@@ -5,18 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...kernel.compat import (
-    __compat_vma_mmap as compat_vma_mmap_desc,  # (no name mangling in classes)
-)
-from ...kernel.compat import compat_set_vma_from_desc
 from ...kernel.flags import MAP_PRIVATE, PROT_READ, PROT_WRITE
 from ...kernel.fs import File, FMode
-from ...kernel.mm_types import VmAreaDesc, VmAreaStruct
-from ...kernel.mmap_action import mmap_action_complete
 from ..base import (
     Driver,
     DriverSpec,
-    Mutant,
     Scenario,
     anon_neighbour_op,
     child_exit_op,
@@ -31,6 +24,7 @@ from ..uio_hv_generic import model as _uio
 from .model import (
     VmbusDrv,
 )
+from .mutants import MUTANTS
 
 # -- the device the scenarios map ---------------------------------------------------------------
 
@@ -52,32 +46,6 @@ class VmbusRing(Driver):
     def observe(self) -> dict[str, Any]:
         return {"ring_mapcounts": [p.mapcount for p in self.channel.ringbuffer_pages],
                 "state": self.channel.state.name}
-
-
-# -- mutants: wrong stacked callers ------------------------------------------------------------
-
-class _SkipCompatMmap(VmbusDrv):
-    """Calls the prepare callback and returns: "the kernel will do the action later"."""
-
-    def complete(self, desc: VmAreaDesc, vma: VmAreaStruct) -> int:
-        return 0
-
-
-class _CompleteWithoutPrepare(VmbusDrv):
-    """Copies the descriptor back and completes the action without mmap_action_prepare()."""
-
-    def complete(self, desc: VmAreaDesc, vma: VmAreaStruct) -> int:
-        compat_set_vma_from_desc(vma, desc)
-        assert vma.vm_mm is not None
-        return mmap_action_complete(vma.vm_mm, vma, desc.action, is_compat=True)
-
-
-class _IgnoreCompatResult(VmbusDrv):
-    """Calls __compat_vma_mmap() but returns 0 whatever it said."""
-
-    def complete(self, desc: VmAreaDesc, vma: VmAreaStruct) -> int:
-        compat_vma_mmap_desc(desc, vma)
-        return 0
 
 
 RW = PROT_READ | PROT_WRITE
@@ -122,18 +90,5 @@ SPEC = DriverSpec(
                       "harness fails its ->mmap instead): -ENOMEM and nothing left behind"),
     ),
     intended={},
-    mutants=(
-        Mutant("skip-__compat_vma_mmap",
-               "calls mmap_prepare_ring_buffer() and returns, as if the kernel would perform "
-               "the action after ->mmap: nothing is mapped, every access is SIGBUS",
-               lambda: VmbusRing("prepare", vmbus=_SkipCompatMmap(True))),
-        Mutant("complete-without-prepare",
-               "completes the action without mmap_action_prepare(): the simple-ioremap "
-               "action is never turned into a remap, so mmap_action_complete warns and fails",
-               lambda: VmbusRing("prepare", vmbus=_CompleteWithoutPrepare(True))),
-        Mutant("ignore-__compat_vma_mmap-result",
-               "ignores the error of __compat_vma_mmap(): oversized requests 'succeed' with "
-               "nothing mapped",
-               lambda: VmbusRing("prepare", vmbus=_IgnoreCompatResult(True))),
-    ),
+    mutants=MUTANTS,
 )

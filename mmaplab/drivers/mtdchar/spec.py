@@ -3,15 +3,10 @@ and the ``SPEC`` (see :mod:`mmaplab.drivers.mtdchar.model` for the driver)."""
 
 from __future__ import annotations
 
-import errno
-
 from ...kernel.flags import MAP_PRIVATE, PROT_READ, PROT_WRITE
 from ...kernel.fs import FMode
-from ...kernel.mm_types import VmAreaDesc
-from ...kernel.mmap_action import mmap_action_simple_ioremap
 from ..base import (
     DriverSpec,
-    Mutant,
     Scenario,
     anon_neighbour_op,
     fault_op,
@@ -21,45 +16,9 @@ from ..base import (
     munmap_op,
 )
 from .model import (
-    MTD_RAM,
-    MTD_ROM,
     MtdcharDriver,
 )
-
-# -- mutants ---------------------------------------------------------------------------------
-
-class _RevivedRamBranch(MtdcharDriver):
-    """Converts the dead MTD_RAM/ROM branch as if it were live: simple_ioremap of the map."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def mtdchar_mmap_prepare(self, desc: VmAreaDesc) -> int:
-        if self.mtd.type in (MTD_RAM, MTD_ROM):
-            mmap_action_simple_ioremap(desc, self.mtd.map_phys, self.mtd.size)
-            return 0
-        return -errno.ENODEV
-
-
-class _NommuPathOnMmu(MtdcharDriver):
-    """Inverts the ``#ifdef``: the !MMU shared-only rule on an MMU kernel."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def mtdchar_mmap_prepare(self, desc: VmAreaDesc) -> int:
-        return self.mtdchar_mmap_prepare_nommu(desc)
-
-
-class _Enosys(MtdcharDriver):
-    """Returns ENOSYS (as some out-of-tree forks do) instead of ENODEV."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def mtdchar_mmap_prepare(self, desc: VmAreaDesc) -> int:
-        return -errno.ENOSYS
-
+from .mutants import MUTANTS
 
 RW = PROT_READ | PROT_WRITE
 
@@ -102,19 +61,6 @@ SPEC = DriverSpec(
             "allocated, so now the driver's ENODEV comes first. Both fail and leave nothing "
             "behind; only the errno differs, and only under memory pressure."),
     },
-    mutants=(
-        Mutant("revived-ram-branch",
-               "converts the disabled MTD_RAM/ROM branch as live code: MTD RAM is mapped on "
-               "MMU kernels, which upstream deliberately turned off in 2012",
-               lambda: _RevivedRamBranch()),
-        Mutant("nommu-path-on-mmu",
-               "inverts the #ifdef: the !MMU 'shared only' rule on an MMU kernel, so shared "
-               "mappings succeed (with no way to fill them: SIGBUS) and private ones get EACCES",
-               lambda: _NommuPathOnMmu()),
-        Mutant("enosys",
-               "returns ENOSYS instead of ENODEV: userspace that probes for mmap support by "
-               "errno changes behaviour",
-               lambda: _Enosys()),
-    ),
+    mutants=MUTANTS,
 )
 

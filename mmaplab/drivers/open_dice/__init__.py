@@ -12,6 +12,7 @@ from .model import (
     OpenDiceDriver,
     ReservedMem,
 )
+from .mutants import MUTANTS
 from .spec import (
     RW,
     SPEC,
@@ -26,4 +27,5 @@ __all__ = [
     "OpenDiceDriver",
     "RW",
     "SPEC",
+    "MUTANTS",
 ]

@@ -3,25 +3,13 @@ and the ``SPEC`` (see :mod:`mmaplab.drivers.open_dice.model` for the driver)."""
 
 from __future__ import annotations
 
-import errno
-
 from ...kernel.flags import (
     MAP_PRIVATE,
-    PAGE_SHIFT,
     PROT_READ,
     PROT_WRITE,
-    VMFlag,
 )
-from ...kernel.mm_types import (
-    VmAreaDesc,
-    vma_desc_set_flags,
-    vma_desc_test,
-)
-from ...kernel.mmap_action import mmap_action_ioremap_full
-from ...kernel.pgtable import Pgprot
 from ..base import (
     DriverSpec,
-    Mutant,
     Scenario,
     anon_neighbour_op,
     child_exit_op,
@@ -35,55 +23,8 @@ from ..base import (
 from .model import (
     RMEM_PAGES,
     OpenDiceDriver,
-    ReservedMem,
 )
-
-# -- mutants --------------------------------------------------------------------------------
-
-class _KeepsMayWrite(OpenDiceDriver):
-    """Refuses shared+write but forgets to clear VM_MAYWRITE."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def open_dice_mmap_prepare(self, desc: VmAreaDesc) -> int:
-        if vma_desc_test(desc, VMFlag.MAYSHARE) and vma_desc_test(desc, VMFlag.WRITE):
-            return -errno.EPERM
-        desc.page_prot = self._wc(desc.page_prot)
-        self._set_flags(desc)
-        self._action(desc, self.rmem)
-        return 0
-
-
-class _NoWriteCombine(OpenDiceDriver):
-    """Forgets ``pgprot_writecombine()`` on ``desc->page_prot``."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def _wc(self, prot: Pgprot) -> Pgprot:
-        return prot
-
-
-class _IoremapFull(OpenDiceDriver):
-    """Uses ``mmap_action_ioremap_full(desc, base >> PAGE_SHIFT)``: no size/offset checks."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def _action(self, desc: VmAreaDesc, rmem: ReservedMem) -> None:
-        mmap_action_ioremap_full(desc, rmem.base >> PAGE_SHIFT)
-
-
-class _NoDontCopy(OpenDiceDriver):
-    """Sets only VM_DONTDUMP: the secrets are inherited by fork children."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def _set_flags(self, desc: VmAreaDesc) -> None:
-        vma_desc_set_flags(desc, VMFlag.DONTDUMP)
-
+from .mutants import MUTANTS
 
 RW = PROT_READ | PROT_WRITE
 
@@ -130,22 +71,5 @@ SPEC = DriverSpec(
                  note="the maple-tree preallocation fails before the VMA is inserted"),
     ),
     intended={},
-    mutants=(
-        Mutant("keeps-maywrite",
-               "refuses PROT_WRITE on shared mappings but keeps VM_MAYWRITE: a later "
-               "mprotect(PROT_WRITE) makes the DICE secrets writable",
-               lambda: _KeepsMayWrite()),
-        Mutant("no-writecombine",
-               "forgets pgprot_writecombine() on desc->page_prot: the region is mapped "
-               "cacheable and a wipe may not be seen by every client",
-               lambda: _NoWriteCombine()),
-        Mutant("ioremap-full",
-               "uses mmap_action_ioremap_full(desc, base >> PAGE_SHIFT) instead of "
-               "simple_ioremap: the size and offset checks of vm_iomap_memory() are lost, so "
-               "oversized requests map memory beyond the region and offsets are ignored",
-               lambda: _IoremapFull()),
-        Mutant("no-dontcopy",
-               "sets VM_DONTDUMP but not VM_DONTCOPY: fork children inherit the secrets",
-               lambda: _NoDontCopy()),
-    ),
+    mutants=MUTANTS,
 )

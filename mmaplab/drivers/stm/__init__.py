@@ -15,6 +15,7 @@ from .model import (
     StmDriver,
     StmOutput,
 )
+from .mutants import MUTANTS, POLICY
 from .spec import (
     CONFIG_SPECS,
     PAGES,
@@ -38,4 +39,6 @@ __all__ = [
     "SCENARIOS",
     "SPEC",
     "CONFIG_SPECS",
+    "MUTANTS",
+    "POLICY",
 ]

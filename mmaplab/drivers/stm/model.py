@@ -114,7 +114,8 @@ def _zero_mmio_addr(data: StmData, master: int, channel: int, nr_chans: int) -> 
 
 
 class StmDriver(Driver):
-    """``/dev/stm0`` with a policy assigning ``nr_chans`` channels from master 0, channel 0.
+    """``/dev/stm0`` with a policy assigning ``nr_chans`` channels from ``master``,
+    ``channel`` (default 0, 0).
 
     ``mmio_addr``: the callback (``None``: the device has no MMIO channels).
     """
@@ -123,10 +124,13 @@ class StmDriver(Driver):
 
     def __init__(self, variant: str = "prepare", *, nr_chans: int = NR_CHANS,
                  mmio_addr: Callable[[StmData, int, int, int], int] | None
-                 = _intel_th_mmio_addr, sw_mmiosz: int = SW_MMIOSZ) -> None:
+                 = _intel_th_mmio_addr, sw_mmiosz: int = SW_MMIOSZ, master: int = 0,
+                 channel: int = 0) -> None:
         super().__init__(variant)
         self.stm = StmDevice(StmData(mmio_addr, sw_mmiosz))
         self.nr_chans = nr_chans
+        #: The first master/channel the policy assigns (``stm_output``).
+        self.master, self.channel = master, channel
         self.inode = Inode("/dev/stm0", 0, dev=(STM_MAJOR, 0))
         #: What the hooks install as ``vma->vm_ops`` (a mutant may install none).
         self.vm_ops: VmOperationsStruct | None
@@ -143,7 +147,7 @@ class StmDriver(Driver):
     def open(self, mode: FMode = FMode.READ | FMode.WRITE) -> File:
         """``stm_char_open()`` + the policy assignment (``STP_POLICY_ID_SET``)."""
         return File(self.inode, self.fops, mode,
-                    private_data=StmOutput(0, 0, self.nr_chans))
+                    private_data=StmOutput(self.master, self.channel, self.nr_chans))
 
     def observe(self) -> dict[str, Any]:
         return {"pm_usage": self.stm.usage_count, "pm_underflows": self.stm.underflows}

@@ -4,13 +4,8 @@ and the ``SPEC`` (see :mod:`mmaplab.drivers.stm.model` for the driver)."""
 from __future__ import annotations
 
 from ...kernel.flags import MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE
-from ...kernel.mm_types import (
-    VmOperationsStruct,
-)
-from ...kernel.pgtable import Pgprot
 from ..base import (
     DriverSpec,
-    Mutant,
     Scenario,
     anon_neighbour_op,
     child_exit_op,
@@ -25,51 +20,9 @@ from .model import (
     NR_CHANS,
     SW_MMIOSZ,
     StmDriver,
-    StmOutput,
     _zero_mmio_addr,
 )
-
-# -- mutants -----------------------------------------------------------------------------------
-
-class _PmGetInPrepare(StmDriver):
-    """Keeps ``pm_runtime_get_sync()`` in mmap_prepare (no ``mapped``)."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-        self.vm_ops = VmOperationsStruct(name="stm_mmap_vmops", open=self.stm_mmap_open,
-                                         close=self.stm_mmap_close)
-
-    def _prepare_extra(self) -> None:
-        self.stm.pm_runtime_get_sync()
-
-
-class _NoSizeCheck(StmDriver):
-    """Drops the ``nr_chans * sw_mmiosz`` check, trusting simple_ioremap's checks."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def _size_ok(self, output: StmOutput, size: int) -> bool:
-        return True
-
-
-class _NoNoncached(StmDriver):
-    """Forgets ``pgprot_noncached()`` on the descriptor."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def _noncached(self, prot: Pgprot) -> Pgprot:
-        return prot
-
-
-class _ForgotVmOps(StmDriver):
-    """Never sets ``desc->vm_ops``: no mapped/open/close, no PM reference at all."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-        self.vm_ops = None
-
+from .mutants import MUTANTS, POLICY
 
 RW = PROT_READ | PROT_WRITE
 PAGES = NR_CHANS * SW_MMIOSZ // PAGE_SIZE  # 2
@@ -135,24 +88,7 @@ SPEC = DriverSpec(
         "remap-fails-after-hook": _REMAP_FAIL,
         "remap-fails-with-live-mapping": _REMAP_FAIL,
     },
-    mutants=(
-        Mutant("pm-get-in-prepare",
-               "keeps pm_runtime_get_sync() in mmap_prepare: when the mmap fails after the hook "
-               "(ENOMEM allocating the VMA) the reference is never dropped and the STM device "
-               "can never runtime-suspend again",
-               lambda: _PmGetInPrepare()),
-        Mutant("no-size-check",
-               "drops the nr_chans * sw_mmiosz check, trusting simple_ioremap(): a mapping "
-               "smaller than the channel window is accepted",
-               lambda: _NoSizeCheck()),
-        Mutant("no-noncached",
-               "forgets pgprot_noncached(): trace writes to the channels may sit in the cache",
-               lambda: _NoNoncached()),
-        Mutant("forgot-vm_ops",
-               "never sets desc->vm_ops: no PM reference is taken for the mapping, so the "
-               "device may suspend while userspace writes trace data",
-               lambda: _ForgotVmOps()),
-    ),
+    mutants=MUTANTS,
 )
 
 _SHORT = tuple(s for s in SCENARIOS if s.name in ("map-channels", "wrong-size",
@@ -160,6 +96,9 @@ _SHORT = tuple(s for s in SCENARIOS if s.name in ("map-channels", "wrong-size",
 
 #: Other device configurations (see the module docstring).
 CONFIG_SPECS: tuple[DriverSpec, ...] = (
+    DriverSpec("stm (policy from master 1, channel 64)", _KERNEL_FILES, _VERSION,
+               lambda variant: StmDriver(variant, **POLICY), _SHORT,
+               {k: v for k, v in SPEC.intended.items() if k == "hooks"}),
     DriverSpec("stm (no mmio_addr)", _KERNEL_FILES, _VERSION,
                lambda variant: StmDriver(variant, mmio_addr=None), _SHORT),
     DriverSpec("stm (no policy: nr_chans 0)", _KERNEL_FILES, _VERSION,

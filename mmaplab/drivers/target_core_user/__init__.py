@@ -9,11 +9,11 @@ from .model import (
     TCMU_VERSION,
     TcmuDev,
 )
+from .mutants import MUTANTS
 from .spec import (
     RW,
     SPEC,
     N,
-    _ForgotPrivateData,
 )
 
 __all__ = [
@@ -23,5 +23,5 @@ __all__ = [
     "RW",
     "N",
     "SPEC",
-    "_ForgotPrivateData",
+    "MUTANTS",
 ]

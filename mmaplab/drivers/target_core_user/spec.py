@@ -3,15 +3,9 @@ and the ``SPEC`` (see :mod:`mmaplab.drivers.target_core_user.model` for the driv
 
 from __future__ import annotations
 
-from ...kernel.flags import MAP_PRIVATE, PROT_READ, PROT_WRITE, VMFlag
-from ...kernel.mm_types import (
-    VmAreaDesc,
-    VmOperationsStruct,
-    vma_desc_set_flags,
-)
+from ...kernel.flags import MAP_PRIVATE, PROT_READ, PROT_WRITE
 from ..base import (
     DriverSpec,
-    Mutant,
     Scenario,
     child_exit_op,
     exit_op,
@@ -21,65 +15,10 @@ from ..base import (
     mprotect_op,
     munmap_op,
 )
-from ..uio import (
-    UioInfo,
-)
 from .model import (
     TcmuDev,
 )
-
-# -- mutants ---------------------------------------------------------------------------------
-
-class _KrefInPrepare(TcmuDev):
-    """Takes the reference at the top of mmap_prepare (as tcmu_vma_open() did), no mapped."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def make_vm_ops(self) -> VmOperationsStruct:
-        return VmOperationsStruct(name="tcmu_vm_ops", open=self.tcmu_vma_open,
-                                  close=self.tcmu_vma_close, fault=self.tcmu_vma_fault)
-
-    def tcmu_mmap_prepare(self, info: UioInfo, desc: VmAreaDesc) -> int:
-        self.kref_get()
-        return super().tcmu_mmap_prepare(info, desc)
-
-
-class _NoExactSize(TcmuDev):
-    """Drops "Ensure the mmap is exactly the right size" (uio core checks the maximum)."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def tcmu_mmap_prepare(self, info: UioInfo, desc: VmAreaDesc) -> int:
-        vma_desc_set_flags(desc, VMFlag.DONTEXPAND | VMFlag.DONTDUMP)
-        desc.vm_ops = self.vm_ops
-        desc.private_data = self
-        return 0
-
-
-class _ForgotPrivateData(TcmuDev):
-    """Assumes uio_mmap's ``vma->vm_private_data`` survives: never sets desc->private_data."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def tcmu_mmap_prepare(self, info: UioInfo, desc: VmAreaDesc) -> int:
-        err = super().tcmu_mmap_prepare(info, desc)
-        desc.private_data = None
-        return err
-
-
-class _ForgotMapped(TcmuDev):
-    """Removes tcmu_vma_open() from the hook but never adds ``.mapped``: no reference."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def make_vm_ops(self) -> VmOperationsStruct:
-        return VmOperationsStruct(name="tcmu_vm_ops", open=self.tcmu_vma_open,
-                                  close=self.tcmu_vma_close, fault=self.tcmu_vma_fault)
-
+from .mutants import MUTANTS
 
 RW = PROT_READ | PROT_WRITE
 N = 6  # mmap_pages with the default sizes
@@ -129,23 +68,6 @@ SPEC = DriverSpec(
             "'tcmu_vm_ops->mapped' callback on every successful mmap(); the reference count "
             "ends up the same."),
     },
-    mutants=(
-        Mutant("kref-in-mmap_prepare",
-               "takes the device reference in mmap_prepare, before the size check: a "
-               "wrongly sized mmap() fails and the reference leaks",
-               lambda: _KrefInPrepare()),
-        Mutant("no-exact-size-check",
-               "drops the exact-size check because uio_mmap already checks the size: a "
-               "short mapping is accepted",
-               lambda: _NoExactSize()),
-        Mutant("forgot-private_data",
-               "relies on uio_mmap's vma->vm_private_data = idev; the compat layer overwrites "
-               "it with desc->private_data (NULL), so mapped() dereferences NULL",
-               lambda: _ForgotPrivateData()),
-        Mutant("forgot-mapped",
-               "drops tcmu_vma_open() from the hook but forgets vm_ops->mapped: no reference "
-               "for the first VMA, and its close() drops one the device never got",
-               lambda: _ForgotMapped()),
-    ),
+    mutants=MUTANTS,
 )
 

@@ -31,6 +31,7 @@ from .model import (
     vmalloc_to_page,
     vzalloc_pages,
 )
+from .mutants import MUTANTS, tcmu_on
 from .spec import (
     RW,
     SPEC,
@@ -64,4 +65,6 @@ __all__ = [
     "UioPdrv",
     "RW",
     "SPEC",
+    "MUTANTS",
+    "tcmu_on",
 ]

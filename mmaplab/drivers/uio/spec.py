@@ -3,17 +3,13 @@ and the ``SPEC`` (see :mod:`mmaplab.drivers.uio.model` for the driver)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...kernel.flags import (
     MAP_PRIVATE,
     PROT_READ,
     PROT_WRITE,
 )
-from ...kernel.mm_types import VmAreaStruct
 from ..base import (
     DriverSpec,
-    Mutant,
     Scenario,
     child_exit_op,
     exit_op,
@@ -24,36 +20,9 @@ from ..base import (
     munmap_op,
 )
 from .model import (
-    UioCore,
-    UioMem,
     UioPdrv,
 )
-
-# -- mutants: wrong versions of the converted uio core ------------------------------------
-
-class _RoundedSizeOnly(UioCore):
-    """Drops the byte-size check of uio_mmap_physical (the page-rounded check "covers it")."""
-
-    @staticmethod
-    def byte_size_ok(vma: VmAreaStruct, mem: UioMem) -> bool:
-        return True
-
-
-class _LogicalWithoutDontexpand(UioCore):
-    """Forgets VM_DONTEXPAND|VM_DONTDUMP for LOGICAL/VIRTUAL maps."""
-
-    def uio_mmap_logical(self, vma: VmAreaStruct) -> int:
-        vma.vm_ops = self.logical_vm_ops
-        return 0
-
-
-class _PhysCached(UioCore):
-    """Forgets pgprot_noncached() for UIO_MEM_PHYS registers."""
-
-    @staticmethod
-    def noncached(prot: Any) -> Any:
-        return prot
-
+from .mutants import MUTANTS
 
 RW = PROT_READ | PROT_WRITE
 
@@ -102,17 +71,5 @@ SPEC = DriverSpec(
                  note="the remap's page-table allocation fails: ENOMEM"),
     ),
     intended={},
-    mutants=(
-        Mutant("rounded-size-only",
-               "drops the byte-size check of uio_mmap_physical: userspace can map the rest "
-               "of the page after a 6 KiB register block",
-               lambda: UioPdrv("prepare", core=_RoundedSizeOnly(True))),
-        Mutant("logical-without-dontexpand",
-               "forgets VM_DONTEXPAND|VM_DONTDUMP for fault-backed maps: adjacent maps merge "
-               "and can be grown with mremap",
-               lambda: UioPdrv("prepare", core=_LogicalWithoutDontexpand(True))),
-        Mutant("phys-cached",
-               "forgets pgprot_noncached() for UIO_MEM_PHYS: registers mapped cacheable",
-               lambda: UioPdrv("prepare", core=_PhysCached(True))),
-    ),
+    mutants=MUTANTS,
 )

@@ -14,6 +14,7 @@ from .model import (
     hv_uio_ring_mmap,
     hv_uio_ring_mmap_prepare,
 )
+from .mutants import MUTANTS, closed_with
 from .spec import (
     RING,
     RW,
@@ -32,4 +33,6 @@ __all__ = [
     "RW",
     "RING",
     "SPEC",
+    "MUTANTS",
+    "closed_with",
 ]

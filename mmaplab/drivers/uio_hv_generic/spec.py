@@ -3,15 +3,9 @@ and the ``SPEC`` (see :mod:`mmaplab.drivers.uio_hv_generic.model` for the driver
 
 from __future__ import annotations
 
-import errno
-
-from ...kernel.flags import MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE
-from ...kernel.mm_types import VmAreaDesc
-from ...kernel.mmap_action import mmap_action_ioremap_full, mmap_action_simple_ioremap
-from ...kernel.pgtable import pgprot_noncached
+from ...kernel.flags import MAP_PRIVATE, PROT_READ, PROT_WRITE
 from ..base import (
     DriverSpec,
-    Mutant,
     Scenario,
     child_exit_op,
     exit_op,
@@ -21,48 +15,14 @@ from ..base import (
     mprotect_op,
     munmap_op,
 )
-from ..hv_vmbus.model import (
-    VmbusChannel,
-    VmbusChannelState,
-)
-from ..uio import (
-    page_address,
-    virt_to_phys,
-)
 from .model import (
     RECV_PAGES,
     SEND_PAGES,
     HvUioDevice,
-    hv_uio_ring_mmap_prepare,
 )
+from .mutants import MUTANTS
 
 # -- mutants: wrong conversions of the callback ------------------------------------------------
-
-def _fixed_ring_size(channel: VmbusChannel, desc: VmAreaDesc) -> int:
-    """Uses the old fixed "ring" size (2 * HV_RING_SIZE pages) instead of the channel's."""
-    assert channel.ringbuffer_page is not None
-    if channel.state != VmbusChannelState.CHANNEL_OPENED_STATE:
-        return -errno.ENODEV
-    mmap_action_simple_ioremap(desc, virt_to_phys(page_address(channel.ringbuffer_page)),
-                               2 * 512 * PAGE_SIZE)
-    return 0
-
-
-def _ioremap_full(channel: VmbusChannel, desc: VmAreaDesc) -> int:
-    """Uses ``mmap_action_ioremap_full()`` on the ring's first pfn: no offset, no bounds."""
-    assert channel.ringbuffer_page is not None
-    if channel.state != VmbusChannelState.CHANNEL_OPENED_STATE:
-        return -errno.ENODEV
-    mmap_action_ioremap_full(desc, channel.ringbuffer_page.pfn)
-    return 0
-
-
-def _noncached(channel: VmbusChannel, desc: VmAreaDesc) -> int:
-    """Adds ``pgprot_noncached()`` "because it is an I/O remap": the ring is ordinary RAM."""
-    err = hv_uio_ring_mmap_prepare(channel, desc)
-    desc.page_prot = pgprot_noncached(desc.page_prot)
-    return err
-
 
 RW = PROT_READ | PROT_WRITE
 RING = SEND_PAGES + RECV_PAGES
@@ -105,17 +65,5 @@ SPEC = DriverSpec(
                       "-ENOMEM either way"),
     ),
     intended={},
-    mutants=(
-        Mutant("fixed-ring-size",
-               "passes the old fixed ring size (2 * HV_RING_SIZE pages) instead of "
-               "ringbuffer_pagecount: mappings past the end of the ring are accepted",
-               lambda: HvUioDevice("prepare", ring_callback=_fixed_ring_size)),
-        Mutant("ioremap_full-ignores-offset",
-               "uses mmap_action_ioremap_full() on the ring's first pfn: the offset is "
-               "ignored (the receive ring maps the send ring) and nothing bounds the size",
-               lambda: HvUioDevice("prepare", ring_callback=_ioremap_full)),
-        Mutant("noncached",
-               "makes the ring uncached as if it were device memory; it is ordinary RAM",
-               lambda: HvUioDevice("prepare", ring_callback=_noncached)),
-    ),
+    mutants=MUTANTS,
 )

@@ -21,6 +21,7 @@ from .model import (
     VmeUser,
     VmeUserVmaPriv,
 )
+from .mutants import MUTANTS
 from .spec import (
     RW,
     SPEC,
@@ -44,4 +45,5 @@ __all__ = [
     "VmeUser",
     "RW",
     "SPEC",
+    "MUTANTS",
 ]

@@ -3,15 +3,9 @@ and the ``SPEC`` (see :mod:`mmaplab.drivers.vme_user.model` for the driver)."""
 
 from __future__ import annotations
 
-import errno
-from typing import Any
-
-from ...kernel.flags import MAP_PRIVATE, PAGE_SHIFT, PROT_READ, PROT_WRITE
-from ...kernel.mm_types import VmAreaDesc, VmOperationsStruct, vma_desc_size
-from ...kernel.mmap_action import mmap_action_simple_ioremap
+from ...kernel.flags import MAP_PRIVATE, PROT_READ, PROT_WRITE
 from ..base import (
     DriverSpec,
-    Mutant,
     Scenario,
     anon_neighbour_op,
     child_exit_op,
@@ -23,79 +17,9 @@ from ..base import (
     munmap_op,
 )
 from .model import (
-    VME_MASTER,
-    VmeResource,
     VmeUser,
 )
-
-# -- mutants: realistic wrong conversions ------------------------------------------------
-
-class _AllocInPrepare(VmeUser):
-    """Allocates the vma_priv and counts the mapping in mmap_prepare (no ``mapped``)."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-        self.vm_ops = VmOperationsStruct(name="vme_user_vm_ops", open=self.vme_user_vm_open,
-                                         close=self.vme_user_vm_close)
-
-    def vme_user_master_mmap_prepare(self, minor: int, desc: VmAreaDesc) -> int:
-        img = self.image[minor]
-        err = super().vme_user_master_mmap_prepare(minor, desc)
-        if not err:
-            desc.private_data = self._kmalloc_priv(minor)
-            img.mmap_count += 1
-        return err
-
-
-class _WindowSizeNotVmaSize(VmeUser):
-    """Passes the whole window size to simple_ioremap instead of the VMA size."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def vme_master_mmap_prepare(self, resource: VmeResource, desc: VmAreaDesc) -> int:
-        err = super().vme_master_mmap_prepare(resource, desc)
-        if not err:
-            desc.action.simple_ioremap_size = resource.bus_end + 1 - resource.bus_start
-        return err
-
-
-class _NoWindowCheck(VmeUser):
-    """Drops the "Map size cannot exceed the window size" check (simple_ioremap checks it)."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def vme_master_mmap_prepare(self, resource: VmeResource, desc: VmAreaDesc) -> int:
-        if resource.type != VME_MASTER:
-            return -errno.EINVAL
-        phys_addr = resource.bus_start + (desc.pgoff << PAGE_SHIFT)
-        desc.page_prot = self._noncached(desc.page_prot)
-        mmap_action_simple_ioremap(desc, phys_addr, vma_desc_size(desc))
-        return 0
-
-
-class _ForgotNoncached(VmeUser):
-    """Forgets ``pgprot_noncached()`` on the descriptor: device memory mapped cacheable."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def _noncached(self, prot: Any) -> Any:
-        return prot
-
-
-class _ForgotVmOps(VmeUser):
-    """Sets up the action but never installs ``vme_user_vm_ops`` (so no mapped/close)."""
-
-    def __init__(self, variant: str = "prepare") -> None:
-        super().__init__("prepare")
-
-    def vme_user_master_mmap_prepare(self, minor: int, desc: VmAreaDesc) -> int:
-        err = super().vme_user_master_mmap_prepare(minor, desc)
-        desc.vm_ops = None
-        return err
-
+from .mutants import MUTANTS
 
 RW = PROT_READ | PROT_WRITE
 
@@ -157,25 +81,5 @@ SPEC = DriverSpec(
             "fails, the already inserted VMA is unmapped and close() sees no vma_priv (NULL "
             "dereference): the same latent bug as when the remap fails."),
     },
-    mutants=(
-        Mutant("alloc-in-mmap_prepare",
-               "allocates the vma_priv and bumps mmap_count in mmap_prepare: when the action "
-               "then fails (nonzero offset), nothing frees it and VME_SET_MASTER stays refused",
-               lambda: _AllocInPrepare()),
-        Mutant("window-size-not-vma-size",
-               "passes the window size to mmap_action_simple_ioremap(): with an offset the "
-               "check no longer fails and the offset is applied twice to the pfn",
-               lambda: _WindowSizeNotVmaSize()),
-        Mutant("no-window-check",
-               "drops the EFAULT window check, trusting simple_ioremap: oversize requests "
-               "now fail with EINVAL instead of EFAULT",
-               lambda: _NoWindowCheck()),
-        Mutant("forgot-noncached",
-               "forgets pgprot_noncached() on desc->page_prot: the window is mapped cacheable",
-               lambda: _ForgotNoncached()),
-        Mutant("forgot-vm_ops",
-               "never sets desc->vm_ops: mapped() never counts the mapping, so mmap_count "
-               "stays 0 and the window can be moved under a live mapping",
-               lambda: _ForgotVmOps()),
-    ),
+    mutants=MUTANTS,
 )
