@@ -2,7 +2,7 @@
 each written once.
 
 Each ``answer`` replaces one or both of ``AfsDriver.afs_file_mmap_prepare`` and
-``AfsDriver.afs_mapped``; the harness"s mutant check, the case study and exercise 09"s
+``AfsDriver.afs_mapped``; the harness's mutant check, the case study and exercise 09's
 catalogue all read :data:`MUTANTS`.  ``ref-in-prepare`` is the conversion the series
 had to revert (9d5403b1036c).
 """

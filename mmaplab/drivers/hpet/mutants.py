@@ -2,7 +2,7 @@
 
 Each is the converted hook as a learner might write it (``answer``: what replaces
 ``HpetDriver.hpet_mmap_prepare``), built in the device configuration where it shows.
-The harness"s mutant check, the case study and exercise 05"s catalogue all read
+The harness's mutant check, the case study and exercise 05's catalogue all read
 :data:`MUTANTS`.
 """
 

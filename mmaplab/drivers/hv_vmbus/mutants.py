@@ -3,7 +3,7 @@
 The wrapper is the legacy ``bin_attribute->mmap`` that now calls the channel's converted
 ``mmap_prepare_ring_buffer`` callback and applies the descriptor through the compat
 layer.  Each ``answer`` replaces ``VmbusDrv.hv_mmap_ring_buffer_wrapper``; the
-harness"s mutant check, the case study and exercise 11"s catalogue all read
+harness's mutant check, the case study and exercise 11's catalogue all read
 :data:`MUTANTS`.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...kernel.compat import (
     __compat_vma_mmap,
@@ -24,9 +24,7 @@ from ...kernel.mm_types import VmAreaStruct
 from ...kernel.mmap_action import mmap_action_complete
 from ..base import Mutant
 from .model import VmbusChannel, VmbusDrv
-
-if TYPE_CHECKING:
-    from .spec import VmbusRing
+from .ring import VmbusRing
 
 __all__ = ["MUTANTS", "closed_ring"]
 
@@ -99,13 +97,9 @@ def _m(name: str, text: str, breaks: str, fn: Any, closed: bool = False) -> Muta
     cls = type("_MutantVmbusDrv", (VmbusDrv,), {_WRAPPER: fn})
 
     def make() -> VmbusRing:
-        from .spec import VmbusRing  # the spec imports these mutants
-
         return VmbusRing("prepare", vmbus=cls(True))
 
     def ref(variant: str) -> VmbusRing:
-        from .spec import VmbusRing
-
         return closed_ring(lambda: VmbusRing(variant))()
 
     return Mutant(name, text, closed_ring(make) if closed else make, breaks, {_WRAPPER: fn},

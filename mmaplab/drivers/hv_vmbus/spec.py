@@ -3,12 +3,8 @@ and the ``SPEC`` (see :mod:`mmaplab.drivers.hv_vmbus.model` for the driver)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...kernel.flags import MAP_PRIVATE, PROT_READ, PROT_WRITE
-from ...kernel.fs import File, FMode
 from ..base import (
-    Driver,
     DriverSpec,
     Scenario,
     anon_neighbour_op,
@@ -20,33 +16,8 @@ from ..base import (
     mprotect_op,
     munmap_op,
 )
-from ..uio_hv_generic import model as _uio
-from .model import (
-    VmbusDrv,
-)
 from .mutants import MUTANTS
-
-# -- the device the scenarios map ---------------------------------------------------------------
-
-class VmbusRing(Driver):
-    """The sysfs "ring" file of a uio_hv_generic device's primary channel."""
-
-    name = "hv_vmbus"
-
-    def __init__(self, variant: str = "prepare", *, vmbus: VmbusDrv | None = None) -> None:
-        super().__init__(variant)
-        # The ring file exists once a uio_hv_generic device has opened its channel. The
-        # module, not the class, is imported: that kit's model imports this kit's model.
-        self.dev = _uio.HvUioDevice(variant, vmbus=vmbus)
-        self.channel = self.dev.channel
-
-    def open(self, mode: FMode = FMode.READ | FMode.WRITE) -> File:
-        return self.dev.vmbus.open_ring(self.channel, mode)
-
-    def observe(self) -> dict[str, Any]:
-        return {"ring_mapcounts": [p.mapcount for p in self.channel.ringbuffer_pages],
-                "state": self.channel.state.name}
-
+from .ring import VmbusRing
 
 RW = PROT_READ | PROT_WRITE
 RING = 4  # ringbuffer_pagecount with the default sizes

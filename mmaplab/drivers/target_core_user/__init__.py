@@ -9,7 +9,7 @@ from .model import (
     TCMU_VERSION,
     TcmuDev,
 )
-from .mutants import MUTANTS
+from .mutants import MUTANTS, tcmu_on
 from .spec import (
     RW,
     SPEC,
@@ -24,4 +24,5 @@ __all__ = [
     "N",
     "SPEC",
     "MUTANTS",
+    "tcmu_on",
 ]

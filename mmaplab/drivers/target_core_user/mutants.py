@@ -1,23 +1,31 @@
-"""target_core_user: realistic wrong conversions of ``tcmu_mmap_prepare()`` /
-``tcmu_vma_mapped()``, each written once.
+"""target_core_user: realistic wrong conversions, each written once.
 
-Each ``answer`` replaces one or both of ``TcmuDev.tcmu_mmap_prepare`` and
-``TcmuDev.tcmu_vma_mapped``; the harness's mutant check, the case study and exercise
-14's catalogue all read :data:`MUTANTS`.
+Most replace ``TcmuDev.tcmu_mmap_prepare`` and/or ``TcmuDev.tcmu_vma_mapped``
+(exercise 14's catalogue); the last four replace the uio core's ``uio_mmap()``, the
+caller of tcmu's ``uio_info->mmap_prepare`` override, and show only on a driver with an
+override (exercise 12's catalogue).  The harness's mutant check and the case study
+read all of :data:`MUTANTS`.
 """
 
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
 from typing import Any
 
 from ...kernel.flags import PAGE_SHIFT, VMFlag
 from ...kernel.mm_types import VmAreaDesc, vma_desc_set_flags
 from ..base import Mutant, answer_mutant
-from ..uio.model import UioInfo
+from ..uio.model import UioCore, UioInfo
+from ..uio.mutants import (
+    call_override,
+    override_ignores_error,
+    override_skip_compat,
+    uio_mmap_with,
+)
 from .model import TcmuDev
 
-__all__ = ["MUTANTS"]
+__all__ = ["MUTANTS", "tcmu_on"]
 
 
 def _prepare(self: TcmuDev, desc: VmAreaDesc, *, private_data: bool = True,
@@ -65,6 +73,21 @@ def _forgot_private_data(self: TcmuDev, info: UioInfo, desc: VmAreaDesc) -> int:
     return _prepare(self, desc, private_data=False)
 
 
+def tcmu_on(core: UioCore, variant: str = "prepare") -> TcmuDev:
+    """A tcm-user device whose ``/dev/uioN`` goes through ``core``."""
+    dev = TcmuDev(variant)
+    dev.core = core  # TcmuDev builds its own UioCore; open() goes through dev.core
+    return dev
+
+
+def _on_tcmu(name: str, text: str, breaks: str, fn: Callable[..., int]) -> Mutant:
+    """``uio_mmap()`` converted wrongly (``answer`` replaces ``UioCore.uio_mmap``), as
+    tcm-user, the driver with a ``uio_info->mmap_prepare`` override, sees it."""
+    cls = type("_MutantUioCore", (UioCore,), {"uio_mmap": fn})
+    return Mutant(name, text, lambda: tcmu_on(cls(True)), breaks, {"uio_mmap": fn},
+                  lambda variant: tcmu_on(UioCore(variant == "prepare"), variant))
+
+
 def _m(name: str, text: str, breaks: str, answer: dict[str, Any]) -> Mutant:
     return answer_mutant(name, text, TcmuDev, breaks, answer)
 
@@ -93,4 +116,21 @@ MUTANTS: tuple[Mutant, ...] = (
     _m("size-in-bytes",
        "compares the mapping's length in bytes with mmap_pages, a number of pages: every "
        "mapping is refused with EINVAL", "extra-refusal", {_PREPARE: _bytes}),
+    _on_tcmu("no-override",
+             "never calls info->mmap_prepare: tcmu describes its region as UIO_MEM_NONE, "
+             "which the core cannot map by itself, so every mmap of /dev/uioN fails with "
+             "EINVAL", "extra-refusal", uio_mmap_with(None)),
+    _on_tcmu("skip-__compat_vma_mmap",
+             "calls info->mmap_prepare and returns: the descriptor is never applied to the "
+             "VMA, so tcmu's flags, vm_ops and private_data never reach it and mapped never "
+             "takes the device reference", "compat-steps", uio_mmap_with(override_skip_compat)),
+    _on_tcmu("ignores-prepare-error",
+             "applies the descriptor even when info->mmap_prepare refused: tcmu's exact-size "
+             "check fails, yet the mapping is made", "lost-check",
+             uio_mmap_with(override_ignores_error)),
+    _on_tcmu("prepare-before-checks",
+             "calls info->mmap_prepare before uio_mmap's own checks: the region index "
+             "(vm_pgoff) and the size are no longer validated for drivers with an override, "
+             "so an offset that selects an empty region is accepted", "lost-check",
+             uio_mmap_with(call_override, checks_first=False)),
 )

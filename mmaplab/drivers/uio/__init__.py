@@ -31,7 +31,7 @@ from .model import (
     vmalloc_to_page,
     vzalloc_pages,
 )
-from .mutants import MUTANTS, tcmu_on
+from .mutants import MUTANTS
 from .spec import (
     RW,
     SPEC,
@@ -66,5 +66,4 @@ __all__ = [
     "RW",
     "SPEC",
     "MUTANTS",
-    "tcmu_on",
 ]

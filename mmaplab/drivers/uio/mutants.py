@@ -1,11 +1,12 @@
 """uio: realistic wrong conversions, each written once.
 
-Two kinds.  The core"s own helpers broken (``rounded-size-only``, ...: the harness"s
+Two kinds.  The core's own helpers broken (``rounded-size-only``, ...: the harness's
 mutant check and the case study use them).  And ``uio_mmap()`` as a learner converting
 it might write it, with the ``uio_info->mmap_prepare`` override called through the
-compat layer: each ``answer`` replaces ``UioCore.uio_mmap`` and most show only on a
-driver with an override (tcm-user), so they are built on a :func:`tcmu_on` device.
-Exercise 12's catalogue reads the second kind from :data:`MUTANTS`.
+compat layer (``answer`` replaces ``UioCore.uio_mmap``): those that show on a platform
+device are here; those that show only on a driver with an override are tcm-user's
+(:mod:`mmaplab.drivers.target_core_user.mutants` builds them with :func:`uio_mmap_with`).
+Exercise 12's catalogue reads both.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from ...kernel.compat import __compat_vma_mmap, compat_set_desc_from_vma
 from ...kernel.fs import File
 from ...kernel.mm_types import VmAreaStruct
-from ..base import Driver, Mutant, Scenario
+from ..base import Mutant
 from .model import (
     UIO_MEM_DMA_COHERENT,
     UIO_MEM_IOVA,
@@ -30,25 +31,10 @@ from .model import (
     UioPdrv,
 )
 
-__all__ = ["MUTANTS", "tcmu_on"]
+__all__ = ["MUTANTS", "uio_mmap_with", "call_override", "override_skip_compat",
+           "override_ignores_error"]
 
 Override = Callable[[File, UioInfo, VmAreaStruct], int]
-
-
-def tcmu_on(core: UioCore, variant: str = "prepare") -> Driver:
-    """A tcm-user device (``uio_info->mmap_prepare``) whose ``/dev/uioN`` goes through
-    ``core``."""
-    from ..target_core_user import TcmuDev  # tcmu's kit builds on this one
-
-    dev = TcmuDev(variant)
-    dev.core = core  # TcmuDev builds its own UioCore; open() goes through dev.core
-    return dev
-
-
-def _tcmu_scenarios() -> tuple[Scenario, ...]:
-    from ..target_core_user import SPEC
-
-    return tuple(SPEC.scenarios)
 
 
 # -- the core's helpers broken --------------------------------------------------------------
@@ -79,7 +65,7 @@ class _PhysCached(UioCore):
 
 # -- uio_mmap() converted wrongly ------------------------------------------------------------
 
-def _uio_mmap_with(override: Override | None, *, checks_first: bool = True,
+def uio_mmap_with(override: Override | None, *, checks_first: bool = True,
                    dispatch: dict[int, str] | None = None) -> Callable[..., int]:
     """``uio_mmap()`` whose override step is ``override(filep, info, vma)`` (``None``: no
     override step), run after the core's checks or before them; ``dispatch`` replaces
@@ -120,28 +106,21 @@ def _override(info: UioInfo) -> Callable[..., Any]:
     return info.mmap_prepare
 
 
-def _right(filep: File, info: UioInfo, vma: VmAreaStruct) -> int:
+def call_override(filep: File, info: UioInfo, vma: VmAreaStruct) -> int:
     desc = compat_set_desc_from_vma(filep, vma)
     ret = int(_override(info)(info, desc))
     return ret if ret else __compat_vma_mmap(desc, vma)
 
 
-def _skip_compat(filep: File, info: UioInfo, vma: VmAreaStruct) -> int:
+def override_skip_compat(filep: File, info: UioInfo, vma: VmAreaStruct) -> int:
     # "the mm performs the descriptor's action afterwards"
     return int(_override(info)(info, compat_set_desc_from_vma(filep, vma)))
 
 
-def _ignore_error(filep: File, info: UioInfo, vma: VmAreaStruct) -> int:
+def override_ignores_error(filep: File, info: UioInfo, vma: VmAreaStruct) -> int:
     desc = compat_set_desc_from_vma(filep, vma)
     _override(info)(info, desc)
     return __compat_vma_mmap(desc, vma)
-
-
-def _on_tcmu(name: str, text: str, breaks: str, fn: Callable[..., int]) -> Mutant:
-    cls = type("_MutantUioCore", (UioCore,), {"uio_mmap": fn})
-    return Mutant(name, text, lambda: tcmu_on(cls(True)), breaks, {"uio_mmap": fn},
-                  lambda variant: tcmu_on(UioCore(variant == "prepare"), variant),
-                  _tcmu_scenarios)
 
 
 def _on_pdrv(name: str, text: str, breaks: str, fn: Callable[..., int],
@@ -171,30 +150,13 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("phys-cached",
            "forgets pgprot_noncached() for UIO_MEM_PHYS: registers mapped cacheable",
            lambda: UioPdrv("prepare", core=_PhysCached(True)), "noncached"),
-    _on_tcmu("no-override",
-             "never calls info->mmap_prepare: tcmu describes its region as UIO_MEM_NONE, "
-             "which the core cannot map by itself, so every mmap of /dev/uioN fails with "
-             "EINVAL", "extra-refusal", _uio_mmap_with(None)),
-    _on_tcmu("skip-__compat_vma_mmap",
-             "calls info->mmap_prepare and returns: the descriptor is never applied to the "
-             "VMA, so tcmu's flags, vm_ops and private_data never reach it and mapped never "
-             "takes the device reference", "compat-steps", _uio_mmap_with(_skip_compat)),
-    _on_tcmu("ignores-prepare-error",
-             "applies the descriptor even when info->mmap_prepare refused: tcmu's exact-size "
-             "check fails, yet the mapping is made", "lost-check",
-             _uio_mmap_with(_ignore_error)),
-    _on_tcmu("prepare-before-checks",
-             "calls info->mmap_prepare before uio_mmap's own checks: the region index "
-             "(vm_pgoff) and the size are no longer validated for drivers with an override, "
-             "so an offset that selects an empty region is accepted", "lost-check",
-             _uio_mmap_with(_right, checks_first=False)),
     _on_pdrv("iova-as-logical",
              "sends UIO_MEM_IOVA down the logical (fault-backed) path: an IOVA region is "
              "physical memory to be remapped, not kernel pages to fault in", "no-action",
-             _uio_mmap_with(_right, dispatch=_IOVA_AS_LOGICAL), memtype0=UIO_MEM_IOVA),
+             uio_mmap_with(call_override, dispatch=_IOVA_AS_LOGICAL), memtype0=UIO_MEM_IOVA),
     _on_pdrv("dma-coherent-as-phys",
              "remaps a UIO_MEM_DMA_COHERENT region as if it were UIO_MEM_PHYS: coherent DMA "
              "memory goes through dma_mmap_coherent(), which maps it cacheable as the DMA "
              "API allocated it", "noncached",
-             _uio_mmap_with(_right, dispatch=_DMA_AS_PHYS)),
+             uio_mmap_with(call_override, dispatch=_DMA_AS_PHYS)),
 )

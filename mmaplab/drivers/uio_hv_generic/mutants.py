@@ -2,7 +2,7 @@
 ``hv_uio_ring_mmap_prepare()``, each written once.
 
 Each ``answer`` replaces the channel's ``mmap_prepare_ring_buffer`` callback (the
-function exercise 13"s learner writes); the harness"s mutant check, the case study and
+function exercise 13's learner writes); the harness's mutant check, the case study and
 exercise 13's catalogue all read :data:`MUTANTS`.
 """
 

@@ -2,7 +2,7 @@
 
 Each ``answer`` replaces one or more of ``VmeUser.vme_master_mmap_prepare`` (vme.c),
 ``VmeUser.vme_user_master_mmap_prepare`` and ``VmeUser.vme_user_vm_mapped``
-(vme_user.c); the harness"s mutant check, the case study and exercise 10"s catalogue
+(vme_user.c); the harness's mutant check, the case study and exercise 10's catalogue
 all read :data:`MUTANTS`.
 """
 
