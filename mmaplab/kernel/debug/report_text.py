@@ -5,7 +5,7 @@ explanations, the widgets' text twins) carry their explanation in long sentences
 in a notebook or a book page, a line wider than the output box hides its end, and that is
 where the "why" is. :func:`wrap` breaks each line at word boundaries and indents the
 continuation under the line's own text, so the structure of an indented report survives.
-Not a kernel concept: the kernel's own reports (lockdep, KASAN) go to a log of any width.
+Not a kernel structure: the kernel's own reports (lockdep, KASAN) go to a log of any width.
 """
 
 from __future__ import annotations
