@@ -13,6 +13,8 @@ AttributeError at line 4 of the answer cell: desc.vm_opz = ...`` (:class:`Crash`
 
 from __future__ import annotations
 
+import contextlib
+import io
 import linecache
 import os
 import re
@@ -114,7 +116,9 @@ def evaluate(nn: str, answer_source: str) -> Result:
             nn, f"The answer cell has a syntax error at line {exc.lineno}: {exc.msg}\n  {text}"),
             kind="answer-error")
     try:
-        exec(code, ns)  # noqa: S102 - the learner's own answer cell, by design
+        # What the cell prints was shown when the learner ran it: the check shows the verdict.
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(code, ns)  # noqa: S102 - the learner's own answer cell, by design
     except BaseException as exc:  # noqa: BLE001 - SystemExit/KeyboardInterrupt are no pass
         crash = find_crash(exc, filename)
         body = (crash.render("running the answer cell") if crash is not None
