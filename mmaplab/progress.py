@@ -34,13 +34,21 @@ _bars: list[TextIO] = []      # streams a fallback bar is being drawn on
 def mode(stream: TextIO | None = None) -> str:
     """``"tqdm"``, ``"bar"`` or ``"lines"``: how progress is shown on ``stream``."""
     stream = sys.stderr if stream is None else stream
-    if os.environ.get("NO_PROGRESS") or not _isatty(stream):
+    if os.environ.get("NO_PROGRESS") or not _isatty(stream) or _columns(stream) == 0:
         return "lines"
     try:
         import tqdm  # noqa: F401
     except ModuleNotFoundError:
         return "bar"
     return "tqdm"
+
+
+def _columns(stream: TextIO) -> int | None:
+    """The terminal's width; 0 for a pseudo-terminal nobody sized (a bar would be empty)."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):  # not a real file: let isatty decide
+        return None
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -16,7 +16,7 @@ with every server package left out (``make binder-constraints``).
 from __future__ import annotations
 
 import argparse
-import importlib.resources
+import importlib.metadata
 import re
 import subprocess
 import sys
@@ -52,9 +52,14 @@ def normalise(name: str) -> str:
 
 
 def lock_text() -> str:
-    """The lock file as the installed jupyter-repo2docker package ships it."""
-    files = importlib.resources.files("repo2docker") / "buildpacks" / "conda" / LOCK
-    return files.read_text(encoding="utf-8")
+    """The lock file as the installed jupyter-repo2docker package ships it.
+
+    Located through the distribution's file list, so repo2docker itself (and its logging
+    set-up) is never imported.
+    """
+    dist = importlib.metadata.distribution("jupyter-repo2docker")
+    path = Path(str(dist.locate_file(f"repo2docker/buildpacks/conda/{LOCK}")))
+    return path.read_text(encoding="utf-8")
 
 
 def server_pins(text: str | None = None) -> dict[str, str]:

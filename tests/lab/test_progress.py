@@ -34,6 +34,14 @@ def test_mode_follows_the_stream_and_what_is_installed(monkeypatch: pytest.Monke
     assert progress.mode(FakeTerminal()) == "lines"
 
 
+def test_an_unsized_terminal_gets_plain_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A pseudo-terminal with 0 columns (script(1) with no terminal behind it): a tqdm bar
+    # would draw nothing, so the steps are reported as lines.
+    monkeypatch.delenv("NO_PROGRESS", raising=False)
+    monkeypatch.setattr(progress, "_columns", lambda stream: 0)
+    assert progress.mode(FakeTerminal()) == "lines"
+
+
 def test_fallback_bar_redraws_one_line_and_notes_clear_it(capsys: pytest.CaptureFixture[str]
                                                           ) -> None:
     term = FakeTerminal()
