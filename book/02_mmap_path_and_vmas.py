@@ -14,12 +14,12 @@
 # %% [markdown]
 # # 2. The mmap path and VMAs
 #
-# A process's address space is a sorted set of **VMAs** (`struct vm_area_struct`): each a
+# A process's address space is a sorted set of {term}`VMAs <VMA>` (`struct vm_area_struct`): each a
 # contiguous range of pages with one set of permissions, one backing (anonymous memory or
 # a range of one open file) and one `vm_operations_struct`. `/proc/<pid>/maps` prints one
 # line per VMA; in the model that is `mm.maps()`.
 #
-# This chapter maps, protects and unmaps memory, watches VMAs **split** and **merge**, checks
+# This chapter maps, protects and unmaps memory, watches VMAs {term}`split` and {term}`merge`, checks
 # a fixed sequence against the real kernel this page was built on, and steps through
 # `__mmap_region()` for a file mapping.
 #

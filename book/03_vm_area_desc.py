@@ -79,7 +79,7 @@ _ = mm.mmap(BASE, 2 * P, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
 
 # %% [markdown]
 # `pgoff` is in pages (the `offset` argument was 3 pages). A private writable mapping of
-# the same device is a *COW mapping*, something many drivers must refuse:
+# the same device is a {term}`COW mapping`, something many drivers must refuse:
 
 # %%
 _ = mm.mmap(BASE + 4 * P, P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,

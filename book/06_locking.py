@@ -17,7 +17,7 @@
 # Two locks matter on the mapping path:
 #
 # * `mm->mmap_lock`, taken for write by `mmap()`/`munmap()`/`mprotect()`;
-# * the file's **rmap lock** `mapping->i_mmap_rwsem`, which guards the tree of VMAs mapping
+# * the file's {term}`rmap lock` `mapping->i_mmap_rwsem`, which guards the tree of VMAs mapping
 #   the file. *Reverse-map walkers* (truncation, page migration, …) take it to find every
 #   VMA of a file, and they hold no `mmap_lock` of ours.
 #

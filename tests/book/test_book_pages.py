@@ -215,3 +215,13 @@ def test_diagrams_match_their_generator():
         assert committed == draw(), (f"book/images/{name} is stale: run .venv/bin/python "
                                      "book/_tools/make_diagrams.py")
         assert "0x" not in committed and committed.startswith("<svg")
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_glossary_has_30_terms_linked_from_the_chapters(pages: dict[str, Page]):
+    terms = {i for i in pages["book/glossary"].ids if i.startswith("term-")}
+    assert len(terms) >= 30, f"only {len(terms)} glossary terms"
+    linking = [n for n, p in pages.items() if n.startswith("book/0")
+               and any("glossary.html#term-" in h for h in p.links)]
+    assert len(linking) >= 3, f"chapters linking the glossary with {{term}}: {linking}"
