@@ -41,10 +41,9 @@ import errno
 
 from mmaplab import (
     MAP_FIXED, MAP_SHARED, MM, PAGE_SIZE, PROT_READ, File, FileOperations, FMode, Inode,
-    VmOperationsStruct, VMFlag,
+    VMA_DONTDUMP_BIT, VmOperationsStruct, VMFlag, vma_desc_set_flags,
 )
 from mmaplab.kernel.memory import remap_pfn_range
-from mmaplab.kernel.mm_types import vma_desc_set_flags
 
 BASE = 0x7F0000000000          # a fixed, free window for MAP_FIXED mappings
 RW = FMode.READ | FMode.WRITE
@@ -114,7 +113,7 @@ print("VMAs:", len(mm.vmas()))
 
 # %%
 def demo_mmap_prepare(desc):
-    vma_desc_set_flags(desc, VMFlag.DONTDUMP)
+    vma_desc_set_flags(desc, VMA_DONTDUMP_BIT)
     return 0
 
 

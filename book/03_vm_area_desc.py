@@ -21,7 +21,7 @@
 # | group | fields | the hook may… |
 # |---|---|---|
 # | immutable | `mm`, `file`, `start`, `end` | read only |
-# | mutable, pre-filled | `pgoff`, `vm_file`, flags, `page_prot` | read and change |
+# | mutable, pre-filled | `pgoff`, `vm_file`, `vma_flags`, `page_prot` | read and change |
 # | outputs | `vm_ops`, `private_data` | set |
 # | further action | `action` | request work for after the VMA exists (chapter 4) |
 #
@@ -44,14 +44,12 @@ import errno
 
 from mmaplab.kernel.debug.report_text import print_wrapped
 from mmaplab import (
-    MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MM, PAGE_SIZE, PROT_READ, PROT_WRITE, File,
-    FileOperations, FMode, HookError, HookViolation, Inode, VmOperationsStruct, VMFlag,
+    MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MM, PAGE_SIZE, PROT_READ, PROT_WRITE,
+    VMA_DONTDUMP_BIT, VMA_DONTEXPAND_BIT, VMA_MAYWRITE_BIT, VMA_SHARED_BIT, VMA_WRITE_BIT, File,
+    FileOperations, FMode, HookError, HookViolation, Inode, VmOperationsStruct,
+    pgprot_noncached, vma_desc_clear_flags, vma_desc_is_cow_mapping, vma_desc_set_flags,
+    vma_desc_size, vma_desc_test, vma_desc_test_any,
 )
-from mmaplab.kernel.mm_types import (
-    vma_desc_clear_flags, vma_desc_is_cow_mapping, vma_desc_set_flags, vma_desc_size,
-    vma_desc_test, vma_desc_test_any,
-)
-from mmaplab.kernel.pgtable import pgprot_noncached
 
 BASE = 0x7F0000000000
 P = PAGE_SIZE
@@ -65,10 +63,10 @@ def device(name, minor, hook):
 def look(desc):
     print(f"start={desc.start:#x} end={desc.end:#x} size={vma_desc_size(desc):#x} "
           f"pgoff={desc.pgoff}")
-    print("flags:", desc.vm_flags.names())
+    print("flags:", desc.vma_flags.names())
     print("page_prot:", desc.page_prot.describe(), "| vm_ops:", desc.vm_ops,
           "| private_data:", desc.private_data)
-    print("shared?", vma_desc_test(desc, VMFlag.SHARED),
+    print("shared?", vma_desc_test(desc, VMA_SHARED_BIT),
           "| COW mapping?", vma_desc_is_cow_mapping(desc))
     return 0
 
@@ -111,7 +109,7 @@ regs_vm_ops = VmOperationsStruct(name="regs_vm_ops")
 def regs_mmap_prepare(desc):
     if vma_desc_is_cow_mapping(desc):
         return -errno.EINVAL
-    vma_desc_set_flags(desc, VMFlag.DONTEXPAND | VMFlag.DONTDUMP)
+    vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT)
     desc.page_prot = pgprot_noncached(desc.page_prot)
     desc.vm_ops = regs_vm_ops
     desc.private_data = "regs of device 0"
@@ -181,9 +179,9 @@ print(f"{front.name}: f_count {front.f_count} (only the caller's; the VMA took n
 
 # %%
 def ro_mmap_prepare(desc):
-    if vma_desc_test_any(desc, VMFlag.WRITE):
+    if vma_desc_test_any(desc, VMA_WRITE_BIT):
         return -errno.EPERM
-    vma_desc_clear_flags(desc, VMFlag.MAYWRITE)
+    vma_desc_clear_flags(desc, VMA_MAYWRITE_BIT)
     return 0
 
 

@@ -1,6 +1,6 @@
 def fb_mmap_prepare(desc):
     dev = desc.file.private_data
-    pages = vma_pages(desc)
+    pages = vma_desc_pages(desc)
     if desc.pgoff >= dev.nr_pages or pages > dev.nr_pages - desc.pgoff:
         return -errno.EINVAL
     mmap_action_remap_full(desc, dev.base_pfn + desc.pgoff)
@@ -16,6 +16,6 @@ def regs_mmap_prepare(desc):
 
 def buf_mmap_prepare(desc):
     dev = desc.file.private_data
-    pages = vma_pages(desc)
+    pages = vma_desc_pages(desc)
     mmap_action_map_kernel_pages(desc, desc.start, dev.pages[desc.pgoff:], pages)
     return 0

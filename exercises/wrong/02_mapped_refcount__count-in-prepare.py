@@ -12,7 +12,7 @@ trk_vm_ops = VmOperationsStruct(name="trk_vm_ops", open=trk_vm_open, close=trk_v
 
 def trk_mmap_prepare(desc):
     dev = desc.file.private_data
-    if desc.pgoff + vma_pages(desc) > dev.nr_pages:
+    if desc.pgoff + vma_desc_pages(desc) > dev.nr_pages:
         return -errno.EINVAL
     dev.add_open_mmap()  # as the legacy hook did
     desc.vm_ops = trk_vm_ops

@@ -17,7 +17,7 @@ trk_vm_ops = VmOperationsStruct(name="trk_vm_ops", mapped=trk_mapped, open=trk_v
 
 def trk_mmap_prepare(desc):
     dev = desc.file.private_data
-    if desc.pgoff + vma_pages(desc) > dev.nr_pages:
+    if desc.pgoff + vma_desc_pages(desc) > dev.nr_pages:
         return -errno.EINVAL
     dev.add_open_mmap()
     desc.vm_ops = trk_vm_ops

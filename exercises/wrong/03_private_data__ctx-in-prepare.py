@@ -17,12 +17,12 @@ ring_vm_ops = VmOperationsStruct(name="ring_vm_ops", open=ring_vm_open, close=ri
 
 def ring_mmap_prepare(desc):
     dev = desc.file.private_data
-    if desc.pgoff + vma_pages(desc) > dev.nr_pages:
+    if desc.pgoff + vma_desc_pages(desc) > dev.nr_pages:
         return -errno.EINVAL
     ctx = dev.ctx_alloc()
     if ctx is None:
         return -errno.ENOMEM
-    vma_desc_set_flags(desc, VMFlag.DONTEXPAND | VMFlag.DONTDUMP)
+    vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT)
     desc.vm_ops = ring_vm_ops
     desc.private_data = ctx
     return 0

@@ -25,7 +25,7 @@ ring_vm_ops = VmOperationsStruct(name="ring_vm_ops", mapped=ring_mapped, open=ri
 
 def ring_mmap_prepare(desc):
     dev = desc.file.private_data
-    if desc.pgoff + vma_pages(desc) > dev.nr_pages:
+    if desc.pgoff + vma_desc_pages(desc) > dev.nr_pages:
         return -errno.EINVAL
     desc.vm_ops = ring_vm_ops
     return 0

@@ -6,6 +6,6 @@ def chan_bin_mmap(file, vma):
         return err
     # copy the results back by hand
     vma.vm_ops = desc.vm_ops
-    vma.vm_flags = desc.vm_flags
+    vma.vm_flags = vma_flags_to_legacy(desc.vma_flags)
     vma.vm_page_prot = desc.page_prot
     return 0

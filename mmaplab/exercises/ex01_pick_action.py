@@ -23,7 +23,7 @@ from ..drivers.base import (
 )
 from ..kernel.flags import MAP_PRIVATE, PROT_READ, PROT_WRITE
 from ..kernel.fs import FileOperations, FMode
-from ..kernel.mm_types import vma_pages
+from ..kernel.mm_types import vma_desc_pages
 from ..kernel.mmap_action import (
     mmap_action_map_kernel_pages,
     mmap_action_remap_full,
@@ -83,7 +83,7 @@ class BufDev(ExerciseDevice):
 
 def fb_mmap_prepare(desc):
     dev = desc.file.private_data
-    if desc.pgoff >= dev.nr_pages or vma_pages(desc) > dev.nr_pages - desc.pgoff:
+    if desc.pgoff >= dev.nr_pages or vma_desc_pages(desc) > dev.nr_pages - desc.pgoff:
         return -errno.EINVAL
     mmap_action_remap_full(desc, dev.base_pfn + desc.pgoff)
     return 0
@@ -98,7 +98,7 @@ def regs_mmap_prepare(desc):
 
 def buf_mmap_prepare(desc):
     dev = desc.file.private_data
-    pages = vma_pages(desc)
+    pages = vma_desc_pages(desc)
     if desc.pgoff >= dev.nr_pages or pages > dev.nr_pages - desc.pgoff:
         return -errno.ENXIO
     mmap_action_map_kernel_pages(desc, desc.start, dev.pages[desc.pgoff:], pages)

@@ -25,7 +25,7 @@ from ..drivers.base import (
 from ..kernel.filemap import VM_FAULT_SIGBUS
 from ..kernel.flags import PROT_READ, PROT_WRITE
 from ..kernel.fs import FileOperations
-from ..kernel.mm_types import VmOperationsStruct, vma_pages
+from ..kernel.mm_types import VmOperationsStruct, vma_desc_pages
 from ..kernel.page_alloc import alloc_pages
 from ._core import Case, Divergence, Exercise, Misconception
 from ._device import ExerciseDevice, need_function, need_instance
@@ -88,7 +88,7 @@ trk_vm_ops = VmOperationsStruct(name="trk_vm_ops", mapped=trk_mapped, open=trk_v
 
 def trk_mmap_prepare(desc):
     dev = desc.file.private_data
-    if desc.pgoff + vma_pages(desc) > dev.nr_pages:
+    if desc.pgoff + vma_desc_pages(desc) > dev.nr_pages:
         return -errno.EINVAL
     desc.vm_ops = trk_vm_ops
     return 0
@@ -158,7 +158,7 @@ M = {m.id: m for m in (
     Misconception(
         "lost-check", "the legacy size check is still needed",
         "The legacy hook refused mappings beyond the end of the file with -EINVAL. "
-        "mmap_prepare must refuse them the same way (desc.pgoff, vma_pages(desc))."),
+        "mmap_prepare must refuse them the same way (desc.pgoff, vma_desc_pages(desc))."),
 )}
 
 

@@ -17,10 +17,10 @@ import errno
 from ..drivers.base import Scenario, child_exit_op, exit_op, fault_op, fork_op, mmap_op, munmap_op
 from ..kernel.errors import UseAfterFreeError
 from ..kernel.filemap import VM_FAULT_SIGBUS
-from ..kernel.flags import VMFlag
 from ..kernel.fs import FileOperations
-from ..kernel.mm_types import VmOperationsStruct, vma_desc_set_flags, vma_pages
+from ..kernel.mm_types import VmOperationsStruct, vma_desc_pages, vma_desc_set_flags
 from ..kernel.page_alloc import alloc_pages
+from ..kernel.vma_flags import VMA_DONTDUMP_BIT, VMA_DONTEXPAND_BIT
 from ._core import Case, Divergence, Exercise, Misconception
 from ._device import ExerciseDevice, need_function, need_instance
 
@@ -117,9 +117,9 @@ ring_vm_ops = VmOperationsStruct(name="ring_vm_ops", mapped=ring_mapped, open=ri
 
 def ring_mmap_prepare(desc):
     dev = desc.file.private_data
-    if desc.pgoff + vma_pages(desc) > dev.nr_pages:
+    if desc.pgoff + vma_desc_pages(desc) > dev.nr_pages:
         return -errno.EINVAL
-    vma_desc_set_flags(desc, VMFlag.DONTEXPAND | VMFlag.DONTDUMP)
+    vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT)
     desc.vm_ops = ring_vm_ops
     return 0
 

@@ -18,7 +18,7 @@ import errno
 
 from .fs import File, fput, get_file
 from .hooks import call_hook
-from .mm_types import VmAreaDesc, VmAreaStruct
+from .mm_types import VmAreaDesc, VmAreaStruct, desc_legacy_flags
 from .mmap_action import mmap_action_complete, mmap_action_prepare
 
 __all__ = ["vfs_mmap", "vfs_mmap_prepare", "compat_vma_mmap", "__compat_vma_mmap",
@@ -60,7 +60,7 @@ def compat_set_vma_from_desc(vma: VmAreaStruct, desc: VmAreaDesc) -> None:
         vma.vm_file = desc.vm_file
         if old is not None:
             fput(old)
-    vma.vm_flags = desc.vm_flags
+    vma.vm_flags = desc_legacy_flags(desc)
     vma.vm_page_prot = desc.page_prot
     vma.vm_ops = desc.vm_ops
     vma.vm_private_data = desc.private_data

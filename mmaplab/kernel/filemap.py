@@ -12,10 +12,11 @@ from __future__ import annotations
 import errno
 
 from .errors import KernelError
-from .flags import PAGE_SHIFT, PAGE_SIZE, VMFlag
+from .flags import PAGE_SHIFT, PAGE_SIZE
 from .fs import File, FileOperations, FMode, Inode
-from .mm_types import VmAreaDesc, VmFault, VmOperationsStruct
+from .mm_types import VmAreaDesc, VmFault, VmOperationsStruct, vma_desc_test
 from .page_alloc import alloc_page
+from .vma_flags import VMA_SYNC_BIT
 
 __all__ = ["RegularFile", "generic_file_vm_ops", "generic_file_mmap_prepare",
            "filemap_fault", "VM_FAULT_SIGBUS", "VM_FAULT_OOM", "VM_FAULT_NOPAGE"]
@@ -50,7 +51,7 @@ generic_file_vm_ops = VmOperationsStruct(name="ext4_file_vm_ops", fault=filemap_
 
 def generic_file_mmap_prepare(desc: VmAreaDesc) -> int:
     """``ext4_file_mmap_prepare()``: no MAP_SYNC without DAX, then the page-cache vm_ops."""
-    if VMFlag.SYNC in desc.vm_flags:
+    if vma_desc_test(desc, VMA_SYNC_BIT):
         return -errno.EOPNOTSUPP  # daxdev_mapping_supported() is false for non-DAX files
     desc.vm_ops = generic_file_vm_ops
     return 0

@@ -14,10 +14,11 @@ from __future__ import annotations
 import errno
 
 from .errors import kerr
-from .flags import MAP_FIXED, MAP_HUGE_SHIFT, PAGE_SHIFT, PMD_SIZE, VMFlag
+from .flags import MAP_FIXED, MAP_HUGE_SHIFT, PAGE_SHIFT, PMD_SIZE
 from .fs import File, FileOperations, FMode, Inode
-from .mm_types import MmStruct, VmAreaDesc
+from .mm_types import MmStruct, VmAreaDesc, vma_desc_set_flags, vma_desc_test
 from .mmap import vm_unmapped_area_topdown
+from .vma_flags import VMA_DONTEXPAND_BIT, VMA_HUGETLB_BIT, VMA_NORESERVE_BIT
 
 __all__ = ["hugetlb_file_setup", "huge_page_size_for"]
 
@@ -43,8 +44,8 @@ def _hugetlbfs_mmap_prepare(desc: VmAreaDesc) -> int:
     hsize = desc.file.f_inode.i_size if desc.file is not None else PMD_SIZE
     if desc.pgoff & ((hsize >> PAGE_SHIFT) - 1):
         return -errno.EINVAL
-    desc.vm_flags |= VMFlag.HUGETLB | VMFlag.DONTEXPAND
-    if VMFlag.NORESERVE not in desc.vm_flags:
+    vma_desc_set_flags(desc, VMA_HUGETLB_BIT, VMA_DONTEXPAND_BIT)
+    if not vma_desc_test(desc, VMA_NORESERVE_BIT):
         return -errno.ENOMEM  # hugetlb_reserve_pages(): vm.nr_hugepages is 0
     return 0
 

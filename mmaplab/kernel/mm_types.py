@@ -8,8 +8,8 @@ Models ``struct mm_struct`` (its fields; the system calls live in ``mmaplab.kern
 
 ``vm_area_desc`` enforces what a ``mmap_prepare`` hook may touch: ``mm``,
 ``file``, ``start`` and ``end`` are immutable; ``pgoff``, ``vm_file``, the
-flags and ``page_prot`` may change; ``vm_ops`` and ``private_data`` are outputs;
-``action`` says what to do once the VMA exists.
+flags (``vma_flags``, a ``vma_flags_t``) and ``page_prot`` may change; ``vm_ops``
+and ``private_data`` are outputs; ``action`` says what to do once the VMA exists.
 """
 
 from __future__ import annotations
@@ -37,6 +37,19 @@ from .flags import (
 from .locks import RwSemaphore
 from .maple_tree import MapleTree
 from .pgtable import PageTable, Pgprot
+from .vma_flags import (
+    VmaFlagBit,
+    VmaFlags,
+    check_vma_bits,
+    legacy_to_vma_flags,
+    mk_vma_flags,
+    vma_flags_andnot,
+    vma_flags_or,
+    vma_flags_test,
+    vma_flags_test_all_mask,
+    vma_flags_test_any_mask,
+    vma_flags_to_legacy,
+)
 
 if TYPE_CHECKING:
     from .fs import File
@@ -45,7 +58,9 @@ if TYPE_CHECKING:
 __all__ = ["MmStruct", "AnonVma", "VmOperationsStruct", "VmAreaStruct", "VmAreaDesc", "MmapAction",
            "MmapActionType", "VmFault", "Ref", "vma_pages", "vma_dummy_vm_ops",
            "vma_desc_set_flags", "vma_desc_clear_flags", "vma_desc_test", "vma_desc_test_any",
-           "vma_desc_test_all", "vma_desc_is_cow_mapping", "vma_desc_size"]
+           "vma_desc_test_all", "vma_desc_is_cow_mapping", "vma_desc_size", "vma_desc_pages",
+           "vma_desc_set_flags_mask", "vma_desc_clear_flags_mask", "vma_desc_test_any_mask",
+           "vma_desc_test_all_mask", "desc_legacy_flags"]
 
 _serial = itertools.count(1)
 
@@ -253,10 +268,11 @@ def vm_area_free(vma: VmAreaStruct, where: str) -> None:
     vma.__class__ = FreedVmArea
 
 
-def vma_pages(vma: VmAreaStruct | VmAreaDesc) -> int:
-    """``vma_pages()`` / ``vma_desc_pages()``."""
+def vma_pages(vma: VmAreaStruct) -> int:
+    """``vma_pages()``: the VMA's size in pages (for a descriptor: ``vma_desc_pages()``)."""
     if isinstance(vma, VmAreaDesc):
-        return (vma.end - vma.start) >> PAGE_SHIFT
+        raise TypeError("vma_pages() takes a struct vm_area_struct *; for a vm_area_desc the "
+                        "kernel has vma_desc_pages(desc)")
     return (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
 
 
@@ -302,14 +318,25 @@ class MmapAction:
 class VmAreaDesc:
     """``struct vm_area_desc``: a mapping that does not exist yet, for ``mmap_prepare``.
 
-    Immutable: ``mm``, ``file``, ``start``, ``end``.  Mutable (pre-filled):
-    ``pgoff``, ``vm_file``, ``vm_flags``, ``page_prot``.  Outputs: ``vm_ops``,
+    Immutable (a model rule, see below): ``mm``, ``file``, ``start``, ``end``.
+    Mutable (pre-filled): ``pgoff``, ``vm_file``, ``vma_flags`` (a ``vma_flags_t``,
+    :class:`~mmaplab.kernel.vma_flags.VmaFlags`), ``page_prot``.  Outputs: ``vm_ops``,
     ``private_data``.  ``action``: what to do after the VMA is created.
-    Assigning an immutable field raises :class:`HookViolation` naming the rule.
+
+    Every write is checked at the write: a value of the wrong type raises
+    :class:`HookViolation` naming the field and the type C would have required, so a
+    bad hook fails where it went wrong rather than deep inside the mapping path.
+    The kernel does not guard ``mm``/``file``/``start``/``end`` (after v4 17/21 they
+    are plain fields documented as "immutable state"); refusing the write is a
+    teaching guard of the model, labelled as such in the message.
+    There is no ``vm_flags`` member: Linux 7.0 renamed the descriptor's field to
+    ``vma_flags`` and changed its type; the old name raises a HookViolation saying so.
     """
 
-    __slots__ = ("_mm", "_file", "_start", "_end", "pgoff", "vm_file", "vm_flags",
+    __slots__ = ("_mm", "_file", "_start", "_end", "pgoff", "vm_file", "vma_flags",
                  "page_prot", "vm_ops", "private_data", "action", "hook")
+    #: The hook the descriptor is given to (for messages); set through object.__setattr__.
+    hook: str
     # Set once through object.__setattr__ (the immutable fields); declared for the checker.
     _mm: MmStruct | None
     _file: File | None
@@ -317,35 +344,44 @@ class VmAreaDesc:
     _end: int
 
     def __init__(self, mm: MmStruct | None, file: File | None, start: int, end: int, pgoff: int,
-                 vm_file: File | None, vm_flags: VMFlag, page_prot: Pgprot) -> None:
+                 vm_file: File | None, vma_flags: VmaFlags | VMFlag, page_prot: Pgprot) -> None:
         object.__setattr__(self, "_mm", mm)
         object.__setattr__(self, "_file", file)
         object.__setattr__(self, "_start", start)
         object.__setattr__(self, "_end", end)
+        object.__setattr__(self, "hook", "f_op->mmap_prepare")
+        if isinstance(vma_flags, VMFlag):
+            vma_flags = legacy_to_vma_flags(vma_flags)
         self.pgoff = pgoff
         self.vm_file = vm_file
-        self.vm_flags = vm_flags
+        self.vma_flags = vma_flags
         self.page_prot = page_prot
         self.vm_ops: VmOperationsStruct | None = None
         self.private_data: Any = None
         self.action = MmapAction()
-        self.hook = "f_op->mmap_prepare"
 
     def __setattr__(self, attr: str, value: Any) -> None:
         if attr in ("mm", "file", "start", "end"):
             raise HookViolation(
                 self.hook,
                 f"assigned desc.{attr}, which is immutable: the address range, the mm and the "
-                "file being mapped are decided by the caller of mmap_prepare",
+                "file being mapped are decided by the caller of mmap_prepare (a model rule: "
+                "the kernel documents these as immutable but does not enforce it)",
             )
-        try:
-            object.__setattr__(self, attr, value)
-        except AttributeError:
+        if attr == "vm_flags":
+            raise HookViolation(self.hook, _NO_VM_FLAGS)
+        check = _DESC_FIELDS.get(attr)
+        if check is None:
             raise HookViolation(
                 self.hook,
-                f"vm_area_desc has no field '{attr}'; a hook may set pgoff, vm_file, vm_flags, "
+                f"vm_area_desc has no field '{attr}'; a hook may set pgoff, vm_file, vma_flags, "
                 "page_prot, vm_ops, private_data and action",
-            ) from None
+            )
+        expected, ok = check
+        if not ok(value):
+            raise HookViolation(
+                self.hook, f"desc.{attr} must be {expected}, not {_describe(value)}")
+        object.__setattr__(self, attr, value)
 
     @property
     def mm(self) -> MmStruct | None:
@@ -364,50 +400,132 @@ class VmAreaDesc:
         return self._end
 
     @property
-    def vma_flags(self) -> VMFlag:
-        """Newer kernels' name for the flags field."""
-        return self.vm_flags
+    def vm_flags(self) -> Any:
+        """Gone since Linux 7.0: the field is ``vma_flags`` (reading it explains that)."""
+        raise HookViolation(self.hook, _NO_VM_FLAGS)
 
     def __repr__(self) -> str:
         return (f"<vm_area_desc {self.start:#x}-{self.end:#x} pgoff={self.pgoff:#x} "
-                f"{self.vm_flags.names()}>")
+                f"{self.vma_flags.names()}>")
 
 
-# -- flag accessors the kernel provides for descriptors (include/linux/mm.h) --
+_NO_VM_FLAGS = (
+    "vm_area_desc has no field 'vm_flags': since Linux 7.0 the descriptor's flags are "
+    "desc.vma_flags, a vma_flags_t bitmap addressed by VMA_*_BIT numbers. Use "
+    "vma_desc_test(desc, VMA_SHARED_BIT), vma_desc_set_flags(desc, VMA_IO_BIT, ...) and "
+    "vma_desc_clear_flags(desc, ...)"
+)
 
-def vma_desc_set_flags(desc: VmAreaDesc, flags: VMFlag) -> None:
-    """``vma_desc_set_flags()``: set bits on the proposed VMA."""
-    desc.vm_flags |= flags
-
-
-def vma_desc_clear_flags(desc: VmAreaDesc, flags: VMFlag) -> None:
-    """``vma_desc_clear_flags()``: clear bits on the proposed VMA."""
-    desc.vm_flags &= ~flags
+_ULONG_MAX = (1 << 64) - 1
 
 
-def vma_desc_test(desc: VmAreaDesc, flag: VMFlag) -> bool:
-    """``vma_desc_test()``: is this single flag set?"""
-    return flag in desc.vm_flags
+def _describe(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"{type(value).__name__} {text}"
 
 
-def vma_desc_test_any(desc: VmAreaDesc, flags: VMFlag) -> bool:
-    """``vma_desc_test_any()``: is *any* of ``flags`` set? (what mmap_prepare.rst shows)"""
-    return bool(desc.vm_flags & flags)
+def _is_file_or_none(value: Any) -> bool:
+    from .fs import File
+    return value is None or isinstance(value, File)
 
 
-def vma_desc_test_all(desc: VmAreaDesc, flags: VMFlag) -> bool:
-    """``vma_desc_test_all()``: are *all* of ``flags`` set?"""
-    return (desc.vm_flags & flags) == flags
+def _is_ulong(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _ULONG_MAX
+
+
+#: What each writable descriptor field holds in C, and the check for it.
+_DESC_FIELDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "pgoff": ("a pgoff_t (an int in 0..2**64-1)", _is_ulong),
+    "vm_file": ("a struct file * (File or None)", _is_file_or_none),
+    "vma_flags": ("a vma_flags_t (mk_vma_flags(...), or change it with vma_desc_set_flags())",
+                  lambda v: isinstance(v, VmaFlags)),
+    "page_prot": ("a pgprot_t (Pgprot)", lambda v: isinstance(v, Pgprot)),
+    "vm_ops": ("a const struct vm_operations_struct * (VmOperationsStruct or None)",
+               lambda v: v is None or isinstance(v, VmOperationsStruct)),
+    "private_data": ("a void *", lambda v: True),
+    "action": ("a struct mmap_action (MmapAction)", lambda v: isinstance(v, MmapAction)),
+    # not a kernel field: the model's name for the hook holding the descriptor
+    "hook": ("a str", lambda v: isinstance(v, str)),
+}
+
+
+# -- flag accessors the kernel provides for descriptors (include/linux/mm.h, 7.0) --
+
+def vma_desc_test(desc: VmAreaDesc, bit: VmaFlagBit, *more: Any) -> bool:
+    """``vma_desc_test(desc, bit)``: is this one ``VMA_*_BIT`` set?
+
+    The kernel's takes exactly one bit; for several use :func:`vma_desc_test_any` or
+    :func:`vma_desc_test_all`.
+    """
+    if more:
+        raise TypeError("vma_desc_test() takes one VMA_*_BIT; for several bits use "
+                        "vma_desc_test_any(desc, ...) or vma_desc_test_all(desc, ...)")
+    (b,) = check_vma_bits("vma_desc_test", (bit,))
+    return vma_flags_test(desc.vma_flags, b)
+
+
+def vma_desc_test_any_mask(desc: VmAreaDesc, flags: VmaFlags) -> bool:
+    """``vma_desc_test_any_mask()``: is any bit of the mask set?"""
+    return vma_flags_test_any_mask(desc.vma_flags, flags)
+
+
+def vma_desc_test_any(desc: VmAreaDesc, *bits: VmaFlagBit) -> bool:
+    """``vma_desc_test_any(desc, ...)``: is any of these ``VMA_*_BIT`` set?"""
+    return vma_desc_test_any_mask(desc, mk_vma_flags(*check_vma_bits("vma_desc_test_any", bits)))
+
+
+def vma_desc_test_all_mask(desc: VmAreaDesc, flags: VmaFlags) -> bool:
+    """``vma_desc_test_all_mask()``: are all bits of the mask set?"""
+    return vma_flags_test_all_mask(desc.vma_flags, flags)
+
+
+def vma_desc_test_all(desc: VmAreaDesc, *bits: VmaFlagBit) -> bool:
+    """``vma_desc_test_all(desc, ...)``: are all of these ``VMA_*_BIT`` set?"""
+    return vma_desc_test_all_mask(desc, mk_vma_flags(*check_vma_bits("vma_desc_test_all", bits)))
+
+
+def vma_desc_set_flags_mask(desc: VmAreaDesc, flags: VmaFlags) -> None:
+    """``vma_desc_set_flags_mask()``: set every bit of the mask on the proposed VMA."""
+    desc.vma_flags = vma_flags_or(desc.vma_flags, flags)
+
+
+def vma_desc_set_flags(desc: VmAreaDesc, *bits: VmaFlagBit) -> None:
+    """``vma_desc_set_flags(desc, ...)``: set these ``VMA_*_BIT`` on the proposed VMA."""
+    vma_desc_set_flags_mask(desc, mk_vma_flags(*check_vma_bits("vma_desc_set_flags", bits)))
+
+
+def vma_desc_clear_flags_mask(desc: VmAreaDesc, flags: VmaFlags) -> None:
+    """``vma_desc_clear_flags_mask()``: clear every bit of the mask."""
+    desc.vma_flags = vma_flags_andnot(desc.vma_flags, flags)
+
+
+def vma_desc_clear_flags(desc: VmAreaDesc, *bits: VmaFlagBit) -> None:
+    """``vma_desc_clear_flags(desc, ...)``: clear these ``VMA_*_BIT``."""
+    vma_desc_clear_flags_mask(desc, mk_vma_flags(*check_vma_bits("vma_desc_clear_flags", bits)))
 
 
 def vma_desc_is_cow_mapping(desc: VmAreaDesc) -> bool:
-    """``vma_desc_is_cow_mapping()``: private and may be written."""
-    return (desc.vm_flags & (VMFlag.SHARED | VMFlag.MAYWRITE)) == VMFlag.MAYWRITE
+    """``vma_desc_is_cow_mapping()``: private (no VMA_SHARED_BIT) and VMA_MAYWRITE_BIT."""
+    return (vma_desc_test(desc, VmaFlagBit.MAYWRITE)
+            and not vma_desc_test(desc, VmaFlagBit.SHARED))
 
 
 def vma_desc_size(desc: VmAreaDesc) -> int:
-    """``vma_desc_size()``."""
+    """``vma_desc_size()``: ``end - start`` in bytes."""
     return desc.end - desc.start
+
+
+def vma_desc_pages(desc: VmAreaDesc) -> int:
+    """``vma_desc_pages()``: the proposed VMA's size in pages."""
+    return vma_desc_size(desc) >> PAGE_SHIFT
+
+
+def desc_legacy_flags(desc: VmAreaDesc) -> VMFlag:
+    """The descriptor's flags as ``vm_flags_t``, where the model's VMA code needs them
+    (the kernel's ``vma_flags_to_legacy()`` when copying into ``vm_area_struct``)."""
+    return vma_flags_to_legacy(desc.vma_flags)
 
 
 @dataclass

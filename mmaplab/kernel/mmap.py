@@ -57,6 +57,7 @@ from .mm_types import (
     VmAreaDesc,
     VmAreaStruct,
     VmOperationsStruct,
+    desc_legacy_flags,
     vm_area_free,
     vma_dummy_vm_ops,
 )
@@ -359,7 +360,7 @@ def call_mmap_prepare(mm: MmStruct, m: MmapState) -> VmAreaDesc:
     if desc.vm_file is not m.file:
         m.file_doesnt_need_get = True
         m.file = desc.vm_file
-    m.flags = desc.vm_flags
+    m.flags = desc_legacy_flags(desc)
     m.page_prot = desc.page_prot
     m.vm_ops = desc.vm_ops
     m.vm_private_data = desc.private_data

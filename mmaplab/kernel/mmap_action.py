@@ -20,13 +20,30 @@ from __future__ import annotations
 import errno
 
 from .errors import KernelError
-from .flags import PAGE_SIZE, VM_REMAP_FLAGS, VMFlag, is_cow_mapping
+from .flags import PAGE_SIZE
 from .hooks import call_hook
 from .memory import do_remap_pfn_range, insert_pages, simple_ioremap_prep
-from .mm_types import MmapAction, MmapActionType, MmStruct, Ref, VmAreaDesc, VmAreaStruct
+from .mm_types import (
+    MmapAction,
+    MmapActionType,
+    MmStruct,
+    Ref,
+    VmAreaDesc,
+    VmAreaStruct,
+    vma_desc_is_cow_mapping,
+    vma_desc_set_flags,
+    vma_desc_test,
+)
 from .page_alloc import Page
 from .pgtable import pgprot_decrypted
 from .vma import do_vmi_munmap
+from .vma_flags import (
+    VMA_DONTDUMP_BIT,
+    VMA_DONTEXPAND_BIT,
+    VMA_IO_BIT,
+    VMA_MIXEDMAP_BIT,
+    VMA_PFNMAP_BIT,
+)
 
 __all__ = [
     "mmap_action_remap", "mmap_action_remap_full", "mmap_action_ioremap",
@@ -118,11 +135,11 @@ def remap_pfn_range_prepare(desc: VmAreaDesc) -> int:
     start, end = a.remap_start, a.remap_start + a.remap_size
     if not range_in_vma_desc(desc, start, end):
         return -errno.EFAULT
-    if is_cow_mapping(desc.vm_flags):
+    if vma_desc_is_cow_mapping(desc):
         if start != desc.start or end != desc.end:
             return -errno.EINVAL
         desc.pgoff = a.remap_start_pfn
-    desc.vm_flags |= VM_REMAP_FLAGS
+    vma_desc_set_flags(desc, VMA_IO_BIT, VMA_PFNMAP_BIT, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT)
     return 0
 
 
@@ -151,10 +168,10 @@ def simple_ioremap_prepare(desc: VmAreaDesc) -> int:
 
 def map_kernel_pages_prepare(desc: VmAreaDesc) -> int:
     """``map_kernel_pages_prepare()``: set VM_MIXEDMAP, then EFAULT if out of range."""
-    if VMFlag.MIXEDMAP not in desc.vm_flags:
-        if VMFlag.PFNMAP in desc.vm_flags:
+    if not vma_desc_test(desc, VMA_MIXEDMAP_BIT):
+        if vma_desc_test(desc, VMA_PFNMAP_BIT):
             _warn(desc, "map_kernel_pages on a VM_PFNMAP descriptor")
-        desc.vm_flags |= VMFlag.MIXEDMAP
+        vma_desc_set_flags(desc, VMA_MIXEDMAP_BIT)
     a = desc.action
     end = a.map_kernel_start + PAGE_SIZE * a.map_kernel_nr_pages
     if not range_in_vma_desc(desc, a.map_kernel_start, end):

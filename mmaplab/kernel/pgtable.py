@@ -17,7 +17,7 @@ from .flags import PAGE_SHIFT, PAGE_SIZE, VMFlag
 from .page_alloc import Page
 
 __all__ = ["Pgprot", "Pte", "PageTable", "vm_get_page_prot", "pgprot_noncached",
-           "pgprot_writecombine", "pgprot_decrypted"]
+           "pgprot_writecombine", "pgprot_decrypted", "pgprot_encrypted"]
 
 
 class Pgprot(enum.Flag):
@@ -68,6 +68,11 @@ def pgprot_writecombine(prot: Pgprot) -> Pgprot:
 
 def pgprot_decrypted(prot: Pgprot) -> Pgprot:
     """``pgprot_decrypted()``: identity without memory encryption."""
+    return prot
+
+
+def pgprot_encrypted(prot: Pgprot) -> Pgprot:
+    """``pgprot_encrypted()``: identity without memory encryption."""
     return prot
 
 

@@ -18,11 +18,13 @@ from typing import Any
 from ..drivers.hv_vmbus import model as hv_vmbus
 from ..drivers.uio import model as uio
 from ..kernel import memory, pgtable
+from ..kernel import mm_types as mt
 from ..kernel import mmap_action as act
 from ..kernel.flags import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, VMFlag
 from ..kernel.fs import FMode
 from ..kernel.mm_types import VmAreaDesc, VmAreaStruct, vma_pages
 from ..kernel.page_alloc import pfn_to_page
+from ..kernel.vma_flags import mk_vma_flags
 from .runtime import CObject
 
 __all__ = ["constants", "HELPERS", "LEGACY_VMA_HELPERS", "dmesg", "vma_flag_bit"]
@@ -64,54 +66,7 @@ def constants() -> str:
     return "\n".join(out) + "\n"
 
 
-# -- the descriptor's flags (include/linux/mm.h) -------------------------------------
-#
-# With the model's vma_flags_t (mmaplab.kernel.vma_flags: desc.vma_flags, the 7.0 API)
-# the accessors are the model's own; before it, they act on the VMFlag mask.
-
-def _model_accessors() -> dict[str, Callable[..., Any]] | None:
-    try:
-        from ..kernel import mm_types, vma_flags  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        return None
-    bit = vma_flags.VmaFlagBit
-
-    def bits_of(f: Callable[..., Any]) -> Callable[..., Any]:
-        return lambda desc, *bits: f(desc, *(bit(b) for b in bits))
-
-    names = ("vma_desc_set_flags", "vma_desc_clear_flags", "vma_desc_test",
-             "vma_desc_test_any", "vma_desc_test_all")
-    out = {n: bits_of(getattr(mm_types, n)) for n in names}
-    for n in ("vma_desc_set_flags_mask", "vma_desc_clear_flags_mask", "vma_desc_test_any_mask",
-              "vma_desc_test_all_mask", "vma_desc_is_cow_mapping"):
-        out[n] = getattr(mm_types, n)
-    out["mk_vma_flags"] = lambda *bits: vma_flags.mk_vma_flags(*(bit(b) for b in bits))
-    return out
-
-
-def _bits(*bits: int) -> VMFlag:
-    flags = VMFlag.NONE
-    for b in bits:
-        flags |= VMFlag(1 << b)
-    return flags
-
-
-def _set(desc: VmAreaDesc, *bits: int) -> None:
-    desc.vm_flags |= _bits(*bits)
-
-
-def _clear(desc: VmAreaDesc, *bits: int) -> None:
-    desc.vm_flags &= ~_bits(*bits)
-
-
-def _test_any(desc: VmAreaDesc, *bits: int) -> bool:
-    return bool(desc.vm_flags & _bits(*bits))
-
-
-def _test_all(desc: VmAreaDesc, *bits: int) -> bool:
-    want = _bits(*bits)
-    return (desc.vm_flags & want) == want
-
+# -- the descriptor's flags (include/linux/mm.h): the model's own vma_flags_t API ---------
 
 def _container_of(ptr: Any, type_name: str, member: str) -> Any:
     owner = getattr(ptr, "container_of", None)
@@ -154,19 +109,18 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "pgprot_noncached": pgtable.pgprot_noncached,
     "pgprot_writecombine": pgtable.pgprot_writecombine,
     "pgprot_decrypted": pgtable.pgprot_decrypted,
-    "pgprot_encrypted": getattr(pgtable, "pgprot_encrypted", lambda p: p),
-    "vma_desc_set_flags": _set, "vma_desc_clear_flags": _clear,
-    "vma_desc_test": lambda d, bit: _test_any(d, bit),
-    "vma_desc_test_any": _test_any, "vma_desc_test_all": _test_all,
-    "vma_desc_set_flags_mask": lambda d, m: setattr(d, "vm_flags", d.vm_flags | m),
-    "vma_desc_clear_flags_mask": lambda d, m: setattr(d, "vm_flags", d.vm_flags & ~m),
-    "vma_desc_test_any_mask": lambda d, m: bool(d.vm_flags & m),
-    "vma_desc_test_all_mask": lambda d, m: (d.vm_flags & m) == m,
-    "mk_vma_flags": _bits,
-    "vma_desc_size": lambda d: d.end - d.start,
-    "vma_desc_pages": lambda d: (d.end - d.start) >> PAGE_SHIFT,
-    "vma_desc_is_cow_mapping":
-        lambda d: (d.vm_flags & (VMFlag.SHARED | VMFlag.MAYWRITE)) == VMFlag.MAYWRITE,
+    "pgprot_encrypted": pgtable.pgprot_encrypted,
+    "vma_desc_set_flags": mt.vma_desc_set_flags, "vma_desc_clear_flags": mt.vma_desc_clear_flags,
+    "vma_desc_test": mt.vma_desc_test,
+    "vma_desc_test_any": mt.vma_desc_test_any, "vma_desc_test_all": mt.vma_desc_test_all,
+    "vma_desc_set_flags_mask": mt.vma_desc_set_flags_mask,
+    "vma_desc_clear_flags_mask": mt.vma_desc_clear_flags_mask,
+    "vma_desc_test_any_mask": mt.vma_desc_test_any_mask,
+    "vma_desc_test_all_mask": mt.vma_desc_test_all_mask,
+    "mk_vma_flags": mk_vma_flags,
+    "vma_desc_size": mt.vma_desc_size,
+    "vma_desc_pages": mt.vma_desc_pages,
+    "vma_desc_is_cow_mapping": mt.vma_desc_is_cow_mapping,
     "mmap_action_remap": act.mmap_action_remap,
     "mmap_action_remap_full": act.mmap_action_remap_full,
     "mmap_action_ioremap": act.mmap_action_ioremap,
@@ -209,7 +163,6 @@ def _refcount_dec_and_test(r: Any) -> bool:
 
 
 HELPERS["refcount_dec_and_test"] = _refcount_dec_and_test
-HELPERS.update(_model_accessors() or {})
 
 #: Helpers that need the VMA to exist, with what an ``mmap_prepare`` hook uses instead.
 LEGACY_VMA_HELPERS: dict[str, str] = {

@@ -25,9 +25,11 @@ from mmaplab import (
     Inode,
     VMFlag,
     VmOperationsStruct,
+    vma_desc_set_flags_mask,
 )
 from mmaplab.kernel.mmap_action import mmap_action_remap_full, mmap_action_simple_ioremap
 from mmaplab.kernel.pgtable import Pgprot
+from mmaplab.kernel.vma_flags import legacy_to_vma_flags
 
 P = PAGE_SIZE
 BASE = 0x7F0000000000
@@ -68,7 +70,7 @@ class Counting:
             self.calls.append("mmap_prepare")
             if self.prepare_err:
                 return self.prepare_err
-            desc.vm_flags |= self.flags
+            vma_desc_set_flags_mask(desc, legacy_to_vma_flags(self.flags))
             desc.vm_ops = self.vm_ops
             if self.action is not None:
                 self.action(desc)

@@ -33,7 +33,7 @@ from ...kernel.fs import File, FileOperations, FMode, Inode
 from ...kernel.memory import vm_iomap_memory
 from ...kernel.mm_types import VmAreaDesc, VmAreaStruct
 from ...kernel.mmap_action import mmap_action_simple_ioremap
-from ...kernel.pgtable import Pgprot, pgprot_noncached
+from ...kernel.pgtable import pgprot_noncached
 from ..base import (
     Driver,
 )
@@ -106,8 +106,6 @@ class HpetDriver(Driver):
     def observe(self) -> dict[str, Any]:
         return {"timers_in_use": sorted(self.timers_in_use)}
 
-    def _noncached(self, prot: Pgprot) -> Pgprot:
-        return pgprot_noncached(prot)
 
     # -- legacy ---------------------------------------------------------------------------
     def hpet_mmap(self, file: File, vma: VmAreaStruct) -> int:
@@ -118,7 +116,7 @@ class HpetDriver(Driver):
         addr = devp.hd_hpets.hp_hpet_phys
         if addr & (PAGE_SIZE - 1):
             return -errno.ENOSYS
-        vma.vm_page_prot = self._noncached(vma.vm_page_prot)
+        vma.vm_page_prot = pgprot_noncached(vma.vm_page_prot)
         return vm_iomap_memory(vma, addr, PAGE_SIZE)
 
     def hpet_mmap_stub(self, file: File, vma: VmAreaStruct) -> int:
@@ -136,7 +134,7 @@ class HpetDriver(Driver):
         addr = devp.hd_hpets.hp_hpet_phys
         if addr & (PAGE_SIZE - 1):
             return -errno.ENOSYS
-        desc.page_prot = self._noncached(desc.page_prot)
+        desc.page_prot = pgprot_noncached(desc.page_prot)
         self._action(desc, addr)
         return 0
 

@@ -25,6 +25,7 @@ from typing import Any
 from ...kernel.flags import PAGE_SIZE, VMFlag
 from ...kernel.fs import File, FileOperations, FMode, Inode
 from ...kernel.mm_types import VmAreaDesc, VmAreaStruct, vma_desc_test
+from ...kernel.vma_flags import VMA_SHARED_BIT
 from ..base import (
     Driver,
 )
@@ -90,4 +91,4 @@ class MtdcharDriver(Driver):
     def mtdchar_mmap_prepare_nommu(self, desc: VmAreaDesc) -> int:
         """The !CONFIG_MMU branch: ``vma_desc_test(desc, VMA_SHARED_BIT)`` (v2 fix of v1's
         ``vma_desc_test_flags``)."""
-        return 0 if vma_desc_test(desc, VMFlag.SHARED) else -errno.EACCES
+        return 0 if vma_desc_test(desc, VMA_SHARED_BIT) else -errno.EACCES

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import errno
 
-from ...kernel.flags import VMFlag
 from ...kernel.mm_types import VmAreaDesc, vma_desc_test
 from ...kernel.mmap_action import mmap_action_simple_ioremap
+from ...kernel.vma_flags import VMA_SHARED_BIT
 from ..base import Mutant, answer_mutant
 from .model import MTD_RAM, MTD_ROM, MtdcharDriver
 
@@ -18,7 +18,7 @@ __all__ = ["MUTANTS"]
 
 
 def _shared_only(desc: VmAreaDesc) -> int:
-    return 0 if vma_desc_test(desc, VMFlag.SHARED) else -errno.EACCES
+    return 0 if vma_desc_test(desc, VMA_SHARED_BIT) else -errno.EACCES
 
 
 def _revived_ram_branch(self: MtdcharDriver, desc: VmAreaDesc) -> int:
@@ -47,7 +47,7 @@ def _nommu_allows_private(self: MtdcharDriver, desc: VmAreaDesc) -> int:
 
 def _nommu_einval(self: MtdcharDriver, desc: VmAreaDesc) -> int:
     if not self.mmu:
-        return 0 if vma_desc_test(desc, VMFlag.SHARED) else -errno.EINVAL
+        return 0 if vma_desc_test(desc, VMA_SHARED_BIT) else -errno.EINVAL
     return -errno.ENODEV
 
 

@@ -36,7 +36,14 @@ from ...kernel.mm_types import (
     vma_desc_test,
 )
 from ...kernel.mmap_action import mmap_action_simple_ioremap
-from ...kernel.pgtable import Pgprot, pgprot_writecombine
+from ...kernel.pgtable import pgprot_writecombine
+from ...kernel.vma_flags import (
+    VMA_DONTCOPY_BIT,
+    VMA_DONTDUMP_BIT,
+    VMA_MAYSHARE_BIT,
+    VMA_MAYWRITE_BIT,
+    VMA_WRITE_BIT,
+)
 from ..base import (
     Driver,
 )
@@ -84,8 +91,6 @@ class OpenDiceDriver(Driver):
     def observe(self) -> dict[str, Any]:
         return {"rmem": f"{self.rmem.base:#x}+{self.rmem.size:#x}"}
 
-    def _wc(self, prot: Pgprot) -> Pgprot:
-        return pgprot_writecombine(prot)
 
     # -- legacy --------------------------------------------------------------------------
     def open_dice_mmap(self, filp: File, vma: VmAreaStruct) -> int:
@@ -96,7 +101,7 @@ class OpenDiceDriver(Driver):
             if VMFlag.WRITE in vma.vm_flags:
                 return -errno.EPERM
             vma.vm_flags &= ~VMFlag.MAYWRITE  # vm_flags_clear()
-        vma.vm_page_prot = self._wc(vma.vm_page_prot)
+        vma.vm_page_prot = pgprot_writecombine(vma.vm_page_prot)
         vma.vm_flags |= VMFlag.DONTCOPY | VMFlag.DONTDUMP  # vm_flags_set()
         return vm_iomap_memory(vma, drvdata.rmem.base, drvdata.rmem.size)
 
@@ -106,17 +111,17 @@ class OpenDiceDriver(Driver):
         ``mmap_action_simple_ioremap()``."""
         assert desc.file is not None
         drvdata: OpenDiceDriver = desc.file.private_data
-        if vma_desc_test(desc, VMFlag.MAYSHARE):
-            if vma_desc_test(desc, VMFlag.WRITE):
+        if vma_desc_test(desc, VMA_MAYSHARE_BIT):
+            if vma_desc_test(desc, VMA_WRITE_BIT):
                 return -errno.EPERM
-            vma_desc_clear_flags(desc, VMFlag.MAYWRITE)
-        desc.page_prot = self._wc(desc.page_prot)
+            vma_desc_clear_flags(desc, VMA_MAYWRITE_BIT)
+        desc.page_prot = pgprot_writecombine(desc.page_prot)
         self._set_flags(desc)
         self._action(desc, drvdata.rmem)
         return 0
 
     def _set_flags(self, desc: VmAreaDesc) -> None:
-        vma_desc_set_flags(desc, VMFlag.DONTCOPY | VMFlag.DONTDUMP)
+        vma_desc_set_flags(desc, VMA_DONTCOPY_BIT, VMA_DONTDUMP_BIT)
 
     def _action(self, desc: VmAreaDesc, rmem: ReservedMem) -> None:
         mmap_action_simple_ioremap(desc, rmem.base, rmem.size)

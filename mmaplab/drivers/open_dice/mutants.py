@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import errno
 
-from ...kernel.flags import PAGE_SHIFT, VMFlag
+from ...kernel.flags import PAGE_SHIFT
 from ...kernel.mm_types import (
     VmAreaDesc,
     vma_desc_clear_flags,
@@ -17,6 +17,13 @@ from ...kernel.mm_types import (
 )
 from ...kernel.mmap_action import mmap_action_ioremap_full, mmap_action_simple_ioremap
 from ...kernel.pgtable import pgprot_noncached, pgprot_writecombine
+from ...kernel.vma_flags import (
+    VMA_DONTCOPY_BIT,
+    VMA_DONTDUMP_BIT,
+    VMA_MAYSHARE_BIT,
+    VMA_MAYWRITE_BIT,
+    VMA_WRITE_BIT,
+)
 from ..base import Mutant, answer_mutant
 from .model import OpenDiceDriver
 
@@ -32,21 +39,21 @@ def _rmem(desc: VmAreaDesc) -> tuple[int, int]:
 def _finish(desc: VmAreaDesc) -> int:
     """The reference's tail: write-combined, DONTCOPY|DONTDUMP, the guarded remap."""
     desc.page_prot = pgprot_writecombine(desc.page_prot)
-    vma_desc_set_flags(desc, VMFlag.DONTCOPY | VMFlag.DONTDUMP)
+    vma_desc_set_flags(desc, VMA_DONTCOPY_BIT, VMA_DONTDUMP_BIT)
     mmap_action_simple_ioremap(desc, *_rmem(desc))
     return 0
 
 
 def _refuse_shared_write(desc: VmAreaDesc) -> int:
-    if vma_desc_test(desc, VMFlag.MAYSHARE):
-        if vma_desc_test(desc, VMFlag.WRITE):
+    if vma_desc_test(desc, VMA_MAYSHARE_BIT):
+        if vma_desc_test(desc, VMA_WRITE_BIT):
             return -errno.EPERM
-        vma_desc_clear_flags(desc, VMFlag.MAYWRITE)
+        vma_desc_clear_flags(desc, VMA_MAYWRITE_BIT)
     return 0
 
 
 def _keeps_maywrite(self: OpenDiceDriver, desc: VmAreaDesc) -> int:
-    if vma_desc_test(desc, VMFlag.MAYSHARE) and vma_desc_test(desc, VMFlag.WRITE):
+    if vma_desc_test(desc, VMA_MAYSHARE_BIT) and vma_desc_test(desc, VMA_WRITE_BIT):
         return -errno.EPERM
     return _finish(desc)
 
@@ -55,7 +62,7 @@ def _no_writecombine(self: OpenDiceDriver, desc: VmAreaDesc) -> int:
     err = _refuse_shared_write(desc)
     if err:
         return err
-    vma_desc_set_flags(desc, VMFlag.DONTCOPY | VMFlag.DONTDUMP)
+    vma_desc_set_flags(desc, VMA_DONTCOPY_BIT, VMA_DONTDUMP_BIT)
     mmap_action_simple_ioremap(desc, *_rmem(desc))
     return 0
 
@@ -65,7 +72,7 @@ def _noncached(self: OpenDiceDriver, desc: VmAreaDesc) -> int:
     if err:
         return err
     desc.page_prot = pgprot_noncached(desc.page_prot)  # "device memory is uncached"
-    vma_desc_set_flags(desc, VMFlag.DONTCOPY | VMFlag.DONTDUMP)
+    vma_desc_set_flags(desc, VMA_DONTCOPY_BIT, VMA_DONTDUMP_BIT)
     mmap_action_simple_ioremap(desc, *_rmem(desc))
     return 0
 
@@ -75,7 +82,7 @@ def _ioremap_full(self: OpenDiceDriver, desc: VmAreaDesc) -> int:
     if err:
         return err
     desc.page_prot = pgprot_writecombine(desc.page_prot)
-    vma_desc_set_flags(desc, VMFlag.DONTCOPY | VMFlag.DONTDUMP)
+    vma_desc_set_flags(desc, VMA_DONTCOPY_BIT, VMA_DONTDUMP_BIT)
     mmap_action_ioremap_full(desc, _rmem(desc)[0] >> PAGE_SHIFT)
     return 0
 
@@ -85,24 +92,24 @@ def _no_dontcopy(self: OpenDiceDriver, desc: VmAreaDesc) -> int:
     if err:
         return err
     desc.page_prot = pgprot_writecombine(desc.page_prot)
-    vma_desc_set_flags(desc, VMFlag.DONTDUMP)
+    vma_desc_set_flags(desc, VMA_DONTDUMP_BIT)
     mmap_action_simple_ioremap(desc, *_rmem(desc))
     return 0
 
 
 def _refuses_private_write(self: OpenDiceDriver, desc: VmAreaDesc) -> int:
-    if vma_desc_test(desc, VMFlag.WRITE):  # "no writes to the secrets, ever"
+    if vma_desc_test(desc, VMA_WRITE_BIT):  # "no writes to the secrets, ever"
         return -errno.EPERM
-    if vma_desc_test(desc, VMFlag.MAYSHARE):
-        vma_desc_clear_flags(desc, VMFlag.MAYWRITE)
+    if vma_desc_test(desc, VMA_MAYSHARE_BIT):
+        vma_desc_clear_flags(desc, VMA_MAYWRITE_BIT)
     return _finish(desc)
 
 
 def _eacces(self: OpenDiceDriver, desc: VmAreaDesc) -> int:
-    if vma_desc_test(desc, VMFlag.MAYSHARE):
-        if vma_desc_test(desc, VMFlag.WRITE):
+    if vma_desc_test(desc, VMA_MAYSHARE_BIT):
+        if vma_desc_test(desc, VMA_WRITE_BIT):
             return -errno.EACCES  # "permission denied is EACCES"
-        vma_desc_clear_flags(desc, VMFlag.MAYWRITE)
+        vma_desc_clear_flags(desc, VMA_MAYWRITE_BIT)
     return _finish(desc)
 
 

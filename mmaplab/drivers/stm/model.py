@@ -45,7 +45,8 @@ from ...kernel.mm_types import (
     vma_desc_size,
 )
 from ...kernel.mmap_action import mmap_action_simple_ioremap
-from ...kernel.pgtable import Pgprot, pgprot_noncached
+from ...kernel.pgtable import pgprot_noncached
+from ...kernel.vma_flags import VMA_DONTDUMP_BIT, VMA_DONTEXPAND_BIT, VMA_IO_BIT
 from ..base import (
     Driver,
 )
@@ -152,8 +153,6 @@ class StmDriver(Driver):
     def observe(self) -> dict[str, Any]:
         return {"pm_usage": self.stm.usage_count, "pm_underflows": self.stm.underflows}
 
-    def _noncached(self, prot: Pgprot) -> Pgprot:
-        return pgprot_noncached(prot)
 
     # -- legacy ------------------------------------------------------------------------------
     def stm_char_mmap(self, file: File, vma: VmAreaStruct) -> int:
@@ -171,7 +170,7 @@ class StmDriver(Driver):
         if not phys:
             return -errno.EINVAL
         stm.pm_runtime_get_sync()
-        vma.vm_page_prot = self._noncached(vma.vm_page_prot)
+        vma.vm_page_prot = pgprot_noncached(vma.vm_page_prot)
         vma.vm_flags |= VMFlag.IO | VMFlag.DONTEXPAND | VMFlag.DONTDUMP
         vma.vm_ops = self.vm_ops
         vm_iomap_memory(vma, phys, size)  # the return value is ignored
@@ -194,8 +193,8 @@ class StmDriver(Driver):
         if not phys:
             return -errno.EINVAL
         self._prepare_extra()
-        desc.page_prot = self._noncached(desc.page_prot)
-        vma_desc_set_flags(desc, VMFlag.IO | VMFlag.DONTEXPAND | VMFlag.DONTDUMP)
+        desc.page_prot = pgprot_noncached(desc.page_prot)
+        vma_desc_set_flags(desc, VMA_IO_BIT, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT)
         desc.vm_ops = self.vm_ops
         mmap_action_simple_ioremap(desc, phys, size)
         return 0

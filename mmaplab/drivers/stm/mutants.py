@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 from typing import Any
 
-from ...kernel.flags import VMFlag
 from ...kernel.mm_types import (
     VmAreaDesc,
     VmOperationsStruct,
@@ -20,6 +19,7 @@ from ...kernel.mm_types import (
 )
 from ...kernel.mmap_action import mmap_action_simple_ioremap
 from ...kernel.pgtable import pgprot_noncached
+from ...kernel.vma_flags import VMA_DONTDUMP_BIT, VMA_DONTEXPAND_BIT, VMA_IO_BIT
 from ..base import Mutant, answer_mutant
 from .model import StmDriver, StmOutput, _zero_mmio_addr
 
@@ -58,7 +58,7 @@ def _prepare(self: StmDriver, desc: VmAreaDesc, *, size_check: bool = True,
         return -errno.EINVAL
     if noncached:
         desc.page_prot = pgprot_noncached(desc.page_prot)
-    vma_desc_set_flags(desc, VMFlag.IO | VMFlag.DONTEXPAND | VMFlag.DONTDUMP)
+    vma_desc_set_flags(desc, VMA_IO_BIT, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT)
     if vm_ops is True:
         desc.vm_ops = self.vm_ops
     elif vm_ops is not None:

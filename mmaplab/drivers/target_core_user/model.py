@@ -43,6 +43,7 @@ from ...kernel.mm_types import (
     vma_pages,
 )
 from ...kernel.page_alloc import Page, alloc_pages
+from ...kernel.vma_flags import VMA_DONTDUMP_BIT, VMA_DONTEXPAND_BIT
 from ..base import (
     Driver,
 )
@@ -168,7 +169,7 @@ class TcmuDev(Driver):
 
     def tcmu_mmap_prepare(self, info: UioInfo, desc: VmAreaDesc) -> int:
         """``tcmu_mmap_prepare()`` (v4 19/21): the same on the descriptor, no reference."""
-        vma_desc_set_flags(desc, VMFlag.DONTEXPAND | VMFlag.DONTDUMP)
+        vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT)
         desc.vm_ops = self.vm_ops
         desc.private_data = self
         if (desc.end - desc.start) >> PAGE_SHIFT != self.mmap_pages:

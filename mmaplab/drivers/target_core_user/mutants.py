@@ -13,8 +13,9 @@ import errno
 from collections.abc import Callable
 from typing import Any
 
-from ...kernel.flags import PAGE_SHIFT, VMFlag
+from ...kernel.flags import PAGE_SHIFT
 from ...kernel.mm_types import VmAreaDesc, vma_desc_set_flags
+from ...kernel.vma_flags import VMA_DONTDUMP_BIT, VMA_DONTEXPAND_BIT
 from ..base import Mutant, answer_mutant
 from ..uio.model import UioCore, UioInfo
 from ..uio.mutants import (
@@ -33,7 +34,7 @@ def _prepare(self: TcmuDev, desc: VmAreaDesc, *, private_data: bool = True,
     """``tcmu_mmap_prepare()`` with one step changed (the keywords name it)."""
     if kref == "first":
         self.kref_get()  # as tcmu_vma_open() did
-    vma_desc_set_flags(desc, VMFlag.DONTEXPAND | VMFlag.DONTDUMP)
+    vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT)
     desc.vm_ops = self.vm_ops
     if private_data:
         desc.private_data = self

@@ -273,7 +273,7 @@ class UioCore:
             return -errno.EINVAL
         vma.vm_ops = self.physical_vm_ops
         if mem.memtype == UIO_MEM_PHYS:
-            vma.vm_page_prot = self.noncached(vma.vm_page_prot)
+            vma.vm_page_prot = pgprot_noncached(vma.vm_page_prot)
         return remap_pfn_range(vma, vma.vm_start, mem.addr >> PAGE_SHIFT,
                                vma.vm_end - vma.vm_start, vma.vm_page_prot)
 
@@ -282,9 +282,6 @@ class UioCore:
         """``vma->vm_end - vma->vm_start > mem->size`` is refused (bytes, no rounding)."""
         return vma.vm_end - vma.vm_start <= mem.size
 
-    @staticmethod
-    def noncached(prot: Any) -> Any:
-        return pgprot_noncached(prot)
 
     def uio_mmap_logical(self, vma: VmAreaStruct) -> int:
         """``uio_mmap_logical()``: VM_DONTEXPAND|VM_DONTDUMP; pages come from the fault."""

@@ -16,7 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ...kernel.compat import __compat_vma_mmap, compat_set_desc_from_vma
+from ...kernel.flags import PAGE_MASK, PAGE_SHIFT
 from ...kernel.fs import File
+from ...kernel.memory import remap_pfn_range
 from ...kernel.mm_types import VmAreaStruct
 from ..base import Mutant
 from .model import (
@@ -26,6 +28,7 @@ from .model import (
     UIO_MEM_PHYS,
     UIO_MEM_VIRTUAL,
     UioCore,
+    UioDevice,
     UioInfo,
     UioMem,
     UioPdrv,
@@ -58,9 +61,21 @@ class _LogicalWithoutDontexpand(UioCore):
 class _PhysCached(UioCore):
     """Forgets pgprot_noncached() for UIO_MEM_PHYS registers."""
 
-    @staticmethod
-    def noncached(prot: Any) -> Any:
-        return prot
+    def uio_mmap_physical(self, vma: VmAreaStruct) -> int:
+        idev: UioDevice = vma.vm_private_data
+        mi = self.uio_find_mem_index(vma)
+        if mi < 0:
+            return -errno.EINVAL
+        assert idev.info is not None
+        mem = idev.info.mem[mi]
+        if mem.addr & ~PAGE_MASK:
+            return -errno.ENODEV
+        if not self.byte_size_ok(vma, mem):
+            return -errno.EINVAL
+        vma.vm_ops = self.physical_vm_ops
+        # no pgprot_noncached(vma->vm_page_prot) for UIO_MEM_PHYS
+        return remap_pfn_range(vma, vma.vm_start, mem.addr >> PAGE_SHIFT,
+                               vma.vm_end - vma.vm_start, vma.vm_page_prot)
 
 
 # -- uio_mmap() converted wrongly ------------------------------------------------------------

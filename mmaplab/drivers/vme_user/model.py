@@ -149,7 +149,7 @@ class VmeUser(Driver):
         if phys_addr + vma_size > resource.bus_end + 1:
             self.log.append("vme_master_mmap: Map size cannot exceed the window size")
             return -errno.EFAULT
-        vma.vm_page_prot = self._noncached(vma.vm_page_prot)
+        vma.vm_page_prot = pgprot_noncached(vma.vm_page_prot)
         return vm_iomap_memory(vma, phys_addr, vma.vm_end - vma.vm_start)
 
     def vme_master_mmap_prepare(self, resource: VmeResource, desc: VmAreaDesc) -> int:
@@ -163,12 +163,10 @@ class VmeUser(Driver):
         if phys_addr + vma_size > resource.bus_end + 1:
             self.log.append("vme_master_mmap: Map size cannot exceed the window size")
             return -errno.EFAULT
-        desc.page_prot = self._noncached(desc.page_prot)
+        desc.page_prot = pgprot_noncached(desc.page_prot)
         mmap_action_simple_ioremap(desc, phys_addr, vma_size)
         return 0
 
-    def _noncached(self, prot: Any) -> Any:
-        return pgprot_noncached(prot)
 
     # -- vme_user.c, legacy ----------------------------------------------------------
     def vme_user_mmap(self, file: File, vma: VmAreaStruct) -> int:

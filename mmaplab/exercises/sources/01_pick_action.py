@@ -81,7 +81,7 @@
 #
 # * The device is `desc.file.private_data`: `FbDev(base_pfn, nr_pages)`, `RegsDev(phys, len)`,
 #   `BufDev(nr_pages, pages)`.
-# * `desc.start`, `desc.end`, `desc.pgoff`, `desc.page_prot`; `vma_pages(desc)` is the length in
+# * `desc.start`, `desc.end`, `desc.pgoff`, `desc.page_prot`; `vma_desc_pages(desc)` is the length in
 #   pages.
 # * Return `0` or a negative errno (`-errno.EINVAL`).
 #
@@ -93,10 +93,10 @@
 # %% tags=["setup"]
 import errno
 
-from mmaplab.kernel.mm_types import vma_pages
-from mmaplab.kernel.mmap_action import (mmap_action_map_kernel_pages, mmap_action_remap_full,
-                                 mmap_action_simple_ioremap)
+from mmaplab.kernel.mm_types import vma_desc_pages
 from mmaplab.kernel.pgtable import pgprot_noncached
+from mmaplab.kernel.mmap_action import (mmap_action_map_kernel_pages, mmap_action_remap_full,
+                                        mmap_action_simple_ioremap)
 from mmaplab.kernel.memory import remap_pfn_range, vm_iomap_memory, vm_map_pages  # legacy helpers
 
 
@@ -104,7 +104,7 @@ from mmaplab.kernel.memory import remap_pfn_range, vm_iomap_memory, vm_map_pages
 ### BEGIN SOLUTION
 def fb_mmap_prepare(desc):
     dev = desc.file.private_data
-    pages = vma_pages(desc)
+    pages = vma_desc_pages(desc)
     if desc.pgoff >= dev.nr_pages or pages > dev.nr_pages - desc.pgoff:
         return -errno.EINVAL
     mmap_action_remap_full(desc, dev.base_pfn + desc.pgoff)
@@ -120,7 +120,7 @@ def regs_mmap_prepare(desc):
 
 def buf_mmap_prepare(desc):
     dev = desc.file.private_data
-    pages = vma_pages(desc)
+    pages = vma_desc_pages(desc)
     if desc.pgoff >= dev.nr_pages or pages > dev.nr_pages - desc.pgoff:
         return -errno.ENXIO
     mmap_action_map_kernel_pages(desc, desc.start, dev.pages[desc.pgoff:], pages)
@@ -158,4 +158,4 @@ check("01", fb_mmap_prepare, regs_mmap_prepare, buf_mmap_prepare)
 
 
 # %% [markdown] tags=["hint"]
-# buf: n = vma_pages(desc); if desc.pgoff >= dev.nr_pages or n > dev.nr_pages - desc.pgoff: return -errno.ENXIO; then map dev.pages[desc.pgoff:] (n pages) starting at desc.start. fb: same bounds check with -EINVAL, then remap_full(desc, dev.base_pfn + desc.pgoff).
+# buf: n = vma_desc_pages(desc); if desc.pgoff >= dev.nr_pages or n > dev.nr_pages - desc.pgoff: return -errno.ENXIO; then map dev.pages[desc.pgoff:] (n pages) starting at desc.start. fb: same bounds check with -EINVAL, then remap_full(desc, dev.base_pfn + desc.pgoff).

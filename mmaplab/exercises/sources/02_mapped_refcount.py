@@ -81,9 +81,8 @@
 # %% tags=["setup"]
 import errno
 
-from mmaplab.kernel.mm_types import VmOperationsStruct
+from mmaplab.kernel.mm_types import VmOperationsStruct, vma_desc_pages
 from mmaplab.exercises.ex02_mapped_refcount import TrkDev, trk_fault
-from mmaplab.kernel.mm_types import vma_pages
 
 
 # %% tags=["answer"]
@@ -107,7 +106,7 @@ trk_vm_ops = VmOperationsStruct(name="trk_vm_ops", mapped=trk_mapped, open=trk_v
 
 def trk_mmap_prepare(desc):
     dev = desc.file.private_data
-    if desc.pgoff + vma_pages(desc) > dev.nr_pages:
+    if desc.pgoff + vma_desc_pages(desc) > dev.nr_pages:
         return -errno.EINVAL
     desc.vm_ops = trk_vm_ops
     return 0

@@ -86,16 +86,15 @@
 # * Device: `desc.file.private_data` / `file.private_data` is a `RingDev` with `nr_pages`,
 #   `ctx_alloc()` (a `RingCtx` with `refcnt == 1`, or `None`), `ctx_free(ctx)`.
 # * A `RingCtx` has `refcnt` and `dev`. `ring_fault` (given) needs `vma.vm_private_data`.
-# * Flags: `vma_desc_set_flags(desc, VMFlag.DONTEXPAND | VMFlag.DONTDUMP)`.
+# * Flags: `vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT)`.
 
 
 # %% tags=["setup"]
 import errno
 
-from mmaplab.kernel.flags import VMFlag
-from mmaplab.kernel.mm_types import VmOperationsStruct
+from mmaplab.kernel.mm_types import VmOperationsStruct, vma_desc_pages, vma_desc_set_flags
+from mmaplab.kernel.vma_flags import VMA_DONTDUMP_BIT, VMA_DONTEXPAND_BIT
 from mmaplab.exercises.ex03_private_data import RingDev, RingCtx, ring_fault
-from mmaplab.kernel.mm_types import vma_desc_set_flags, vma_pages
 
 
 # %% tags=["answer"]
@@ -127,9 +126,9 @@ ring_vm_ops = VmOperationsStruct(name="ring_vm_ops", mapped=ring_mapped, open=ri
 
 def ring_mmap_prepare(desc):
     dev = desc.file.private_data
-    if desc.pgoff + vma_pages(desc) > dev.nr_pages:
+    if desc.pgoff + vma_desc_pages(desc) > dev.nr_pages:
         return -errno.EINVAL
-    vma_desc_set_flags(desc, VMFlag.DONTEXPAND | VMFlag.DONTDUMP)
+    vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT)
     desc.vm_ops = ring_vm_ops
     return 0
 ### END SOLUTION
@@ -166,7 +165,7 @@ check("03", ring_mmap_prepare, ring_vm_ops)
 
 
 # %% [markdown] tags=["hint"]
-# Allocate the context in mapped(start, end, pgoff, file, vm_private_data) with file.private_data.ctx_alloc() (None -> -errno.ENOMEM) and set vm_private_data.value; mmap_prepare keeps the size check, vma_desc_set_flags(desc, VMFlag.DONTEXPAND | VMFlag.DONTDUMP) and desc.vm_ops.
+# Allocate the context in mapped(start, end, pgoff, file, vm_private_data) with file.private_data.ctx_alloc() (None -> -errno.ENOMEM) and set vm_private_data.value; mmap_prepare keeps the size check, vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT) and desc.vm_ops.
 
 
 # %% [markdown] tags=["hint"]

@@ -87,6 +87,7 @@
 
 
 # %% tags=["setup"]
+from mmaplab.kernel.vma_flags import vma_flags_to_legacy
 from mmaplab.kernel.compat import __compat_vma_mmap, compat_set_desc_from_vma, compat_vma_mmap
 from mmaplab.exercises.ex04_compat_layer import ChanDev, chan_ring_mmap_prepare, chan_vm_ops
 

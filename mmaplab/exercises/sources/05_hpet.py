@@ -29,7 +29,7 @@
 # * `file.private_data` — the `HpetDev` (one timer) `hpet_open()` assigned; its
 #   `hd_hpets.hp_hpet_phys` is the physical base of the whole block (every timer maps the same
 #   page);
-# * `self._noncached(prot)` (= `pgprot_noncached`).
+# * `pgprot_noncached(prot)`, the kernel's function.
 #
 # `/dev/hpet` can only be opened read-only (`hpet_open()` refuses `O_RDWR` with `EINVAL`).
 
@@ -76,11 +76,12 @@
 # %% tags=["setup"]
 import errno
 
-from mmaplab.drivers.hpet import HpetDriver
 from mmaplab.kernel.flags import PAGE_SHIFT, PAGE_SIZE
 from mmaplab.kernel.mm_types import vma_desc_size
+from mmaplab.kernel.pgtable import pgprot_noncached
+from mmaplab.drivers.hpet import HpetDriver
 from mmaplab.kernel.mmap_action import (mmap_action_ioremap_full, mmap_action_remap_full,
-                                 mmap_action_simple_ioremap)
+                                        mmap_action_simple_ioremap)
 
 
 # %% tags=["answer"]
@@ -92,7 +93,7 @@ def hpet_mmap_prepare(self, desc):
     addr = devp.hd_hpets.hp_hpet_phys
     if addr & (PAGE_SIZE - 1):
         return -errno.ENOSYS
-    desc.page_prot = self._noncached(desc.page_prot)
+    desc.page_prot = pgprot_noncached(desc.page_prot)
     mmap_action_simple_ioremap(desc, addr, PAGE_SIZE)
     return 0
 ### END SOLUTION
@@ -114,8 +115,8 @@ check("05", hpet_mmap_prepare)
 
 
 # %% [markdown] tags=["hint"]
-# vm_iomap_memory(vma, phys, len) becomes mmap_action_simple_ioremap(desc, phys, len) — with the same len, PAGE_SIZE, so the size and offset checks stay. The page protection is desc.page_prot = self._noncached(desc.page_prot).
+# vm_iomap_memory(vma, phys, len) becomes mmap_action_simple_ioremap(desc, phys, len) — with the same len, PAGE_SIZE, so the size and offset checks stay. The page protection is desc.page_prot = pgprot_noncached(desc.page_prot).
 
 
 # %% [markdown] tags=["hint"]
-# if not self.hpet_mmap_enabled: return -errno.EACCES; addr = desc.file.private_data.hd_hpets.hp_hpet_phys; if addr & (PAGE_SIZE - 1): return -errno.ENOSYS; desc.page_prot = self._noncached(desc.page_prot); mmap_action_simple_ioremap(desc, addr, PAGE_SIZE); return 0.
+# if not self.hpet_mmap_enabled: return -errno.EACCES; addr = desc.file.private_data.hd_hpets.hp_hpet_phys; if addr & (PAGE_SIZE - 1): return -errno.ENOSYS; desc.page_prot = pgprot_noncached(desc.page_prot); mmap_action_simple_ioremap(desc, addr, PAGE_SIZE); return 0.

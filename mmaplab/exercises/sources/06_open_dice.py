@@ -27,12 +27,12 @@
 # one flag and sets two. On a descriptor flags are changed with the accessors of
 # `mmaplab.kernel.mm_types`: `vma_desc_test(desc, flag)`, `vma_desc_set_flags(desc, flags)`,
 # `vma_desc_clear_flags(desc, flags)` (the kernel's `vma_desc_test()`/`vma_desc_set_flags()`/
-# `vma_desc_clear_flags()`); the flag names are `VMFlag.MAYSHARE`, `VMFlag.WRITE`,
-# `VMFlag.MAYWRITE`, `VMFlag.DONTCOPY`, `VMFlag.DONTDUMP`.
+# `vma_desc_clear_flags()`), which take bit numbers: `VMA_MAYSHARE_BIT`, `VMA_WRITE_BIT`,
+# `VMA_MAYWRITE_BIT`, `VMA_DONTCOPY_BIT`, `VMA_DONTDUMP_BIT`.
 #
 # The device state is the driver model `OpenDiceDriver` (`mmaplab/drivers/open_dice.py`):
 # `file.private_data` is the driver (`drvdata`), whose `rmem.base`/`rmem.size` describe the
-# page-aligned region (2 pages); `self._wc(prot)` is `pgprot_writecombine`.
+# page-aligned region (2 pages); `pgprot_writecombine(prot)` is the kernel's function.
 
 
 # %% [markdown]
@@ -76,9 +76,12 @@
 # %% tags=["setup"]
 import errno
 
-from mmaplab.drivers.open_dice import OpenDiceDriver
-from mmaplab.kernel.flags import PAGE_SHIFT, VMFlag
+from mmaplab.kernel.flags import PAGE_SHIFT
 from mmaplab.kernel.mm_types import vma_desc_clear_flags, vma_desc_set_flags, vma_desc_test
+from mmaplab.kernel.pgtable import pgprot_writecombine
+from mmaplab.kernel.vma_flags import (VMA_DONTCOPY_BIT, VMA_DONTDUMP_BIT, VMA_MAYSHARE_BIT,
+    VMA_MAYWRITE_BIT, VMA_WRITE_BIT)
+from mmaplab.drivers.open_dice import OpenDiceDriver
 from mmaplab.kernel.mmap_action import mmap_action_ioremap_full, mmap_action_simple_ioremap
 
 
@@ -86,12 +89,12 @@ from mmaplab.kernel.mmap_action import mmap_action_ioremap_full, mmap_action_sim
 ### BEGIN SOLUTION
 def open_dice_mmap_prepare(self, desc):
     drvdata = desc.file.private_data
-    if vma_desc_test(desc, VMFlag.MAYSHARE):
-        if vma_desc_test(desc, VMFlag.WRITE):
+    if vma_desc_test(desc, VMA_MAYSHARE_BIT):
+        if vma_desc_test(desc, VMA_WRITE_BIT):
             return -errno.EPERM
-        vma_desc_clear_flags(desc, VMFlag.MAYWRITE)
-    desc.page_prot = self._wc(desc.page_prot)
-    vma_desc_set_flags(desc, VMFlag.DONTCOPY | VMFlag.DONTDUMP)
+        vma_desc_clear_flags(desc, VMA_MAYWRITE_BIT)
+    desc.page_prot = pgprot_writecombine(desc.page_prot)
+    vma_desc_set_flags(desc, VMA_DONTCOPY_BIT, VMA_DONTDUMP_BIT)
     mmap_action_simple_ioremap(desc, drvdata.rmem.base, drvdata.rmem.size)
     return 0
 ### END SOLUTION
@@ -119,4 +122,4 @@ check("06", open_dice_mmap_prepare)
 
 
 # %% [markdown] tags=["hint"]
-# drvdata = desc.file.private_data; if vma_desc_test(desc, VMFlag.MAYSHARE): {if vma_desc_test(desc, VMFlag.WRITE): return -errno.EPERM; vma_desc_clear_flags(desc, VMFlag.MAYWRITE)}; desc.page_prot = self._wc(desc.page_prot); vma_desc_set_flags(desc, VMFlag.DONTCOPY | VMFlag.DONTDUMP); mmap_action_simple_ioremap(desc, drvdata.rmem.base, drvdata.rmem.size); return 0.
+# drvdata = desc.file.private_data; if vma_desc_test(desc, VMA_MAYSHARE_BIT): {if vma_desc_test(desc, VMA_WRITE_BIT): return -errno.EPERM; vma_desc_clear_flags(desc, VMA_MAYWRITE_BIT)}; desc.page_prot = pgprot_writecombine(desc.page_prot); vma_desc_set_flags(desc, VMA_DONTCOPY_BIT, VMA_DONTDUMP_BIT); mmap_action_simple_ioremap(desc, drvdata.rmem.base, drvdata.rmem.size); return 0.

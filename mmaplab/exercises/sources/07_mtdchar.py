@@ -30,7 +30,7 @@
 # The device state is the driver model `MtdcharDriver` (`mmaplab/drivers/mtdchar.py`):
 # `self.mmu` (`True` for an MMU kernel, standing for `#ifdef CONFIG_MMU`), `self.mtd`
 # (`type`, `size`, `map_phys`). The flag test on a descriptor is
-# `vma_desc_test(desc, VMFlag.SHARED)`.
+# `vma_desc_test(desc, VMA_SHARED_BIT)`.
 
 
 # %% [markdown]
@@ -74,9 +74,9 @@
 # %% tags=["setup"]
 import errno
 
-from mmaplab.drivers.mtdchar import MTD_RAM, MTD_ROM, MtdcharDriver
-from mmaplab.kernel.flags import VMFlag
 from mmaplab.kernel.mm_types import vma_desc_test
+from mmaplab.kernel.vma_flags import VMA_SHARED_BIT
+from mmaplab.drivers.mtdchar import MTD_RAM, MTD_ROM, MtdcharDriver
 from mmaplab.kernel.mmap_action import mmap_action_simple_ioremap
 
 
@@ -86,7 +86,7 @@ def mtdchar_mmap_prepare(self, desc):
     if self.mmu:
         # The MTD_RAM/MTD_ROM branch was dead code (`if (0 && ...)`): not converted.
         return -errno.ENODEV
-    return 0 if vma_desc_test(desc, VMFlag.SHARED) else -errno.EACCES
+    return 0 if vma_desc_test(desc, VMA_SHARED_BIT) else -errno.EACCES
 ### END SOLUTION
 ### BEGIN STUB
 def mtdchar_mmap_prepare(self, desc):
@@ -109,8 +109,8 @@ check("07", mtdchar_mmap_prepare)
 
 
 # %% [markdown] tags=["hint"]
-# On an MMU kernel the hook returns -ENODEV whatever the request; without an MMU it only tests VM_SHARED (vma_desc_test(desc, VMFlag.SHARED)) — EACCES otherwise. No action, no page_prot: nothing is mapped by this hook.
+# On an MMU kernel the hook returns -ENODEV whatever the request; without an MMU it only tests VM_SHARED (vma_desc_test(desc, VMA_SHARED_BIT)) — EACCES otherwise. No action, no page_prot: nothing is mapped by this hook.
 
 
 # %% [markdown] tags=["hint"]
-# if self.mmu: return -errno.ENODEV; return 0 if vma_desc_test(desc, VMFlag.SHARED) else -errno.EACCES.
+# if self.mmu: return -errno.ENODEV; return 0 if vma_desc_test(desc, VMA_SHARED_BIT) else -errno.EACCES.

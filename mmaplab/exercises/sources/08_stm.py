@@ -35,7 +35,7 @@
 #   MMIO channels), `stm.data.sw_mmiosz`, and the PM calls `stm.pm_runtime_get_sync()`;
 # * `file.private_data` — the `stm_output` (`master`, `channel`, `nr_chans`);
 # * `self.vm_ops` — `stm_mmap_vmops`, already built with `open`, `close` and
-#   `mapped=self.stm_mmap_mapped`; `self._noncached(prot)` is `pgprot_noncached`.
+#   `mapped=self.stm_mmap_mapped`; `pgprot_noncached(prot)` is the kernel's function.
 
 
 # %% [markdown]
@@ -94,9 +94,10 @@
 # %% tags=["setup"]
 import errno
 
-from mmaplab.drivers.stm import StmDriver
-from mmaplab.kernel.flags import VMFlag
 from mmaplab.kernel.mm_types import vma_desc_set_flags, vma_desc_size
+from mmaplab.kernel.pgtable import pgprot_noncached
+from mmaplab.kernel.vma_flags import VMA_DONTDUMP_BIT, VMA_DONTEXPAND_BIT, VMA_IO_BIT
+from mmaplab.drivers.stm import StmDriver
 from mmaplab.kernel.mmap_action import mmap_action_simple_ioremap
 
 
@@ -115,8 +116,8 @@ def stm_char_mmap_prepare(self, desc):
     phys = stm.data.mmio_addr(stm.data, output.master, output.channel, output.nr_chans)
     if not phys:
         return -errno.EINVAL
-    desc.page_prot = self._noncached(desc.page_prot)
-    vma_desc_set_flags(desc, VMFlag.IO | VMFlag.DONTEXPAND | VMFlag.DONTDUMP)
+    desc.page_prot = pgprot_noncached(desc.page_prot)
+    vma_desc_set_flags(desc, VMA_IO_BIT, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT)
     desc.vm_ops = self.vm_ops
     mmap_action_simple_ioremap(desc, phys, size)
     return 0
@@ -151,7 +152,7 @@ check("08", stm_char_mmap_prepare, stm_mmap_mapped)
 
 
 # %% [markdown] tags=["hint"]
-# vm_iomap_memory(vma, phys, size) becomes mmap_action_simple_ioremap(desc, phys, size); flags: vma_desc_set_flags(desc, VMFlag.IO | VMFlag.DONTEXPAND | VMFlag.DONTDUMP); desc.vm_ops = self.vm_ops; stm_mmap_mapped calls self.stm.pm_runtime_get_sync().
+# vm_iomap_memory(vma, phys, size) becomes mmap_action_simple_ioremap(desc, phys, size); flags: vma_desc_set_flags(desc, VMA_IO_BIT, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT); desc.vm_ops = self.vm_ops; stm_mmap_mapped calls self.stm.pm_runtime_get_sync().
 
 
 # %% [markdown] tags=["hint"]

@@ -26,7 +26,7 @@
 # The device state is the driver model `VmeUser` (`mmaplab/drivers/vme_user.py`): `self.image[minor]`
 # (`mutex`, `resource`, `mmap_count`), `self.vm_ops` (already built with `open`, `close` and —
 # in the converted driver — `mapped=self.vme_user_vm_mapped`), `self._kmalloc_priv(minor)` and
-# `self._noncached(prot)` (= `pgprot_noncached`). `open`/`close` are given and unchanged.
+# `pgprot_noncached(prot)` (the kernel's function). `open`/`close` are given and unchanged.
 
 
 # %% [markdown]
@@ -84,7 +84,7 @@
 #
 # * `vme_master_mmap_prepare(self, resource, desc)` — the checks of `vme_master_mmap()` on the
 #   descriptor (same errnos, `desc.pgoff`, `vma_desc_size(desc)`), `desc.page_prot =
-#   self._noncached(desc.page_prot)`, then the action that replaces `vm_iomap_memory()`;
+#   pgprot_noncached(desc.page_prot)`, then the action that replaces `vm_iomap_memory()`;
 # * `vme_user_master_mmap_prepare(self, minor, desc)` — under `self.image[minor].mutex`
 #   (`down_write(where)` / `up_write()`), call it and on success install `self.vm_ops`;
 # * `vme_user_vm_mapped(self, start, end, pgoff, file, vm_private_data)` — what the legacy hook did
@@ -98,10 +98,11 @@
 # %% tags=["setup"]
 import errno
 
-from mmaplab.drivers.vme_user import VME_MASTER, VmeUser
-from mmaplab.kernel.mm_types import vma_desc_size
-from mmaplab.kernel.mmap_action import mmap_action_simple_ioremap
 from mmaplab.kernel.flags import PAGE_SHIFT
+from mmaplab.kernel.mm_types import vma_desc_size
+from mmaplab.kernel.pgtable import pgprot_noncached
+from mmaplab.drivers.vme_user import VME_MASTER, VmeUser
+from mmaplab.kernel.mmap_action import mmap_action_simple_ioremap
 
 
 # %% tags=["answer"]
@@ -113,7 +114,7 @@ def vme_master_mmap_prepare(self, resource, desc):
     phys_addr = resource.bus_start + (desc.pgoff << PAGE_SHIFT)
     if phys_addr + vma_size > resource.bus_end + 1:
         return -errno.EFAULT
-    desc.page_prot = self._noncached(desc.page_prot)
+    desc.page_prot = pgprot_noncached(desc.page_prot)
     mmap_action_simple_ioremap(desc, phys_addr, vma_size)
     return 0
 
@@ -173,4 +174,4 @@ check("10", vme_master_mmap_prepare, vme_user_master_mmap_prepare, vme_user_vm_m
 
 
 # %% [markdown] tags=["hint"]
-# vme_master_mmap_prepare: size = vma_desc_size(desc); if resource.type != VME_MASTER: return -errno.EINVAL; phys = resource.bus_start + (desc.pgoff << PAGE_SHIFT); if phys + size > resource.bus_end + 1: return -errno.EFAULT; desc.page_prot = self._noncached(desc.page_prot); mmap_action_simple_ioremap(desc, phys, size); return 0.
+# vme_master_mmap_prepare: size = vma_desc_size(desc); if resource.type != VME_MASTER: return -errno.EINVAL; phys = resource.bus_start + (desc.pgoff << PAGE_SHIFT); if phys + size > resource.bus_end + 1: return -errno.EFAULT; desc.page_prot = pgprot_noncached(desc.page_prot); mmap_action_simple_ioremap(desc, phys, size); return 0.

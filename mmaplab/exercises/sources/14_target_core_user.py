@@ -83,16 +83,17 @@
 # %% tags=["setup"]
 import errno
 
-from mmaplab.drivers.target_core_user import TcmuDev
-from mmaplab.kernel.flags import PAGE_SHIFT, VMFlag
+from mmaplab.kernel.flags import PAGE_SHIFT
 from mmaplab.kernel.mm_types import vma_desc_set_flags
+from mmaplab.kernel.vma_flags import VMA_DONTDUMP_BIT, VMA_DONTEXPAND_BIT
+from mmaplab.drivers.target_core_user import TcmuDev
 
 
 # %% tags=["answer"]
 ### BEGIN SOLUTION
 def tcmu_mmap_prepare(self, info, desc):
     udev = self
-    vma_desc_set_flags(desc, VMFlag.DONTEXPAND | VMFlag.DONTDUMP)
+    vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT)
     desc.vm_ops = udev.vm_ops
     desc.private_data = udev
     if (desc.end - desc.start) >> PAGE_SHIFT != udev.mmap_pages:
@@ -108,7 +109,7 @@ def tcmu_vma_mapped(self, start, end, pgoff, file, vm_private_data):
 ### BEGIN STUB
 def tcmu_mmap_prepare(self, info, desc):
     udev = self
-    vma_desc_set_flags(desc, VMFlag.DONTEXPAND | VMFlag.DONTDUMP)
+    vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT)
     desc.vm_ops = udev.vm_ops
     # TODO: private data, the exact-size check
     return 0
@@ -135,4 +136,4 @@ check("14", tcmu_mmap_prepare, tcmu_vma_mapped)
 
 
 # %% [markdown] tags=["hint"]
-# prepare: vma_desc_set_flags(desc, VMFlag.DONTEXPAND | VMFlag.DONTDUMP); desc.vm_ops = udev.vm_ops; desc.private_data = udev; if (desc.end - desc.start) >> PAGE_SHIFT != udev.mmap_pages: return -errno.EINVAL; return 0.  mapped: udev = vm_private_data.value; udev.kref_get(); return 0.
+# prepare: vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT); desc.vm_ops = udev.vm_ops; desc.private_data = udev; if (desc.end - desc.start) >> PAGE_SHIFT != udev.mmap_pages: return -errno.EINVAL; return 0.  mapped: udev = vm_private_data.value; udev.kref_get(); return 0.

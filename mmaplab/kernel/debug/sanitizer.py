@@ -350,7 +350,7 @@ class Sanitizer(events.MmObserver):
     def _after(self, call: _Call, failure: BaseException | None) -> None:
         mm = call.mm
         for d in call.descs:
-            d.__class__ = FreedVmAreaDesc
+            object.__setattr__(d, "__class__", FreedVmAreaDesc)
         # (e) births: VMAs newly linked by mmap (first maps).
         for serial, start in call.linked:
             vma = mm.mt.lookup(start)
