@@ -6,7 +6,7 @@ v4 series applied (see :mod:`mmaplab.kernel.config` for the later fixes).  Start
 """
 
 from ._version import __version__
-from .kernel.config import V4, V4_FIXED, KernelConfig
+from .kernel.config import V4, V4_FIXED, KernelConfig, MemEncrypt
 from .kernel.errors import (
                      BusError,
                      DeadlockError,
@@ -154,6 +154,7 @@ __all__ = [
     "MADV_WIPEONFORK", "MCL_CURRENT", "MCL_FUTURE", "MCL_ONFAULT", "MLOCK_ONFAULT",
     "MREMAP_DONTUNMAP", "MREMAP_FIXED", "MREMAP_MAYMOVE", "__version__",
     # the C API of the descriptor (include/linux/mm.h, mm_types.h, Linux 7.0 + v4)
+    "MemEncrypt",
     "vma_desc_test",
     "vma_desc_test_any",
     "vma_desc_test_any_mask",

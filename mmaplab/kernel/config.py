@@ -14,9 +14,35 @@ can observe, so both variants are available:
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-__all__ = ["KernelConfig", "V4", "V4_FIXED", "DEFAULT"]
+__all__ = ["KernelConfig", "V4", "V4_FIXED", "DEFAULT", "MemEncrypt", "cc_platform",
+           "running_config"]
+
+
+class MemEncrypt(enum.Enum):
+    """Which confidential-computing memory encryption the machine runs with.
+
+    Models the x86 ``cc_platform``/``cc_vendor`` state behind ``pgprot_encrypted()``
+    and ``pgprot_decrypted()`` (arch/x86/include/asm/pgtable.h, arch/x86/coco/core.c):
+
+    * ``SME`` / ``SEV`` (AMD): the PTE's C-bit (``sme_me_mask``) set means encrypted;
+      ``sme_early_init()`` encrypts every ``protection_map`` entry, so ordinary
+      mappings are encrypted and ``pgprot_decrypted()`` clears the bit.
+    * ``TDX`` (Intel): private memory is encrypted implicitly; the *shared* bit set
+      means decrypted, so ``pgprot_decrypted()`` sets it.
+    * ``NONE``: both functions are the identity (the default, as on most machines).
+    """
+
+    NONE = "none"
+    SME = "sme"
+    SEV = "sev"
+    TDX = "tdx"
 
 
 @dataclass(frozen=True)
@@ -28,9 +54,45 @@ class KernelConfig:
     vma_check_mmap_hook: bool
     #: v4 ``mmap_action_finish()`` unmaps on error even in compat mode.
     compat_unmap_on_error: bool
+    #: The machine's memory encryption (``pgprot_encrypted``/``pgprot_decrypted``).
+    mem_encrypt: MemEncrypt = MemEncrypt.NONE
+    #: D2: when ``mmap_prepare`` (or its action's prepare step) fails, ``__mmap_region()``
+    #: jumps past the unaccount step, so the commit charge of a private writable mapping
+    #: is never given back (mm/vma.c, labels ``unacct_error``/``abort_munmap``, the same in
+    #: 7.0 and before the series).  That looks like a kernel bug; ``True`` reproduces it,
+    #: ``False`` gives the charge back as the other error paths do.
+    keep_charge_on_prepare_error: bool = True
+
+    def with_options(self, **changes: object) -> KernelConfig:
+        """This config with some fields changed, e.g. ``V4_FIXED.with_options(
+        mem_encrypt=MemEncrypt.SME)``."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
 V4 = KernelConfig("v4 as posted", vma_check_mmap_hook=True, compat_unmap_on_error=True)
 V4_FIXED = KernelConfig("v4 + 619eab23e1ce + 3d3544a6c996", vma_check_mmap_hook=False,
                         compat_unmap_on_error=False)
 DEFAULT = V4_FIXED
+
+
+_running: contextvars.ContextVar[KernelConfig] = contextvars.ContextVar("running_config",
+                                                                       default=DEFAULT)
+
+
+def cc_platform() -> MemEncrypt:
+    """The memory encryption of the kernel whose system call is running (``cc_vendor``)."""
+    return _running.get().mem_encrypt
+
+
+@contextmanager
+def running_config(config: KernelConfig) -> Iterator[None]:
+    """Make ``config`` the running kernel's for the duration of a system call.
+
+    ``pgprot_decrypted(prot)`` takes no mm in C: it reads machine-wide state; the
+    model keeps that state per ``MM`` and installs it here while the MM runs.
+    """
+    token = _running.set(config)
+    try:
+        yield
+    finally:
+        _running.reset(token)

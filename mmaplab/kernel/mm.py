@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
-from .config import DEFAULT, KernelConfig
+from .config import DEFAULT, KernelConfig, running_config
 from .debug import events
 from .debug.fault_inject import FaultInjector
 from .debug.sanitizer import Sanitizer, default_enabled
@@ -140,7 +140,8 @@ class MM(MmStruct):
         mark = lockdep.mark()
         self.mmap_lock.down_write(what)
         try:
-            ret = fn()
+            with running_config(self.config):
+                ret = fn()
             events.lockdep_sys_exit(self, what, mark)
             return ret
         finally:

@@ -62,7 +62,7 @@ from .mm_types import (
     vma_dummy_vm_ops,
 )
 from .mmap_action import mmap_action_complete, mmap_action_prepare
-from .pgtable import Pgprot, vm_get_page_prot
+from .pgtable import CC_BITS, Pgprot, vm_get_page_prot
 from .shmem import shmem_zero_setup
 from .vma import (
     MunmapState,
@@ -79,7 +79,8 @@ __all__ = ["do_mmap", "get_unmapped_area", "mmap_region", "MmapState"]
 
 _U64 = 1 << 64
 #: Caching bits a driver put in the page protection survive ``vma_set_page_prot()``.
-_CACHE_BITS = Pgprot.PCD | Pgprot.PWT
+#: What ``pgprot_modify()`` keeps of the old prot (x86 ``_PAGE_CHG_MASK``: caching, CC).
+_CACHE_BITS = Pgprot.PCD | Pgprot.PWT | CC_BITS
 
 
 # -- address selection -----------------------------------------------------------
@@ -425,7 +426,7 @@ def __mmap_complete(mm: MmStruct, m: MmapState, vma: VmAreaStruct, vms: MunmapSt
                 mm.locked_vm += (m.end - m.addr) >> PAGE_SHIFT
         vma.vm_flags |= VMFlag.SOFTDIRTY
         cache = vma.vm_page_prot
-        vma.vm_page_prot = vm_get_page_prot(vma.vm_flags) | (cache & _CACHE_BITS)
+        vma.vm_page_prot = (vm_get_page_prot(vma.vm_flags) & ~_CACHE_BITS) | (cache & _CACHE_BITS)
 
 
 def __mmap_region(mm: MmStruct, file: File | None, addr: int, length: int, vm_flags: VMFlag,

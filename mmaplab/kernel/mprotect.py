@@ -29,12 +29,13 @@ from .flags import (
 from .hooks import call_hook
 from .memory import populate_vma_page_range
 from .mm_types import MmStruct, VmAreaStruct
-from .pgtable import Pgprot, vm_get_page_prot
+from .pgtable import CC_BITS, Pgprot, vm_get_page_prot
 from .vma import vma_modify_flags
 
 __all__ = ["do_mprotect_pkey", "mprotect_fixup", "change_protection"]
 
-_CACHE_BITS = Pgprot.PCD | Pgprot.PWT
+#: What ``pgprot_modify()``/``pte_modify()`` keep (x86 ``_PAGE_CHG_MASK``: caching, CC).
+_CACHE_BITS = Pgprot.PCD | Pgprot.PWT | CC_BITS
 
 
 def _may_bits(flags: VMFlag) -> VMFlag:
@@ -52,7 +53,7 @@ def change_protection(mm: MmStruct, vma: VmAreaStruct) -> None:
     shared_w = VMFlag.SHARED in vma.vm_flags and VMFlag.WRITE in vma.vm_flags
     for pte in mm.pagetable.entries(vma.vm_start, vma.vm_end).values():
         if pte.special:
-            pte.prot = base
+            pte.prot = (base & ~CC_BITS) | (pte.prot & CC_BITS)  # pte_modify() keeps _PAGE_CC
             continue
         exclusive_anon = (pte.page is not None and pte.page.kind == "anon"
                           and pte.page.mapcount == 1 and VMFlag.WRITE in vma.vm_flags)
@@ -87,7 +88,8 @@ def mprotect_fixup(mm: MmStruct, prev: VmAreaStruct | None, vma: VmAreaStruct, s
         mm.committed_pages -= charged
         raise
     vma.vm_flags = newflags
-    vma.vm_page_prot = vm_get_page_prot(newflags) | (vma.vm_page_prot & _CACHE_BITS)
+    vma.vm_page_prot = ((vm_get_page_prot(newflags) & ~_CACHE_BITS)
+                        | (vma.vm_page_prot & _CACHE_BITS))
     change_protection(mm, vma)
     if VMFlag.ACCOUNT in oldflags and VMFlag.ACCOUNT not in newflags:
         mm.committed_pages -= nrpages

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from .config import MemEncrypt, cc_platform
 from .flags import PAGE_SHIFT, PAGE_SIZE, VMFlag
 from .page_alloc import Page
 
@@ -29,6 +30,10 @@ class Pgprot(enum.Flag):
     USER = 1 << 2
     PWT = 1 << 3
     PCD = 1 << 4
+    #: Intel TDX: the guest-physical *shared* bit (set = decrypted, shared with the host).
+    SHARED = 1 << 47
+    #: AMD SME/SEV: the C-bit (``sme_me_mask``; set = encrypted).
+    ENC = 1 << 51
     NX = 1 << 63
 
     def describe(self) -> str:
@@ -40,7 +45,16 @@ class Pgprot(enum.Flag):
             s += " uc"
         elif Pgprot.PWT in self:
             s += " wc"
+        if Pgprot.ENC in self:
+            s += " enc"
+        if Pgprot.SHARED in self:
+            s += " shared"
         return s
+
+
+#: The confidential-computing bits ``pte_modify()`` keeps (x86 ``_PAGE_CC`` in the
+#: change mask): mprotect() never turns a decrypted mapping back into an encrypted one.
+CC_BITS = Pgprot.ENC | Pgprot.SHARED
 
 
 def vm_get_page_prot(flags: VMFlag) -> Pgprot:
@@ -53,7 +67,8 @@ def vm_get_page_prot(flags: VMFlag) -> Pgprot:
         prot |= Pgprot.RW
     if VMFlag.EXEC not in flags:
         prot |= Pgprot.NX
-    return prot
+    # sme_early_init() encrypts every protection_map entry (a no-op without SME/SEV).
+    return pgprot_encrypted(prot)
 
 
 def pgprot_noncached(prot: Pgprot) -> Pgprot:
@@ -67,12 +82,26 @@ def pgprot_writecombine(prot: Pgprot) -> Pgprot:
 
 
 def pgprot_decrypted(prot: Pgprot) -> Pgprot:
-    """``pgprot_decrypted()``: identity without memory encryption."""
+    """``pgprot_decrypted()`` (x86 ``cc_mkdec()``): the mapping reads memory unencrypted.
+
+    SME/SEV clear the C-bit, TDX sets the shared bit, without memory encryption it is
+    the identity (see :class:`mmaplab.kernel.config.MemEncrypt`).
+    """
+    kind = cc_platform()
+    if kind is MemEncrypt.TDX:
+        return prot | Pgprot.SHARED
+    if kind in (MemEncrypt.SME, MemEncrypt.SEV):
+        return prot & ~Pgprot.ENC
     return prot
 
 
 def pgprot_encrypted(prot: Pgprot) -> Pgprot:
-    """``pgprot_encrypted()``: identity without memory encryption."""
+    """``pgprot_encrypted()`` (x86 ``cc_mkenc()``): the inverse of ``pgprot_decrypted()``."""
+    kind = cc_platform()
+    if kind is MemEncrypt.TDX:
+        return prot & ~Pgprot.SHARED
+    if kind in (MemEncrypt.SME, MemEncrypt.SEV):
+        return prot | Pgprot.ENC
     return prot
 
 

@@ -43,6 +43,9 @@ MISC_MAJOR = 10
 HPET_MINOR = 228
 #: The usual HPET MMIO base on x86 (ACPI _CRS).
 HPET_PHYS = 0xFED0_0000
+#: Where a second HPET block sits when the firmware describes two (``hpet_alloc()`` is
+#: called once per block; each gets its own ``struct hpets`` on the global list).
+HPET_PHYS_2 = 0xFED0_1000
 #: Timers per block (the hardware offers 3 or more).
 HPET_TIMERS = 3
 
@@ -59,6 +62,7 @@ class HpetDev:
     """``struct hpet_dev``: one timer of a block (``hd_hpets`` points at the block)."""
 
     hd_hpets: Hpets
+    #: The timer's number counted over all blocks (block ``timer // HPET_TIMERS``).
     timer: int
 
 
@@ -72,11 +76,16 @@ class HpetDriver(Driver):
     name = "hpet"
 
     def __init__(self, variant: str = "prepare", *, mmap_enabled: bool = True,
-                 phys: int = HPET_PHYS, config_hpet_mmap: bool = True) -> None:
+                 phys: int = HPET_PHYS, config_hpet_mmap: bool = True,
+                 second_block: int | None = None) -> None:
         super().__init__(variant)
         self.hpet_mmap_enabled = mmap_enabled
         self.config_hpet_mmap = config_hpet_mmap
         self.hpets = Hpets(phys)
+        #: The global ``hpets`` list: one entry per block; ``second_block`` adds one at
+        #: that physical base (e.g. :data:`HPET_PHYS_2`).  ``hpet_open()`` hands out the
+        #: timers of the first block, then those of the second.
+        self.blocks = [self.hpets] + ([Hpets(second_block)] if second_block is not None else [])
         self.timers_in_use: list[int] = []
         self.inode = Inode("/dev/hpet", 0, dev=(MISC_MAJOR, HPET_MINOR))
         if variant == "legacy":
@@ -93,11 +102,13 @@ class HpetDriver(Driver):
         """``hpet_open()``: EINVAL for FMODE_WRITE; EBUSY when every timer is taken."""
         if FMode.WRITE in mode:
             raise kerr(errno.EINVAL, "hpet_open: /dev/hpet cannot be opened for writing")
-        free = [t for t in range(HPET_TIMERS) if t not in self.timers_in_use]
+        total = HPET_TIMERS * len(self.blocks)
+        free = [t for t in range(total) if t not in self.timers_in_use]
         if not free:
             raise kerr(errno.EBUSY, "hpet_open: every timer is in use")
         self.timers_in_use.append(free[0])
-        return File(self.inode, self.fops, mode, private_data=HpetDev(self.hpets, free[0]))
+        block = self.blocks[free[0] // HPET_TIMERS]
+        return File(self.inode, self.fops, mode, private_data=HpetDev(block, free[0]))
 
     def hpet_release(self, file: File) -> None:
         """``hpet_release()``: the timer becomes free again."""
@@ -105,7 +116,6 @@ class HpetDriver(Driver):
 
     def observe(self) -> dict[str, Any]:
         return {"timers_in_use": sorted(self.timers_in_use)}
-
 
     # -- legacy ---------------------------------------------------------------------------
     def hpet_mmap(self, file: File, vma: VmAreaStruct) -> int:

@@ -86,15 +86,20 @@ class StmDevice:
         self.usage_count = 0
         #: "Runtime PM usage count underflow!" warnings.
         self.underflows = 0
+        #: ``dev->power.runtime_status``: ``"suspended"`` or ``"active"`` (autosuspend is
+        #: modelled as immediate once the count is back at zero).
+        self.runtime_status = "suspended"
 
     # drivers/base/power/runtime.c, as far as the usage count goes
     def pm_runtime_get_sync(self) -> None:
         """``pm_runtime_get_sync()``: +1 and resume now."""
         self.usage_count += 1
+        self.runtime_status = "active"
 
     def pm_runtime_get(self) -> None:
         """``pm_runtime_get()``: +1, resume asynchronously."""
         self.usage_count += 1
+        self.runtime_status = "active"
 
     def pm_runtime_put_autosuspend(self) -> None:
         """``pm_runtime_put_autosuspend()`` → ``rpm_drop_usage_count()``: -1, but a put at
@@ -103,6 +108,8 @@ class StmDevice:
             self.underflows += 1
             return
         self.usage_count -= 1
+        if self.usage_count == 0:
+            self.runtime_status = "suspended"
 
 
 def _intel_th_mmio_addr(data: StmData, master: int, channel: int, nr_chans: int) -> int:
