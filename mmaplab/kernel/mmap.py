@@ -450,7 +450,10 @@ def __mmap_region(mm: MmStruct, file: File | None, addr: int, length: int, vm_fl
             if vma is None:
                 vma = __mmap_new_vma(mm, m, desc)
         except KernelError:
-            mm.committed_pages -= m.charged
+            # D2: a failed mmap_prepare jumps past the unaccount step in the kernel (the
+            # charge is kept, probably a kernel bug); see KernelConfig.keep_charge_on_...
+            if not (have_prepare and desc is None and mm.config.keep_charge_on_prepare_error):
+                mm.committed_pages -= m.charged
             vms_abort_munmap_vmas(mm, vms)
             raise
         if have_prepare:

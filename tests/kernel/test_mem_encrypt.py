@@ -150,3 +150,19 @@ def test_second_hpet_block() -> None:
         one.open()
     with pytest.raises(OSError, match="every timer"):
         one.open()
+
+
+def test_d2_failed_mmap_prepare_keeps_the_commit_charge_by_default() -> None:
+    """mm/vma.c __mmap_region(): a failing mmap_prepare skips vm_unacct_memory()."""
+    import errno as _errno
+
+    def hook(desc):
+        return -_errno.ENODEV
+
+    for config, kept in ((V4_FIXED, 4), (V4_FIXED.with_options(keep_charge_on_prepare_error=False),
+                                          0)):
+        mm = MM(config=config)
+        with pytest.raises(OSError) as exc:
+            mm.mmap(None, 4 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE, _dev(mmap_prepare=hook))
+        assert exc.value.errno == _errno.ENODEV
+        assert mm.committed_pages == kept
