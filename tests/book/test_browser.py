@@ -31,10 +31,8 @@ CDN_HOSTS = ("cdn.jsdelivr.net", "cdnjs.cloudflare.com", "unpkg.com", "mathjax",
 #: rejects the second declaration.
 #: pydata-sphinx-theme 0.17 logs a console error when a page sets no colour mode before its
 #: script runs (here on pages with widget output); the theme then falls back to "auto".
-#: Chromium itself asks every server for /favicon.ico; the book has none.
 KNOWN_UPSTREAM = ("Identifier 'THEBE_JS_URL' has already been declared",
-                  "Got invalid theme mode: . Resetting to auto.",
-                  "/favicon.ico - Failed to load resource")
+                  "Got invalid theme mode: . Resetting to auto.")
 
 
 def _free_port() -> int:
