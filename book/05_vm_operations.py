@@ -138,7 +138,7 @@ for label, step in steps:
 
 # %%
 from mmaplab.drivers import afs  # noqa: E402
-from mmaplab.lab.compare import run_scenario  # noqa: E402
+from mmaplab.lab.scenario import run_scenario  # noqa: E402
 
 merge = next(s for s in afs.SPEC.scenarios if s.name == "merge-with-previous")
 versions = [("first conversion (9d5403b1036c)", afs.make_buggy),
@@ -147,7 +147,7 @@ for label, make in versions:
     print(label)
     for obs in run_scenario(make(), merge):
         state = dict(obs.state)
-        print_wrapped(f"  {obs.op:<72} VMAs={len(obs.maps)}  cb_nr_mmap={state['cb_nr_mmap']}"
+        print_wrapped(f"  {obs.what:<72} VMAs={len(obs.vmas)}  cb_nr_mmap={state['cb_nr_mmap']}"
               f"  on open_mmaps={state['on_open_mmaps']}")
 
 # %% [markdown]

@@ -297,7 +297,7 @@ def driver_mmap_trace(spec: Any, variant: str) -> TraceStepper:
     """The ``mmap_region`` trace of a driver model's first scenario's first request."""
     from .kernel.mm import MM
     from .kernel.page_alloc import reset_allocator
-    from .lab.compare import apply_op
+    from .lab.scenario import apply_op
 
     scenario = spec.scenarios[0]
     op = scenario.ops[0]
@@ -386,7 +386,7 @@ def scenario_text(spec: Any, name: str, at: int | None = 0) -> str:
     entries of the scenario window, printed once when both variants agree.
     Deterministic: the harness resets the pfn allocator before each run.
     """
-    from .lab.compare import run_scenario
+    from .lab.scenario import run_scenario
 
     scen = _scenario(spec, name)
     runs = {v: run_scenario(spec.make(v), scen) for v in _VARIANTS}
@@ -395,7 +395,7 @@ def scenario_text(spec: Any, name: str, at: int | None = 0) -> str:
         points = sorted({runs[v][0].injected or "" for v in _VARIANTS})
         lines.append(f"  fault injection: {' / '.join(points)}")
     for i, _op in enumerate(scen.ops):
-        lines.append(f"  op {i}: {runs['legacy'][i].op}")
+        lines.append(f"  op {i}: {runs['legacy'][i].what}")
         seen = {v: _op_text(runs[v][i]) for v in _VARIANTS}
         if seen["legacy"][1:] == seen["prepare"][1:]:
             # Same outcome, same callbacks, same state: say it once (the entry hook's
@@ -410,7 +410,7 @@ def scenario_text(spec: Any, name: str, at: int | None = 0) -> str:
     if at is not None:
         lines.append(f"  after op {at}:")
         for key in ("maps", "flags", "page_prot", "vm_ops", "private_data", "pte"):
-            values = {v: getattr(runs[v][at], key) for v in _VARIANTS}
+            values = {v: runs[v][at].aspect(key) for v in _VARIANTS}
             if values["legacy"] == values["prepare"]:
                 rows = [("both", values["legacy"])]
             else:
@@ -425,7 +425,7 @@ def scenario_text(spec: Any, name: str, at: int | None = 0) -> str:
 def _op_text(o: Any) -> tuple[str, str, tuple[str, ...], str]:
     """(entry hook, result, vm_ops callbacks, state) of one observed operation."""
     entry = ", ".join(o.entry_hooks)
-    return entry, o.result, tuple(o.hooks), _state_text(o.state)
+    return entry, o.outcome, tuple(o.hooks), _state_text(o.state)
 
 
 def mutant_text(spec: Any, name: str, limit: int = 3,

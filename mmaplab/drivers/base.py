@@ -27,10 +27,12 @@ from ..kernel.fs import File, FMode
 
 __all__ = ["Driver", "DriverSpec", "Op", "Scenario", "mmap_op", "munmap_op", "mprotect_op",
            "fork_op", "fault_op", "exit_op", "child_exit_op", "anon_neighbour_op", "WINDOW",
-           "Mutant", "answer_mutant"]
+           "WINDOW_PAGES", "Mutant", "answer_mutant"]
 
 #: Scenarios address pages relative to this base (a fixed, free window).
 WINDOW = 0x7F0000000000
+#: Pages ``[0, WINDOW_PAGES)`` above :data:`WINDOW` are observed (VMAs, PTEs).
+WINDOW_PAGES = 64
 
 
 class Driver:

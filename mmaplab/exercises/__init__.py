@@ -20,16 +20,7 @@ import sys
 from typing import Any
 
 from ._catalogue import EXERCISES, get
-from ._core import (
-    BY_RULE,
-    GENERIC,
-    Exercise,
-    ExerciseFailed,
-    Misconception,
-    first_divergence,
-    render_divergence,
-    run_case,
-)
+from ._core import BY_RULE, GENERIC, Exercise, ExerciseFailed, Misconception
 from ._verdict import verify
 from .runner import answer_source_of, evaluate, run_check
 
@@ -70,9 +61,6 @@ def misconceptions(nn: str) -> dict[str, Misconception]:
     """The catalogue of misconceptions the check can name for exercise ``nn``."""
     ex = get(nn)
     return {**BY_RULE, **GENERIC, **ex.misconceptions}
-
-
-_ = (first_divergence, render_divergence, run_case)
 
 
 def _register_c_magic() -> None:

@@ -11,8 +11,10 @@ after ``fork`` and kernel warnings.  The first difference is reported as an
 the misconception behind it.
 
 Nothing here reads the learner's source text: only behaviour is compared.  The engine
-(running, observing and diffing scenarios) is the lab's: :mod:`mmaplab.lab.scenario` and
-:mod:`mmaplab.lab.diff`, re-exported here for the exercise modules.
+(running, observing and diffing scenarios) is the lab's (:mod:`mmaplab.lab.scenario`,
+:mod:`mmaplab.lab.observe`, :mod:`mmaplab.lab.diff`), imported from there; this module
+holds what is the exercises' own: :class:`Exercise`, :class:`Misconception`, the generic
+misconceptions and :class:`ExerciseFailed`.
 """
 
 from __future__ import annotations
@@ -22,13 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..lab.diagnose import RULES
-from ..lab.diff import ASPECTS, Case, Divergence, first_divergence, render_divergence
-from ..lab.scenario import WINDOW_PAGES, Observer, Step, quiet_lockdep, request_budget, run_case
+from ..lab.diff import Case, Divergence
 from .source import ExerciseSource, load
 
-__all__ = ["ExerciseFailed", "Misconception", "Case", "Divergence", "Exercise", "Step",
-           "run_case", "first_divergence", "render_divergence", "quiet_lockdep", "ASPECTS",
-           "Observer", "request_budget", "WINDOW_PAGES", "GENERIC", "misconception"]
+__all__ = ["ExerciseFailed", "Misconception", "Exercise", "Rule", "GENERIC", "BY_RULE",
+           "misconception"]
 
 
 class ExerciseFailed(AssertionError):

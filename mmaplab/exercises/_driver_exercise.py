@@ -23,7 +23,9 @@ from typing import Any
 
 from ..drivers.base import Driver, Scenario
 from ..lab.diagnose import RULES
-from ._core import Case, Divergence, Exercise, Misconception, quiet_lockdep, run_case
+from ..lab.diff import Case, Divergence
+from ..lab.scenario import quiet_lockdep, run_case
+from ._core import Exercise, Misconception
 from ._device import need_function
 
 __all__ = ["driver_exercise", "DriverCase", "ExerciseMutant", "subclass_with", "pick"]

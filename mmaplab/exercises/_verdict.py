@@ -10,16 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..lab.diff import first_divergence, render_divergence
+from ..lab.scenario import quiet_lockdep, run_case
 from ._catalogue import get
-from ._core import (
-    Exercise,
-    ExerciseFailed,
-    first_divergence,
-    misconception,
-    quiet_lockdep,
-    render_divergence,
-    run_case,
-)
+from ._core import Exercise, ExerciseFailed, misconception
 from ._crash import Crash, find_crash
 from ._device import InvalidAnswer
 

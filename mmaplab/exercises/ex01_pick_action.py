@@ -31,7 +31,8 @@ from ..kernel.mmap_action import (
 )
 from ..kernel.page_alloc import alloc_pages
 from ..kernel.pgtable import pgprot_noncached
-from ._core import Case, Divergence, Exercise, Misconception, Rule
+from ..lab.diff import Case, Divergence
+from ._core import Exercise, Misconception, Rule
 from ._device import ExerciseDevice, need_function
 
 RW = PROT_READ | PROT_WRITE

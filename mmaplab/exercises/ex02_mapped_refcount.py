@@ -27,7 +27,8 @@ from ..kernel.flags import PROT_READ, PROT_WRITE
 from ..kernel.fs import FileOperations
 from ..kernel.mm_types import VmOperationsStruct, vma_desc_pages
 from ..kernel.page_alloc import alloc_pages
-from ._core import Case, Divergence, Exercise, Misconception
+from ..lab.diff import Case, Divergence
+from ._core import Exercise, Misconception
 from ._device import ExerciseDevice, need_function, need_instance
 
 RW = PROT_READ | PROT_WRITE

@@ -21,7 +21,8 @@ from ..kernel.fs import FileOperations
 from ..kernel.mm_types import VmOperationsStruct, vma_desc_pages, vma_desc_set_flags
 from ..kernel.page_alloc import alloc_pages
 from ..kernel.vma_flags import VMA_DONTDUMP_BIT, VMA_DONTEXPAND_BIT
-from ._core import Case, Divergence, Exercise, Misconception
+from ..lab.diff import Case, Divergence
+from ._core import Exercise, Misconception
 from ._device import ExerciseDevice, need_function, need_instance
 
 

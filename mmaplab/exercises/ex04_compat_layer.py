@@ -26,7 +26,8 @@ from ..kernel.flags import PAGE_SHIFT
 from ..kernel.fs import FileOperations
 from ..kernel.mm_types import VmOperationsStruct
 from ..kernel.mmap_action import mmap_action_simple_ioremap
-from ._core import Case, Divergence, Exercise, Misconception, Rule
+from ..lab.diff import Case, Divergence
+from ._core import Exercise, Misconception, Rule
 from ._device import ExerciseDevice, need_function
 
 

@@ -6,7 +6,7 @@ through the converted uio core of exercise 12.
 
 from __future__ import annotations
 
-from ._core import Divergence
+from ..lab.diff import Divergence
 from ._driver_exercise import driver_exercise
 
 

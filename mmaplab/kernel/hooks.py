@@ -23,15 +23,9 @@ from .errors import HookError, KernelError, errname
 
 __all__ = ["call_hook", "call_void_hook"]
 
-#: One slot for a tool above the model (the lab harness records hooks through it): called
-#: as ``observer(hook, fn)``, it returns the function to call instead.  The debug aids use
-#: the :func:`mmaplab.kernel.debug.events.hook_called` event point, which wraps outside it.
-observer: events.HookWatcher | None = None
-
-
 def _watched(hook: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    if observer is not None:
-        fn = observer(hook, fn)
+    # The hook event point: the debug aids and the lab (which records the hooks a
+    # request called) watch hooks through it, never by replacing this module's names.
     return events.hook_called(hook, fn)
 
 

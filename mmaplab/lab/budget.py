@@ -19,6 +19,7 @@ has run for ``seconds``:
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -27,7 +28,7 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
-__all__ = ["RequestTimeout", "time_budget", "DEFAULT_SECONDS"]
+__all__ = ["RequestTimeout", "time_budget", "request_budget", "DEFAULT_SECONDS"]
 
 #: The budget of one request of a check, in seconds.
 DEFAULT_SECONDS = 5.0
@@ -93,3 +94,13 @@ def time_budget(seconds: float | None, what: str) -> contextlib.AbstractContextM
     if not seconds or seconds <= 0:
         return contextlib.nullcontext()
     return _by_signal(seconds, what) if _use_signal() else _by_trace(seconds, what)
+
+
+def request_budget() -> float:
+    """Seconds one request of a check may take (``MMAPLAB_REQUEST_BUDGET`` overrides
+    :data:`DEFAULT_SECONDS`)."""
+    value = os.environ.get("MMAPLAB_REQUEST_BUDGET")
+    try:
+        return float(value) if value else DEFAULT_SECONDS
+    except ValueError:
+        return DEFAULT_SECONDS

@@ -25,17 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..drivers.base import WINDOW, Driver
+from ..drivers.base import WINDOW, WINDOW_PAGES, Driver
 from ..kernel.errors import BusError, HookError, KernelError, SegmentationFault
 from ..kernel.flags import PAGE_SIZE
 from ..kernel.mm import MM
 from ..kernel.pgtable import Pgprot
 
-__all__ = ["Facts", "VmaFacts", "PteFacts", "Rule", "RULES", "snapshot", "classify",
-           "WINDOW_PAGES"]
-
-#: Requests address pages ``[0, WINDOW_PAGES)`` relative to ``WINDOW``.
-WINDOW_PAGES = 64
+__all__ = ["Facts", "VmaFacts", "PteFacts", "Rule", "RULES", "snapshot", "classify"]
 
 #: Page-protection bits that are permissions, not memory attributes.
 _PERMISSION_BITS = {"NONE", "PRESENT", "RW", "USER", "NX"}

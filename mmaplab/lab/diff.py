@@ -1,27 +1,46 @@
-"""Comparing two runs of a scenario: the first observable difference, rendered.
+"""Comparing two runs of a scenario: one diff, two renderings.
 
-Not a kernel structure: the lab's engine.  A :class:`Case` is one device configuration
-with the learner's (or a mutant's) driver and the reference; :func:`first_divergence`
-finds the first request and aspect (result, driver state, VMAs, PTEs, the fork child's,
-kernel warnings) at which two lists of :class:`~mmaplab.lab.scenario.Step` differ, and
-:func:`render_divergence` says it in words a learner reads.
+Not a kernel structure: the lab's engine.  :func:`_differing` walks two runs
+(lists of :class:`~mmaplab.lab.observe.Observation`) request by request and yields
+every key at which they differ.  The harness (:mod:`mmaplab.lab.compare`) keeps them
+all, as :class:`Difference` s over its difference keys (:func:`diff_runs`); the
+exercises keep the first, as a :class:`Divergence` over the learner's aspects
+(:func:`first_divergence`) for one :class:`Case` (a device configuration with the
+learner's, or a mutant's, driver and the reference), and :func:`render_divergence`
+says it in words a learner reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..drivers.base import Driver, Op, Scenario
 from .diagnose import Facts, classify
-from .scenario import Step
+from .observe import ASPECTS, KEY_ORDER, Observation
 
-__all__ = ["Case", "Divergence", "first_divergence", "render_divergence", "ASPECTS",
-           "ASPECT_TITLES"]
+__all__ = ["Case", "Divergence", "first_divergence", "render_divergence", "ASPECT_TITLES",
+           "Difference", "diff_runs", "LABELS"]
+
+#: Default labels of the two sides, as used in explanations.
+LABELS = ("the legacy driver", "the converted driver")
 
 
-ASPECTS = ("result", "state", "maps", "ptes", "child_maps", "child_ptes", "warnings")
+def _differing(a: Sequence[Observation], b: Sequence[Observation],
+               keys: Callable[[Observation, Observation], Sequence[str]],
+               value: Callable[[Observation, str], Any]
+               ) -> Iterator[tuple[Observation, str, Any, Any]]:
+    """The one diff: ``(observation of a, key, value in a, value in b)`` for every
+    request and key at which two runs differ, in request then key order.  The harness
+    reads its keys through :meth:`Observation.aspect`, the exercises their aspects."""
+    for oa, ob in zip(a, b, strict=True):
+        for key in keys(oa, ob):
+            va, vb = value(oa, key), value(ob, key)
+            if va != vb:
+                yield oa, key, va, vb
+
+
 ASPECT_TITLES = {
     "result": "result of the request",
     "state": "driver state",
@@ -51,10 +70,10 @@ class Divergence:
     scenario: Scenario
     index: int
     aspect: str
-    expected: Step
-    got: Step
-    expected_steps: list[Step]
-    got_steps: list[Step]
+    expected: Observation
+    got: Observation
+    expected_steps: list[Observation]
+    got_steps: list[Observation]
     #: The case the divergence was found in (its learner factory and scenarios), so a
     #: diagnosis may replay the learner's answer on the other scenarios.
     source: Case | None = None
@@ -96,12 +115,12 @@ class Divergence:
         return " ".join(str(getattr(self.got, a)) for a in ASPECTS)
 
 
-def first_divergence(case: Case, scenario: Scenario, expected: list[Step],
-                     got: list[Step]) -> Divergence | None:
-    for i, (e, g) in enumerate(zip(expected, got, strict=True)):
-        for aspect in ASPECTS:
-            if getattr(e, aspect) != getattr(g, aspect):
-                return Divergence(case.name, scenario, i, aspect, e, g, expected, got, case)
+def first_divergence(case: Case, scenario: Scenario, expected: list[Observation],
+                     got: list[Observation]) -> Divergence | None:
+    """The first request and learner aspect at which ``got`` departs from ``expected``."""
+    for e, aspect, _, _ in _differing(expected, got, lambda _a, _b: ASPECTS, getattr):
+        i = e.index
+        return Divergence(case.name, scenario, i, aspect, e, got[i], expected, got, case)
     return None
 
 
@@ -163,3 +182,100 @@ def render_divergence(d: Divergence) -> str:
     elif d.aspect != "result":
         lines.append(f"  (expected result {d.expected.result}, got {d.got.result})")
     return "\n".join(lines)
+
+
+# -- the harness: every difference, by key ---------------------------------------------
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "[" + "; ".join(str(v) for v in value) + "]" if value else "nothing"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One observable difference between the two runs of a scenario.
+
+    ``key`` is a short stable id (see the module docstring); ``legacy`` and
+    ``prepare`` are the two sides' observed values as text (the first and the
+    second driver given to :func:`compare`); ``what`` names the operation.
+    """
+
+    key: str
+    scenario: str
+    op_index: int
+    what: str
+    legacy: str
+    prepare: str
+    labels: tuple[str, str] = LABELS
+
+    @property
+    def family(self) -> str:
+        """``state`` for ``state:<field>``, else the key."""
+        return self.key.split(":", 1)[0]
+
+    def explain(self) -> str:
+        """The difference in words a learner understands."""
+        a, b = self.labels
+        where = f"after op {self.op_index} ({self.what})"
+        if self.family == "state":
+            return (f"{where} {a} left {self.key[6:]} = {self.legacy} but {b} left "
+                    f"{self.prepare}")
+        if self.key == "errno":
+            return (f"op {self.op_index} ({self.what}) {_outcome(self.legacy)} with {a} but "
+                    f"{_outcome(self.prepare)} with {b}")
+        if self.key == "hooks":
+            return (f"during op {self.op_index} ({self.what}) the vm_ops callbacks called were "
+                    f"{self.legacy} with {a} but {self.prepare} with {b}")
+        if self.key == "warnings":
+            return (f"during op {self.op_index} ({self.what}) the kernel warned "
+                    f"{self.legacy} with {a} but {self.prepare} with {b}")
+        child = self.key.startswith("child_")
+        aspect = _ASPECT_WORDS.get(self.key.removeprefix("child_"), self.key)
+        space = "the fork child's " if child else ""
+        return (f"{where} {space}{aspect} differ: with {a} {self.legacy}; with {b} "
+                f"{self.prepare}")
+
+    def render(self) -> str:
+        return f"[{self.key}] {self.scenario} #{self.op_index}: {self.explain()}"
+
+
+_ASPECT_WORDS = {
+    "maps": "/proc/self/maps lines",
+    "flags": "VMA flags",
+    "page_prot": "VMA page protections",
+    "vm_ops": "VMA vm_ops",
+    "private_data": "VMA vm_private_data",
+    "pte": "page table entries",
+}
+
+
+def _outcome(result: str) -> str:
+    if result.startswith("-E"):
+        return f"failed with {result}"
+    if result.startswith("0x"):
+        return f"succeeded at {result}"
+    if result == "ok":
+        return "succeeded"
+    if result.startswith("ok ("):
+        return f"succeeded, {result[4:-1]}"
+    return f"ended in {result}"
+
+
+def _keys(a: Observation, b: Observation) -> list[str]:
+    fields = [k for k, _ in a.state] + [k for k, _ in b.state if k not in dict(a.state)]
+    keys: list[str] = []
+    for k in KEY_ORDER:
+        if k == "state":
+            keys.extend(f"state:{f}" for f in fields)
+        else:
+            keys.append(k)
+    return keys
+
+
+def diff_runs(a: Sequence[Observation], b: Sequence[Observation], scenario: Scenario | str,
+              labels: tuple[str, str] = LABELS) -> list[Difference]:
+    """Every (op, key) at which run ``a`` and run ``b`` differ, in op then key order."""
+    name = scenario if isinstance(scenario, str) else scenario.name
+    return [Difference(key, name, oa.index, oa.what, _fmt(va), _fmt(vb), labels)
+            for oa, key, va, vb in _differing(a, b, _keys, Observation.aspect)]

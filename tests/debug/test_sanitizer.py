@@ -360,16 +360,12 @@ def test_forwarding_open_without_close_is_not_an_imbalance():
     assert mm.vmas() == []
 
 
-def test_sanitizer_chains_an_earlier_hook_observer():
-    from mmaplab.kernel import hooks
+def test_sanitizer_chains_an_earlier_hook_watcher():
+    from mmaplab.kernel.debug import events
 
     seen = []
-    old = hooks.observer
-    hooks.observer = lambda hook, fn: seen.append(hook) or fn
-    try:
+    with events.watching_hooks(lambda hook, fn: seen.append(hook) or fn):
         t = RegularFile("/data/chain", 4 * PAGE_SIZE)
         mm = MM(sanitize=True)
         mm.mmap(None, PAGE_SIZE, 1, MAP_SHARED, t, 0)
-    finally:
-        hooks.observer = old
     assert any(h.endswith("->mmap_prepare") for h in seen)

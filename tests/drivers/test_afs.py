@@ -11,6 +11,7 @@ from mmaplab import PAGE_SIZE
 from mmaplab.drivers import afs
 from mmaplab.drivers.base import WINDOW, Scenario, mmap_op, munmap_op
 from mmaplab.lab import compare as C
+from mmaplab.lab.scenario import run_scenario
 from tests.drivers.helpers import RW, try_mmap
 
 
@@ -42,13 +43,14 @@ FAIL_LATE = Scenario("fail", (mmap_op(0, 2, RW),), inject=("vma_iter_prealloc", 
 
 
 def _end_state(make, scenario):
-    return dict(C.run_scenario(make(), scenario)[-1].state)
+    return dict(run_scenario(make(), scenario)[-1].state)
 
 
 def test_afs_buggy_conversion_leaks_on_merge_and_late_failure() -> None:
     # the merge really happened: one VMA of 4 pages
-    obs = C.run_scenario(afs.make_buggy(), MERGE)
-    assert len(obs[1].maps) == 1 and obs[1].maps[0].startswith("7f0000000000-7f0000004000")
+    obs = run_scenario(afs.make_buggy(), MERGE)
+    assert len(obs[1].vmas) == 1
+    assert obs[1].aspect("maps")[0].startswith("7f0000000000-7f0000004000")
     assert obs[1].hooks == ()  # no open/mapped for the merged range
     assert _end_state(afs.make_buggy, MERGE) == {"cb_nr_mmap": "1", "on_open_mmaps": "True"}
     assert _end_state(afs.make_buggy, FAIL_LATE) == {"cb_nr_mmap": "1",
@@ -65,7 +67,7 @@ def test_afs_fixed_conversion_is_exact() -> None:
     for make in (lambda: afs.AfsDriver("legacy"), lambda: afs.AfsDriver("prepare")):
         assert _end_state(make, MERGE) == {"cb_nr_mmap": "0", "on_open_mmaps": "False"}
         assert _end_state(make, FAIL_LATE) == {"cb_nr_mmap": "0", "on_open_mmaps": "False"}
-        obs = C.run_scenario(make(), MERGE)
+        obs = run_scenario(make(), MERGE)
         assert dict(obs[1].state)["cb_nr_mmap"] == "1"  # one VMA, one reference
     assert C.compare(afs.SPEC, (MERGE, FAIL_LATE)).ok
 

@@ -9,6 +9,7 @@ import pytest
 from mmaplab.drivers import NAMES, config_specs, load_spec
 from mmaplab.drivers.base import Scenario, exit_op
 from mmaplab.lab import compare as C
+from mmaplab.lab.scenario import run_scenario
 
 SPECS = [load_spec(name) for name in NAMES]
 MUTANTS = [(spec, m) for spec in SPECS for m in spec.mutants]
@@ -67,5 +68,5 @@ def test_scenarios_and_exit_run_cleanly(name: str) -> None:
     spec = load_spec(name)
     for s in (*spec.scenarios, Scenario("exit-only", (exit_op(),))):
         for v in ("legacy", "prepare"):
-            for o in C.run_scenario(spec.make(v), s):
-                assert not o.result.startswith(("crash", "HookError")), (name, s.name, o)
+            for o in run_scenario(spec.make(v), s):
+                assert not o.outcome.startswith(("crash", "HookError")), (name, s.name, o)

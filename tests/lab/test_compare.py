@@ -14,6 +14,7 @@ from mmaplab.kernel.mm_types import VmOperationsStruct
 from mmaplab.kernel.mmap_action import mmap_action_remap_full
 from mmaplab.kernel.pgtable import pgprot_noncached
 from mmaplab.lab import compare as C
+from mmaplab.lab.scenario import run_scenario
 
 PHYS_PFN = 0xE0000
 
@@ -138,15 +139,15 @@ def test_render_is_deterministic_and_address_free() -> None:
 
 
 def test_run_scenario_observes_hooks_and_injection() -> None:
-    obs = C.run_scenario(Toy(count=True), SCEN[0])
+    obs = run_scenario(Toy(count=True), SCEN[0])
     assert obs[0].hooks == ("toy_vm_ops->mapped",)
     assert obs[0].entry_hooks == ("toy_fops->mmap_prepare",)
     assert obs[1].hooks == ("toy_vm_ops->open", "toy_vm_ops->close")
-    assert obs[0].pte == ("page +0: pfn 0xe0000 rw- uc pfnmap",
+    assert obs[0].aspect("pte") == ("page +0: pfn 0xe0000 rw- uc pfnmap",
                           "page +1: pfn 0xe0001 rw- uc pfnmap")
     inj = Scenario("inj", (mmap_op(0, 1),), inject=("mapped", 1))
-    o = C.run_scenario(Toy(count=True), inj)[0]
-    assert o.result == "-ENOMEM" and o.injected == "mapped (call 1)"
+    o = run_scenario(Toy(count=True), inj)[0]
+    assert o.outcome == "-ENOMEM" and o.injected == "mapped (call 1)"
     assert o.hooks == ("toy_vm_ops->close",) and dict(o.state)["users"] == "-1"
 
 
@@ -159,13 +160,13 @@ def test_legacy_variant_gets_the_legacy_equivalent_injection_point() -> None:
             self.fops = FileOperations(name="toy_fops", mmap=lambda f, v: 0)
 
     inj = Scenario("inj", (mmap_op(0, 1),), inject=("mmap_action_complete", 1))
-    o = C.run_scenario(LegacyToy(), inj)[0]
-    assert o.injected == "mmap (call 1)" and o.result == "-ENOMEM" and o.maps == ()
+    o = run_scenario(LegacyToy(), inj)[0]
+    assert o.injected == "mmap (call 1)" and o.outcome == "-ENOMEM" and o.vmas == ()
 
 
 def test_maps_lines_alias_inode_numbers() -> None:
-    a = C.run_scenario(Toy(), SCEN[0])[0].maps
-    b = C.run_scenario(Toy(), SCEN[0])[0].maps
+    a = run_scenario(Toy(), SCEN[0])[0].aspect("maps")
+    b = run_scenario(Toy(), SCEN[0])[0].aspect("maps")
     assert a == b and "ino#1" in a[0] and a[0].endswith("/dev/toy")
     assert a[0].startswith(f"7f0000000000-7f{2 * PAGE_SIZE:010x} rw-s")
 
@@ -175,14 +176,14 @@ def test_hook_errors_are_observations_not_crashes() -> None:
         def prepare(self, desc):
             raise RuntimeError("oops")
 
-    o = C.run_scenario(Broken(), SCEN[0])
-    assert o[0].result.startswith("HookError: ") and "oops" in o[0].result
-    assert o[1].result == "ok" and o[1].maps == ()  # munmap of an empty range succeeds
+    o = run_scenario(Broken(), SCEN[0])
+    assert o[0].outcome.startswith("HookError: ") and "oops" in o[0].outcome
+    assert o[1].outcome == "ok" and o[1].vmas == ()  # munmap of an empty range succeeds
 
 
 @pytest.mark.parametrize("bad", ["nonsense"])
 def test_unknown_op_kind_is_reported(bad: str) -> None:
     from mmaplab.drivers.base import Op
 
-    o = C.run_scenario(Toy(), Scenario("bad", (Op(bad),)))
-    assert o[0].result.startswith("crash (ValueError")
+    o = run_scenario(Toy(), Scenario("bad", (Op(bad),)))
+    assert o[0].outcome.startswith("crash (ValueError")
