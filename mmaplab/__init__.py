@@ -58,6 +58,7 @@ from .kernel.flags import (
                      PROT_READ,
                      PROT_SEM,
                      PROT_WRITE,
+                     RLIM_INFINITY,
                      VM_SPECIAL,
                      VMFlag,
 )
@@ -152,7 +153,7 @@ __all__ = [
     "MADV_DODUMP", "MADV_DOFORK", "MADV_DONTDUMP", "MADV_DONTFORK", "MADV_DONTNEED",
     "MADV_KEEPONFORK", "MADV_NORMAL", "MADV_RANDOM", "MADV_SEQUENTIAL", "MADV_WILLNEED",
     "MADV_WIPEONFORK", "MCL_CURRENT", "MCL_FUTURE", "MCL_ONFAULT", "MLOCK_ONFAULT",
-    "MREMAP_DONTUNMAP", "MREMAP_FIXED", "MREMAP_MAYMOVE", "__version__",
+    "MREMAP_DONTUNMAP", "MREMAP_FIXED", "MREMAP_MAYMOVE", "RLIM_INFINITY", "__version__",
     # the C API of the descriptor (include/linux/mm.h, mm_types.h, Linux 7.0 + v4)
     "MemEncrypt",
     "vma_desc_test",

@@ -28,6 +28,11 @@ DEFAULT_MAX_MAP_COUNT = 65530
 DEFAULT_RLIMIT_MEMLOCK = 8 << 20
 #: ``stack_guard_gap``: 256 pages kept free below a VM_GROWSDOWN VMA.
 STACK_GUARD_GAP = 256 << PAGE_SHIFT
+#: ``mm->start_brk`` (= ``mm->brk`` at exec) of a small PIE program with ASLR off: the
+#: heap starts after its image at 0x555555554000 (``ELF_ET_DYN_BASE``) and its bss.
+DEFAULT_START_BRK = 0x555555559000
+#: ``RLIM_INFINITY``: no resource limit (the default RLIMIT_DATA and RLIMIT_AS).
+RLIM_INFINITY = (1 << 64) - 1
 
 # -- mmap(2)/mprotect(2) protection bits (asm-generic/mman-common.h) ---------
 PROT_NONE = 0x0

@@ -17,10 +17,19 @@ from .flags import PAGE_SHIFT, PAGE_SIZE, VMFlag, prot_string
 if TYPE_CHECKING:
     from .mm_types import MmStruct, VmAreaStruct
 
-__all__ = ["show_map_vma", "show_smap", "vm_flags_mnemonics", "SMAPS_MNEMONICS"]
+__all__ = ["show_map_vma", "vma_is_initial_heap", "show_smap", "vm_flags_mnemonics",
+           "SMAPS_MNEMONICS"]
 
 #: ``seq_setwidth(m, 25 + sizeof(void *) * 6 - 1)`` on 64-bit.
 _NAME_COLUMN = 25 + 8 * 6 - 1
+
+
+def vma_is_initial_heap(vma: VmAreaStruct) -> bool:
+    """``vma_is_initial_heap()`` (include/linux/mm.h, 7.0): does the VMA overlap the heap
+    ``(start_brk, brk)``?  Both ends strict, as the running 6.18 kernel shows: a VMA that
+    ends at ``start_brk`` is not ``[heap]``."""
+    mm = vma.vm_mm
+    return mm is not None and vma.vm_start < mm.cur_brk and vma.vm_end > mm.start_brk
 
 
 def show_map_vma(vma: VmAreaStruct) -> str:
@@ -34,7 +43,7 @@ def show_map_vma(vma: VmAreaStruct) -> str:
         name = file.path()
     else:
         major = minor = ino = pgoff = 0
-        name = ""
+        name = "[heap]" if vma_is_initial_heap(vma) else ""
     line = (f"{vma.vm_start:08x}-{vma.vm_end:08x} {prot_string(vma.vm_flags)} {pgoff:08x} "
             f"{major:02x}:{minor:02x} {ino} ")
     if name:

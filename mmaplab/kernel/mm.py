@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
+from .brk import sys_brk
 from .config import DEFAULT, KernelConfig, running_config
 from .debug import events
 from .debug.fault_inject import FaultInjector
@@ -26,11 +27,13 @@ from .flags import (
     DEFAULT_MAX_MAP_COUNT,
     DEFAULT_MMAP_MIN_ADDR,
     DEFAULT_RLIMIT_MEMLOCK,
+    DEFAULT_START_BRK,
     MAP_ANONYMOUS,
     MAP_HUGETLB,
     MCL_CURRENT,
     PAGE_MASK,
     PAGE_SHIFT,
+    RLIM_INFINITY,
     VMFlag,
     map_flags_names,
     page_align,
@@ -111,6 +114,9 @@ class MM(MmStruct):
     ``trace`` (record the steps), ``sanitize`` (check learner hooks with
     ``mmaplab.kernel.debug.sanitizer``; None = the global default),
     ``rlimit_memlock`` (RLIMIT_MEMLOCK in bytes), ``cap_ipc_lock`` (mlock beyond it) and
+    ``start_brk`` (where the heap starts: ``mm.start_brk`` and the initial ``mm.cur_brk``),
+    ``rlimit_data``/``rlimit_as`` (RLIMIT_DATA for brk, RLIMIT_AS for every mapping, in
+    bytes; unlimited by default) and
     ``pku`` (x86 protection keys are enabled: a PROT_EXEC-only mapping gets the
     execute-only pkey, ``__arch_override_mprotect_pkey()`` in arch/x86/mm/pkeys.c, so
     neither the user nor get_user_pages() can read it).
@@ -120,10 +126,12 @@ class MM(MmStruct):
                  max_map_count: int = DEFAULT_MAX_MAP_COUNT, config: KernelConfig = DEFAULT,
                  trace: bool = False, sanitize: bool | None = None,
                  rlimit_memlock: int = DEFAULT_RLIMIT_MEMLOCK, cap_ipc_lock: bool = False,
-                 pku: bool = False) -> None:
+                 pku: bool = False, start_brk: int = DEFAULT_START_BRK,
+                 rlimit_data: int = RLIM_INFINITY, rlimit_as: int = RLIM_INFINITY) -> None:
         super().__init__(mmap_min_addr=mmap_min_addr, cap_sys_rawio=cap_sys_rawio,
                          max_map_count=max_map_count, config=config, trace=trace,
-                         rlimit_memlock=rlimit_memlock, cap_ipc_lock=cap_ipc_lock, pku=pku)
+                         rlimit_memlock=rlimit_memlock, cap_ipc_lock=cap_ipc_lock, pku=pku,
+                         start_brk=start_brk, rlimit_data=rlimit_data, rlimit_as=rlimit_as)
         if sanitize or (sanitize is None and default_enabled()):
             Sanitizer().attach(self)
 
@@ -232,6 +240,23 @@ class MM(MmStruct):
         return ret
 
     @_syscall
+    def brk(self, addr: int) -> int:
+        """``brk(2)`` (``SYSCALL_DEFINE1(brk)`` in mm/mmap.c, Linux 7.0): move the break.
+
+        Returns the new break, or the old one when the move is refused (below
+        ``start_brk``, RLIMIT_DATA, a mapping in the way, out of memory): the system
+        call itself reports no errno, and ``brk(0)`` is the usual way to read the
+        break.  Growing adds anonymous ``[heap]`` memory after the old break (merged
+        into the VMA ending there when it can be); shrinking unmaps the freed pages.
+        """
+        addr = _ulong("addr", addr)
+        oldbrk = page_align(self.cur_brk)
+        ret, populate = self._locked("brk", lambda: sys_brk(self, addr))
+        if populate:
+            self._populate(oldbrk, page_align(ret) - oldbrk)
+        return ret
+
+    @_syscall
     def mseal(self, addr: int, length: int, flags: int = 0) -> None:
         """``mseal(2)`` (mm/mseal.c): seal the mappings of the range for good."""
         addr, length, flags = _ulong("addr", addr), _ulong("length", length), \
@@ -305,7 +330,9 @@ class MM(MmStruct):
         child = MM(mmap_min_addr=self.mmap_min_addr, cap_sys_rawio=self.cap_sys_rawio,
                    max_map_count=self.max_map_count, config=self.config, sanitize=False,
                    rlimit_memlock=self.rlimit_memlock, cap_ipc_lock=self.cap_ipc_lock,
-                   pku=self.pku)
+                   pku=self.pku, start_brk=self.start_brk, rlimit_data=self.rlimit_data,
+                   rlimit_as=self.rlimit_as)
+        child.cur_brk = self.cur_brk  # dup_mm() copies the whole mm_struct, the break with it
         child.trace = self.trace
 
         def work() -> None:

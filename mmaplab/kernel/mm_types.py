@@ -28,8 +28,10 @@ from .flags import (
     DEFAULT_MAX_MAP_COUNT,
     DEFAULT_MMAP_MIN_ADDR,
     DEFAULT_RLIMIT_MEMLOCK,
+    DEFAULT_START_BRK,
     MMAP_BASE,
     PAGE_SHIFT,
+    RLIM_INFINITY,
     TASK_SIZE,
     TASK_UNMAPPED_BASE,
     VMFlag,
@@ -78,7 +80,8 @@ class MmStruct:
                  cap_sys_rawio: bool = False, max_map_count: int = DEFAULT_MAX_MAP_COUNT,
                  config: KernelConfig = DEFAULT, trace: bool = False,
                  rlimit_memlock: int = DEFAULT_RLIMIT_MEMLOCK, cap_ipc_lock: bool = False,
-                 pku: bool = False) -> None:
+                 pku: bool = False, start_brk: int = DEFAULT_START_BRK,
+                 rlimit_data: int = RLIM_INFINITY, rlimit_as: int = RLIM_INFINITY) -> None:
         #: ``mm->mm_mt``: the VMAs, keyed by address.
         self.mt: MapleTree[VmAreaStruct] = MapleTree()
         #: ``mm->pgd``: the page tables.
@@ -99,6 +102,18 @@ class MmStruct:
         self.cap_ipc_lock = cap_ipc_lock
         #: x86 protection keys are on: PROT_EXEC-only memory gets the execute-only pkey.
         self.pku = pku
+        #: ``mm->start_brk`` and ``mm->brk``: the heap, as exec leaves it (empty).  The
+        #: kernel's ``mm->brk`` is ``cur_brk`` here because ``MM.brk()`` is the system
+        #: call; ``mm.brk(0)`` reads it, as userspace does.
+        self.start_brk = start_brk
+        self.cur_brk = start_brk
+        #: ``mm->start_data``/``end_data``: the data segment, which RLIMIT_DATA also counts
+        #: for brk (empty: the model maps no program image).
+        self.start_data = self.end_data = 0
+        #: RLIMIT_DATA (brk's ``check_data_rlimit()``) and RLIMIT_AS (``may_expand_vm()``),
+        #: in bytes.
+        self.rlimit_data = rlimit_data
+        self.rlimit_as = rlimit_as
         #: Pages charged to overcommit accounting (``vm_acct_memory``) for VM_ACCOUNT VMAs.
         self.committed_pages = 0
         self.trace = Trace(enabled=trace)

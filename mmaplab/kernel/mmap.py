@@ -20,6 +20,7 @@ import errno
 from dataclasses import dataclass
 from typing import Any
 
+from .brk import may_expand_vm
 from .compat import vfs_mmap, vfs_mmap_prepare
 from .errors import KernelError, kerr
 from .flags import (
@@ -332,6 +333,11 @@ def __mmap_setup(mm: MmStruct, m: MmapState) -> MunmapState:
     m.prev, m.next = vms.prev, vms.next
     try:
         pglen = (m.end - m.addr) >> PAGE_SHIFT
+        # may_expand_vm() on pglen - vms->nr_pages: the model's gather already took the
+        # replaced pages out of total_vm.
+        if not may_expand_vm(mm, m.flags, pglen):
+            raise kerr(errno.ENOMEM, f"mapping {pglen} pages would exceed RLIMIT_AS "
+                       f"({mm.rlimit_as:#x} bytes)")
         if _accountable_mapping(m.flags):
             charged = pglen - vms.nr_accounted
             if mm.should_fail("vm_enough_memory"):
@@ -442,6 +448,8 @@ def __mmap_region(mm: MmStruct, file: File | None, addr: int, length: int, vm_fl
                 with mm.trace.enter("call_mmap_prepare"):
                     desc = call_mmap_prepare(mm, m)
             vma = None
+            # D1: __mmap_region() never reads the merge state: a merge whose tree
+            # preallocation failed is "no merge", and a new VMA is built instead.
             if m.prev is not None or m.next is not None:
                 with mm.trace.enter("vma_merge_new_range"):
                     vma = vma_merge_new_range(mm, VmaMergeStruct(
@@ -454,6 +462,11 @@ def __mmap_region(mm: MmStruct, file: File | None, addr: int, length: int, vm_fl
             # charge is kept, probably a kernel bug); see KernelConfig.keep_charge_on_...
             if not (have_prepare and desc is None and mm.config.keep_charge_on_prepare_error):
                 mm.committed_pages -= m.charged
+            if m.file_doesnt_need_get:
+                # D3: mmap_prepare swapped in a file whose reference the mapping owned;
+                # no VMA took it, so the abort path drops it (label abort_munmap).
+                assert m.file is not None
+                fput(m.file)
             vms_abort_munmap_vmas(mm, vms)
             raise
         if have_prepare:

@@ -196,6 +196,10 @@ class VmaMergeStruct:
     file: File | None
     anon_vma: AnonVma | None = None
     middle: VmAreaStruct | None = None
+    #: ``vmg->state == VMA_MERGE_ERROR_NOMEM``: the merge was possible but its tree
+    #: preallocation failed.  Each caller decides (mmap and copy_vma go on to a new VMA;
+    #: brk and mremap's in-place grow fail with ENOMEM).
+    nomem: bool = False
 
 
 def _can_merge_left(vmg: VmaMergeStruct) -> bool:
@@ -292,9 +296,9 @@ def commit_merge(mm: MmStruct, c: MergeCommit) -> VmAreaStruct:
 def vma_merge_new_range(mm: MmStruct, vmg: VmaMergeStruct) -> VmAreaStruct | None:
     """``vma_merge_new_range()``: try to absorb a new range into prev and/or next.
 
-    Returns the VMA now covering the range, or ``None`` (no merge; the caller
-    creates a new VMA).  Raises ENOMEM only where the kernel does (tree
-    preallocation failing); then nothing has changed.
+    Returns the VMA now covering the range, or ``None``: no merge, or a merge whose
+    tree preallocation failed, which sets ``vmg.nomem`` (``vmg_nomem()``) and changes
+    nothing.  It never raises: as in the kernel, the caller reads the merge state.
 
     Assumes: ``mmap_lock`` held for write; ``vmg.prev``/``vmg.next`` are the VMAs
     around ``[vmg.start, vmg.end)``, which no VMA covers.
@@ -309,7 +313,9 @@ def vma_merge_new_range(mm: MmStruct, vmg: VmaMergeStruct) -> VmAreaStruct | Non
     if not can_left and not can_right:
         return None
     if _prealloc_failed(mm):
-        raise kerr(errno.ENOMEM, "vma_merge_new_range: maple tree preallocation failed")
+        vmg.nomem = True
+        mm.trace.step("vma_expand", "maple tree preallocation failed: VMA_MERGE_ERROR_NOMEM")
+        return None
     sticky = vmg.flags & VM_STICKY
     with mm.trace.enter("vma_expand" if can_left else "vma_merge_new_range(next)"):
         if can_left and prev is not None:
@@ -639,10 +645,7 @@ def vma_merge_extend(mm: MmStruct, vma: VmAreaStruct, delta: int) -> VmAreaStruc
         pgoff=vma.vm_pgoff + ((start - vma.vm_start) >> PAGE_SHIFT), flags=vma.vm_flags,
         file=vma.vm_file, anon_vma=vma.anon_vma,
     )
-    try:
-        return vma_merge_new_range(mm, vmg)
-    except OSError:
-        return None
+    return vma_merge_new_range(mm, vmg)  # a failed preallocation: None, mremap's ENOMEM
 
 
 def copy_vma(mm: MmStruct, vma: VmAreaStruct, addr: int, length: int, pgoff: int
@@ -666,10 +669,7 @@ def copy_vma(mm: MmStruct, vma: VmAreaStruct, addr: int, length: int, pgoff: int
         prev=mm.mt.prev(addr), next=nxt, start=addr, end=addr + length, pgoff=pgoff,
         flags=vma.vm_flags, file=vma.vm_file, anon_vma=vma.anon_vma, middle=vma,
     )
-    try:
-        new = vma_merge_new_range(mm, vmg)
-    except OSError:
-        new = None  # copy_vma() ignores the merge state: it allocates a VMA instead
+    new = vma_merge_new_range(mm, vmg)  # copy_vma() ignores vmg.nomem: it allocates a VMA
     if new is not None:
         if new.vm_start <= vma_start < new.vm_end:
             vma = new

@@ -71,7 +71,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("merge-then-prealloc-fails", (mmap_op(0, 2, RW), mmap_op(2, 2, RW, offset_pages=2),
                                            exit_op()),
              inject=("vma_iter_prealloc", 2),
-             note="the second mmap would merge, but the tree preallocation of the merge fails"),
+             note="the second mmap would merge, but the merge's tree preallocation fails: "
+                  "__mmap_region() goes on and builds a new, unmerged VMA, so afs_mapped "
+                  "runs for it (two mappings counted)"),
 )
 
 SPEC = DriverSpec(
