@@ -10,15 +10,20 @@ v4 04/21, of unmapping while the rmap lock is held) and *circular dependency*
 
 The model runs one task at a time, so any attempt to take a held lock is a
 deadlock, and it is reported instead of hanging.
+
+A lock still held when a system call returns is lockdep's third report,
+``lockdep_sys_exit()`` ("lock held when returning to user space"), which the
+kernel makes on every return, successful or not: :class:`LockLeak` is one such
+report, recorded per mm in ``mm.lock_leaks`` by ``mmaplab.kernel.mm``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import DeadlockError
+from .errors import DeadlockError, errname
 
-__all__ = ["RwSemaphore", "Lockdep", "lockdep", "HeldLock"]
+__all__ = ["RwSemaphore", "Lockdep", "lockdep", "HeldLock", "LockLeak"]
 
 
 @dataclass(slots=True)
@@ -26,6 +31,36 @@ class HeldLock:
     lock: RwSemaphore
     write: bool
     where: str
+
+
+@dataclass(frozen=True, slots=True)
+class LockLeak:
+    """A lock still held as a system call returns: ``lockdep_sys_exit()``'s report.
+
+    kernel/locking/lockdep.c checks on every return to user space, whether the call
+    succeeded or failed, so a lock leaked on an error path is reported like any other.
+    ``syscall`` is the kernel entry (``vm_mmap_pgoff``, ``__vm_munmap``, ...);
+    ``lock``, ``lock_class``, ``write`` and ``taken_in`` say which lock and who took it;
+    ``error`` is the errno the call failed with (0: it succeeded).
+    """
+
+    syscall: str
+    lock: str
+    lock_class: str
+    write: bool
+    taken_in: str
+    error: int = 0
+
+    @property
+    def failed(self) -> bool:
+        """Whether the lock leaked on an error path."""
+        return self.error != 0
+
+    def __str__(self) -> str:
+        how = f"failing with -{errname(self.error)}" if self.error else "succeeding"
+        return (f"lock held when returning to user space: {self.lock} (taken for "
+                f"{'write' if self.write else 'read'} in {self.taken_in}) is still held as "
+                f"{self.syscall} returns, {how}")
 
 
 class Lockdep:
@@ -74,6 +109,10 @@ class Lockdep:
     def mark(self) -> int:
         """A position in the held stack; :meth:`unwind` releases everything above it."""
         return len(self.held)
+
+    def held_since(self, mark: int, own: RwSemaphore) -> list[HeldLock]:
+        """The locks taken since ``mark`` other than ``own`` (the system call's mmap_lock)."""
+        return [h for h in self.held[mark:] if h.lock is not own]
 
     def unwind(self, mark: int) -> list[HeldLock]:
         """Release locks taken since ``mark`` (used when an operation aborts)."""

@@ -22,7 +22,7 @@ from .config import DEFAULT, KernelConfig, running_config
 from .debug import events
 from .debug.fault_inject import FaultInjector
 from .debug.sanitizer import Sanitizer, default_enabled
-from .errors import kerr
+from .errors import DeadlockError, UseAfterFreeError, kerr
 from .flags import (
     DEFAULT_MAX_MAP_COUNT,
     DEFAULT_MMAP_MIN_ADDR,
@@ -42,7 +42,7 @@ from .flags import (
 from .fork import dup_mmap
 from .fs import File, fput
 from .hugetlb import huge_page_size_for, hugetlb_file_setup
-from .locks import lockdep
+from .locks import LockLeak, lockdep
 from .madvise import do_madvise
 from .maps import show_map_vma, show_smap
 from .memory import handle_mm_fault, mm_populate
@@ -150,10 +150,39 @@ class MM(MmStruct):
         try:
             with running_config(self.config):
                 ret = fn()
-            events.lockdep_sys_exit(self, what, mark)
-            return ret
+        except BaseException as exc:
+            self._sys_exit(what, mark, exc)
+            raise
+        else:
+            self._sys_exit(what, mark, None)
         finally:
             lockdep.unwind(mark)
+        return ret
+
+    def _sys_exit(self, what: str, mark: int, failure: BaseException | None) -> None:
+        """``lockdep_sys_exit()``: report every lock the call leaves held, on either path.
+
+        The model then releases them (``lockdep.unwind``), so that the next call does not
+        deadlock on a lock no task will ever drop; the report in :attr:`lock_leaks` (and the
+        trace step ``lockdep_sys_exit``) is what says it happened.  A lockdep or KASAN
+        report raised mid-call is a crash of the model's own path, not a return to user
+        space: the locks the model held at that point are not a hook's leak.
+        """
+        if len(lockdep.held) <= mark + 1 or isinstance(
+                failure, (DeadlockError, UseAfterFreeError, KeyboardInterrupt, SystemExit)):
+            return  # only the mmap_lock (or nothing) above the mark: the common case
+        left = lockdep.held_since(mark, self.mmap_lock)
+        if not left:
+            return
+        err = 0
+        if failure is not None:
+            err = getattr(failure, "errno", None) or errno.EINVAL
+        leaks = [LockLeak(what, h.lock.name, h.lock.lock_class, h.write, h.where, err)
+                 for h in left]
+        self.lock_leaks.extend(leaks)
+        for leak in leaks:
+            self.trace.step("lockdep_sys_exit", str(leak))
+        events.lockdep_sys_exit(self, what, leaks)
 
     @contextmanager
     def injecting(self, point: str, nth: int = 1, err: int = errno.ENOMEM
@@ -317,12 +346,8 @@ class MM(MmStruct):
         :class:`~mmaplab.kernel.errors.BusError` (both ``OSError(EFAULT)``).
         """
         addr = _ulong("addr", addr)
-        mark = lockdep.mark()
-        self.mmap_lock.down_read("lock_mm_and_find_vma")
-        try:
-            return handle_mm_fault(self, addr, write)
-        finally:
-            lockdep.unwind(mark)
+        return self._read_locked("lock_mm_and_find_vma",
+                                 lambda: handle_mm_fault(self, addr, write))
 
     @_syscall
     def fork(self) -> MM:
@@ -344,6 +369,7 @@ class MM(MmStruct):
                 child.mmap_lock.up_write()
                 child.exit()
                 raise
+            child.mmap_lock.up_write()  # dup_mmap() ends with mmap_write_unlock(mm)
 
         self._locked("dup_mmap", work)
         return child
@@ -364,12 +390,23 @@ class MM(MmStruct):
 
         Returns 0 or the first negative errno (only without ``ignore_errors``).
         """
+        return self._read_locked("__mm_populate",
+                                 lambda: mm_populate(self, start, length, ignore_errors))
+
+    def _read_locked(self, what: str, fn: Callable[[], R]) -> R:
+        """Run ``fn`` under ``mmap_read_lock``, reporting locks it leaves held."""
         mark = lockdep.mark()
-        self.mmap_lock.down_read("__mm_populate")
+        self.mmap_lock.down_read(what)
         try:
-            return mm_populate(self, start, length, ignore_errors)
+            ret = fn()
+        except BaseException as exc:
+            self._sys_exit(what, mark, exc)
+            raise
+        else:
+            self._sys_exit(what, mark, None)
         finally:
             lockdep.unwind(mark)
+        return ret
 
     # -- inspection --------------------------------------------------------------
     def vmas(self) -> list[VmAreaStruct]:

@@ -36,7 +36,7 @@ from .flags import (
     TASK_UNMAPPED_BASE,
     VMFlag,
 )
-from .locks import RwSemaphore
+from .locks import LockLeak, RwSemaphore
 from .maple_tree import MapleTree
 from .pgtable import PageTable, Pgprot
 from .vma_flags import (
@@ -119,6 +119,9 @@ class MmStruct:
         self.trace = Trace(enabled=trace)
         #: Kernel warnings (``WARN_ON_ONCE`` splats) in the order they happened.
         self.warnings: list[str] = []
+        #: Locks still held when a system call returned (``lockdep_sys_exit()``), on the
+        #: success and the error paths alike, oldest first; the model released them.
+        self.lock_leaks: list[LockLeak] = []
         #: The armed fault-injection point, if any (see :meth:`MM.injecting`).
         self.inject: FaultInjector | None = None
         #: VMAs created in this mm so far: numbers them per address space for display

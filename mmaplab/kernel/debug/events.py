@@ -14,8 +14,9 @@ The points, in the order a system call meets them:
   returns the function to call instead (a checking wrapper).  Hooks do not know
   their mm, so hook watchers are global (:func:`watch_hooks`);
 * ``vma_linked(mm, vma)`` — ``vma_link()`` put a VMA into the tree and the rmap;
-* ``lockdep_sys_exit(mm, what, mark)`` — the work under ``mmap_lock`` returned, the
-  lock is still held: anything else still held is a lock leaked to user space;
+* ``lockdep_sys_exit(mm, what, leaks)`` — the work under ``mmap_lock`` returned or
+  failed, and left the locks ``leaks`` (:class:`~mmaplab.kernel.locks.LockLeak`) held:
+  leaked to user space (only called when there is a leak);
 * ``syscall_exit(mm, name, ret, failure)`` — the call returned ``ret`` or is
   failing with ``failure``; an observer may raise to replace the failure.
 
@@ -30,6 +31,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..locks import LockLeak
     from ..mm_types import MmStruct, VmAreaStruct
 
 __all__ = ["MmObserver", "HookWatcher", "attach", "detach", "observers", "syscall_enter",
@@ -51,11 +53,9 @@ class MmObserver:
                      failure: BaseException | None) -> None:
         """A system call ends; raising replaces ``failure`` (or the return)."""
 
-    def lockdep_sys_exit(self, mm: MmStruct, what: str, mark: int) -> None:
-        """The work done under ``mmap_lock`` for ``what`` returned without an error.
-
-        ``mark``: the depth of ``lockdep.held`` before the call took ``mmap_lock``.
-        """
+    def lockdep_sys_exit(self, mm: MmStruct, what: str, leaks: list[LockLeak]) -> None:
+        """The work done under ``mmap_lock`` for ``what`` returned (or failed) with
+        ``leaks`` still held; they are also in ``mm.lock_leaks``."""
 
     def vma_linked(self, mm: MmStruct, vma: VmAreaStruct) -> None:
         """``vma`` was linked into ``mm``'s tree (a first map, or a copy made by fork)."""
@@ -97,9 +97,9 @@ def syscall_exit(mm: MmStruct, name: str, ret: Any, failure: BaseException | Non
         obs.syscall_exit(mm, name, ret, failure)
 
 
-def lockdep_sys_exit(mm: MmStruct, what: str, mark: int) -> None:
+def lockdep_sys_exit(mm: MmStruct, what: str, leaks: list[LockLeak]) -> None:
     for obs in observers(mm):
-        obs.lockdep_sys_exit(mm, what, mark)
+        obs.lockdep_sys_exit(mm, what, leaks)
 
 
 def vma_linked(mm: MmStruct, vma: VmAreaStruct) -> None:

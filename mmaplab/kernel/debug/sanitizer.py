@@ -44,7 +44,7 @@ from typing import Any
 
 from ..errors import DeadlockError, KernelError, UseAfterFreeError, errname
 from ..fs import File, FreedFile
-from ..locks import lockdep
+from ..locks import LockLeak
 from ..mm_types import FreedVmArea, MmStruct, VmAreaDesc, VmAreaStruct, VmOperationsStruct
 from ..page_alloc import ZERO_PAGE, _allocator
 from . import events
@@ -320,14 +320,14 @@ class Sanitizer(events.MmObserver):
                     del mm.trace.steps[call.trace_start:]
                     mm.trace.enabled = False
 
-    def lockdep_sys_exit(self, mm: MmStruct, what: str, mark: int) -> None:
-        left = [h for h in lockdep.held[mark:] if h.lock.lock_class != "mmap_lock"]
-        if left and self._calls:
-            h = left[-1]
+    def lockdep_sys_exit(self, mm: MmStruct, what: str, leaks: list[LockLeak]) -> None:
+        if leaks and self._calls:
+            h = leaks[-1]
+            how = f" (failing with -{errname(h.error)})" if h.error else ""
             self._calls[-1].pending.append(self._report(
-                "lock-held-on-return", f"{h.lock.name} (taken for "
-                f"{'write' if h.write else 'read'} in {h.where}) is still held when "
-                f"{what} returns to user space", err=errno.EDEADLK))
+                "lock-held-on-return", f"{h.lock} (taken for "
+                f"{'write' if h.write else 'read'} in {h.taken_in}) is still held when "
+                f"{what} returns to user space{how}", err=errno.EDEADLK))
 
     def vma_linked(self, mm: MmStruct, vma: VmAreaStruct) -> None:
         if self._calls and self._calls[-1].mm is mm:
