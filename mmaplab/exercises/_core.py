@@ -23,8 +23,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..kernel.errors import HookError
 from ..lab.diagnose import RULES
 from ..lab.diff import Case, Divergence
+from ..lab.observe import Observation
 from .source import ExerciseSource, load
 
 __all__ = ["ExerciseFailed", "Misconception", "Exercise", "Rule", "GENERIC", "BY_RULE",
@@ -127,9 +129,8 @@ class Exercise:
         return f"✔ {n} requests behave like the reference ({self.label})"
 
     def diagnose(self, d: Divergence) -> str:
-        got = d.got.result
-        if got.startswith("hook error") and "must return 0 or a negative errno" in got and (
-                "returned" in got):
+        err = d.got.error
+        if isinstance(err, HookError) and err.kind == "not-an-int":
             return "bad-return-value"
         if d.rule == "hook-crash":
             return "hook-crash"
@@ -144,19 +145,29 @@ class Exercise:
             return d.rule
         if _no_action(d):
             return "no-action"
-        if d.aspect == "maps" and "vm_ops=NULL" in " ".join(d.got.maps) and (
-                "vm_ops=NULL" not in " ".join(d.expected.maps)):
+        if d.aspect == "maps" and _no_vm_ops(d.got) and not _no_vm_ops(d.expected):
             return "vm-ops-not-set"
         return self.fallback
 
 
+def _no_vm_ops(o: Observation) -> bool:
+    return any(v.vm_ops == "NULL" for v in o.vmas)
+
+
+_SPECIAL = frozenset({"PFNMAP", "MIXEDMAP"})
+
+
 def _no_action(d: Divergence) -> bool:
-    special = ("PFNMAP", "MIXEDMAP")
-    if d.aspect not in ("maps", "ptes") or not d.got.result.startswith("ok"):
+    """The hook succeeded but recorded no (or the wrong) action: the reference's VMA is a
+    PFN/mixed map and the answer's is not, or the reference has PTEs and the answer none."""
+    if d.aspect not in ("maps", "ptes") or d.got.error is not None:
         return False
-    e, g = " ".join(d.expected.maps), " ".join(d.got.maps)
-    return (any(f in e for f in special) and not any(f in g for f in special)) or (
-        d.aspect == "ptes" and bool(d.expected.ptes) and not d.got.ptes)
+
+    def special(o: Observation) -> bool:
+        return any(not _SPECIAL.isdisjoint(v.flag_set) for v in o.vmas)
+
+    return (special(d.expected) and not special(d.got)) or (
+        d.aspect == "ptes" and bool(d.expected.pte_list) and not d.got.pte_list)
 
 
 GENERIC = {

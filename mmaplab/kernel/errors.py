@@ -61,11 +61,15 @@ class HookError(KernelError):
     """A driver/learner hook misbehaved (raised, returned garbage, broke a rule).
 
     The message names the hook and the rule it broke; ``hook`` is the hook's
-    kernel name (``f_op->mmap_prepare``, ``vm_ops->mapped``, ...).
+    kernel name (``f_op->mmap_prepare``, ``vm_ops->mapped``, ...); ``kind`` says what it
+    did, for tools that classify (``"raised"``, ``"not-an-int"``, ``"positive"``,
+    ``"not-an-errno"``, ``"negative-fault"``, or ``"rule"`` for a broken rule).
     """
 
-    def __init__(self, hook: str, reason: str, err: int = _errno.EINVAL) -> None:
+    def __init__(self, hook: str, reason: str, err: int = _errno.EINVAL,
+                 kind: str = "rule") -> None:
         self.hook = hook
+        self.kind = kind
         super().__init__(err, f"{hook}: {reason}")
 
 
@@ -74,17 +78,29 @@ class HookViolation(HookError):
 
 
 class DeadlockError(KernelError):
-    """The kernel would deadlock here; reported the way lockdep reports it."""
+    """The kernel would deadlock here; reported the way lockdep reports it.
 
-    def __init__(self, reason: str) -> None:
+    The debug aids classify it by its fields, never by its words: ``kind`` is the lockdep
+    report (``"recursive"``, ``"circular"``, ``"unbalanced"``, ``"not-held"``),
+    ``lock_class`` the class of the lock being taken or released.
+    """
+
+    def __init__(self, reason: str, kind: str = "deadlock", lock_class: str = "") -> None:
         super().__init__(_errno.EDEADLK, reason)
+        self.kind = kind
+        self.lock_class = lock_class
 
 
 class UseAfterFreeError(KernelError):
-    """Access to a freed object, reported the way KASAN reports it."""
+    """Access to a freed object, reported the way KASAN reports it.
 
-    def __init__(self, reason: str) -> None:
+    ``obj`` names what was freed (``"vma"``, ``"file"``, ``"vm_area_desc"``, or a
+    driver's object): the debug aids classify by it, never by the words.
+    """
+
+    def __init__(self, reason: str, obj: str = "object") -> None:
         super().__init__(_errno.EFAULT, reason)
+        self.obj = obj
 
 
 class SegmentationFault(KernelError):

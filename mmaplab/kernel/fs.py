@@ -133,7 +133,7 @@ class FreedFile(File):
         name = object.__getattribute__(self, "__dict__").get("f_inode")
         raise UseAfterFreeError(
             f"use-after-free: file {name.name if name else '?'} was released by its last "
-            f"fput() and then its field '{attr}' was read"
+            f"fput() and then its field '{attr}' was read", obj="file"
         )
 
     def __repr__(self) -> str:

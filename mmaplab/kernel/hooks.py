@@ -55,24 +55,25 @@ def call_hook(hook: str, fn: Callable[..., Any], *args: Any, vm_fault: bool = Fa
     except Exception as exc:
         raise HookError(
             hook, f"raised {type(exc).__name__}: {exc}{_origin(exc)}. A kernel hook must "
-            "return 0 on success or a negative errno such as -errno.EINVAL"
+            "return 0 on success or a negative errno such as -errno.EINVAL", kind="raised"
         ) from exc
     if ret is None:
         return 0
     if isinstance(ret, bool) or not isinstance(ret, int):
-        raise HookError(hook, f"returned {ret!r}; it must return 0 or a negative errno")
+        raise HookError(hook, f"returned {ret!r}; it must return 0 or a negative errno",
+                        kind="not-an-int")
     if vm_fault:
         if ret < 0:
             raise HookError(hook, f"returned {ret}: a fault handler returns VM_FAULT_* bits "
-                            "(e.g. VM_FAULT_SIGBUS), not a negative errno")
+                            "(e.g. VM_FAULT_SIGBUS), not a negative errno", kind="negative-fault")
         return ret
     if ret > 0:
         raise HookError(
             hook, f"returned {ret} ({errname(ret)}?): errors are returned negated, "
-            f"e.g. return -errno.{errname(ret)}"
+            f"e.g. return -errno.{errname(ret)}", kind="positive"
         )
     if ret < -4095:
-        raise HookError(hook, f"returned {ret}, which is not an errno")
+        raise HookError(hook, f"returned {ret}, which is not an errno", kind="not-an-errno")
     return ret
 
 
@@ -86,5 +87,5 @@ def call_void_hook(hook: str, fn: Callable[..., Any], *args: Any) -> None:
     except Exception as exc:
         raise HookError(
             hook, f"raised {type(exc).__name__}: {exc}{_origin(exc)}. This hook cannot fail "
-            "in the kernel; it returns nothing"
+            "in the kernel; it returns nothing", kind="raised"
         ) from exc

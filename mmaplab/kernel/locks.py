@@ -78,7 +78,8 @@ class Lockdep:
                 raise DeadlockError(
                     f"possible recursive locking detected: {lock.name} is already held "
                     f"(taken for {'write' if h.write else 'read'} in {h.where}) and "
-                    f"{where} tries to take it again; the task would wait on itself forever"
+                    f"{where} tries to take it again; the task would wait on itself forever",
+                    kind="recursive", lock_class=lock.lock_class,
                 )
         for h in self.held:
             if (lock.lock_class, h.lock.lock_class) in self.deps and (
@@ -87,7 +88,8 @@ class Lockdep:
                 raise DeadlockError(
                     f"possible circular locking dependency: {where} takes {lock.name} while "
                     f"holding {h.lock.name}, but {lock.lock_class} is ordered before "
-                    f"{h.lock.lock_class}"
+                    f"{h.lock.lock_class}",
+                    kind="circular", lock_class=lock.lock_class,
                 )
         for h in self.held:
             if h.lock.lock_class != lock.lock_class:
@@ -100,7 +102,8 @@ class Lockdep:
             if self.held[i].lock is lock:
                 del self.held[i]
                 return
-        raise DeadlockError(f"releasing {lock.name}, which is not held (unbalanced unlock)")
+        raise DeadlockError(f"releasing {lock.name}, which is not held (unbalanced unlock)",
+                            kind="unbalanced", lock_class=lock.lock_class)
 
     def is_held(self, lock: RwSemaphore) -> bool:
         """``lockdep_is_held()``."""
@@ -171,7 +174,8 @@ class RwSemaphore:
     def assert_write_locked(self, where: str) -> None:
         """``mmap_assert_write_locked()`` / ``i_mmap_assert_write_locked()``."""
         if not self.writer:
-            raise DeadlockError(f"{where} requires {self.name} held for write, and it is not")
+            raise DeadlockError(f"{where} requires {self.name} held for write, and it is not",
+                                kind="not-held", lock_class=self.lock_class)
 
     def _force_release(self) -> None:
         self.writer = False

@@ -270,7 +270,7 @@ class FreedVmArea(VmAreaStruct):
         where = object.__getattribute__(self, "freed_at")
         raise UseAfterFreeError(
             f"use-after-free: VMA #{nr} was freed (in {where}) and then its field "
-            f"'{attr}' was accessed"
+            f"'{attr}' was accessed", obj="vma"
         )
 
     def __setattr__(self, attr: str, value: Any) -> None:

@@ -61,7 +61,10 @@ class VmaSeen:
     start: int
     end: int
     pgoff: int
+    #: ``VMFlag.names()``, e.g. ``READ|SHARED|PFNMAP``
     flags: str
+    #: The same flags as a set of names, for the diagnosis to test.
+    flag_set: frozenset[str]
     prot: str
     vm_ops: str
     #: ``vm_private_data`` by type name (the harness's view) ...
@@ -106,6 +109,8 @@ def _vmas(mm: MM | None, inodes: dict[int, str]) -> tuple[VmaSeen, ...]:
             line = " ".join(parts)
         priv = v.vm_private_data
         out.append(VmaSeen(v.vm_start, v.vm_end, v.vm_pgoff, v.vm_flags.names(),
+                           frozenset(m.name for m in type(v.vm_flags)
+                                     if m.value and m.name and m in v.vm_flags),
                            v.vm_page_prot.describe(),
                            v.vm_ops.name if v.vm_ops is not None else "NULL",
                            "NULL" if priv is None else type(priv).__name__,

@@ -53,6 +53,11 @@ from .report_text import wrap
 __all__ = ["Sanitizer", "SanitizerReport", "RULES", "sanitizing", "default_enabled",
            "FreedVmAreaDesc"]
 
+#: The kernel functions of the unmap path (trace step names): a recursive i_mmap_rwsem
+#: inside one of them is the rmap lock held across an unmap.
+_UNMAP_STEPS = frozenset({"do_munmap", "do_vmi_munmap", "__vm_munmap",
+                          "vms_gather_munmap_vmas", "vms_complete_munmap_vmas"})
+
 #: rule id -> (kernel bug class, what the rule says and where the kernel learned it)
 RULES: dict[str, tuple[str, str]] = {
     "rmap-lock-held-across-unmap": (
@@ -161,7 +166,7 @@ class FreedVmAreaDesc(VmAreaDesc):
         hook = object.__getattribute__(self, "hook")
         raise UseAfterFreeError(
             f"stack-use-after-return: a vm_area_desc passed to {hook} was used after the "
-            f"mmap() call that created it returned (field '{attr}')"
+            f"mmap() call that created it returned (field '{attr}')", obj="vm_area_desc"
         )
 
     def __setattr__(self, attr: str, value: Any) -> None:
@@ -263,18 +268,23 @@ class Sanitizer(events.MmObserver):
         return mm
 
     # -- reports ------------------------------------------------------------------
-    def _step(self, call: _Call | None) -> str:
-        """The innermost recorded step path of ``call`` (``a > b > c``)."""
+    @staticmethod
+    def _path(call: _Call | None) -> list[str]:
+        """The names of the innermost recorded step path of ``call``, outermost first."""
         if call is None:
-            return ""
+            return []
         steps = call.mm.trace.steps[call.trace_start:]
         if not steps:
-            return ""
+            return []
         path = [steps[-1]]
         for s in reversed(steps[:-1]):
             if s.depth < path[-1].depth:
                 path.append(s)
-        return " > ".join(s.name for s in reversed(path))
+        return [s.name for s in reversed(path)]
+
+    def _step(self, call: _Call | None) -> str:
+        """The innermost recorded step path of ``call`` (``a > b > c``)."""
+        return " > ".join(self._path(call))
 
     def _report(self, rule: str, what: str, err: int = errno.EINVAL, detail: str = "",
                 step: str | None = None) -> SanitizerReport:
@@ -334,18 +344,22 @@ class Sanitizer(events.MmObserver):
             self._calls[-1].linked.append((vma.serial, vma.vm_start))
 
     def _core_report(self, call: _Call, exc: KernelError) -> SanitizerReport:
-        step = self._step(call)
-        msg = exc.reason if isinstance(exc, KernelError) else str(exc)
+        """The report for a lockdep/KASAN-style error the model raised, classified by the
+        error's fields (what was freed; which lockdep report, on which lock class) and
+        the kernel functions the call was in, never by the message's words."""
+        path = self._path(call)
+        msg = exc.reason
         if call.escaped:
             msg += f" (raised inside {call.escaped})"
         if isinstance(exc, UseAfterFreeError):
-            rule = "desc-use-after-return" if "vm_area_desc" in msg else "use-after-free"
-        elif "i_mmap_rwsem" in msg and "already held" in msg and (
-                "munmap" in step or "munmap" in msg):
+            rule = "desc-use-after-return" if exc.obj == "vm_area_desc" else "use-after-free"
+        elif (isinstance(exc, DeadlockError) and exc.kind == "recursive"
+              and exc.lock_class == "i_mmap_rwsem"
+              and (call.name == "munmap" or not _UNMAP_STEPS.isdisjoint(path))):
             rule = "rmap-lock-held-across-unmap"
         else:
             rule = "lock-order"
-        return self._report(rule, msg, err=exc.errno or errno.EDEADLK, step=step)
+        return self._report(rule, msg, err=exc.errno or errno.EDEADLK, step=" > ".join(path))
 
     def _after(self, call: _Call, failure: BaseException | None) -> None:
         mm = call.mm
