@@ -1,4 +1,4 @@
-"""``python -m benchmarks``: print the four figures."""
+"""``python -m benchmarks``: print the figures (a)-(e)."""
 
 import sys
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import enum
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 __all__ = ["KernelConfig", "V4", "V4_FIXED", "DEFAULT", "MemEncrypt", "cc_platform",
@@ -84,15 +82,21 @@ def cc_platform() -> MemEncrypt:
     return _running.get().mem_encrypt
 
 
-@contextmanager
-def running_config(config: KernelConfig) -> Iterator[None]:
+class running_config:  # noqa: N801 -- used as a function: ``with running_config(c):``
     """Make ``config`` the running kernel's for the duration of a system call.
 
     ``pgprot_decrypted(prot)`` takes no mm in C: it reads machine-wide state; the
     model keeps that state per ``MM`` and installs it here while the MM runs.
+    (A class rather than a generator context manager: every system call enters it.)
     """
-    token = _running.set(config)
-    try:
-        yield
-    finally:
-        _running.reset(token)
+
+    __slots__ = ("config", "token")
+
+    def __init__(self, config: KernelConfig) -> None:
+        self.config = config
+
+    def __enter__(self) -> None:
+        self.token = _running.set(self.config)
+
+    def __exit__(self, *exc: object) -> None:
+        _running.reset(self.token)

@@ -9,6 +9,7 @@ Bit numbers follow Linux 6.18 on x86-64 (``VM_MAYBE_GUARD`` from 6.19).
 from __future__ import annotations
 
 import enum
+from typing import Any, TypeVar
 
 PAGE_SHIFT = 12
 PAGE_SIZE = 1 << PAGE_SHIFT
@@ -137,6 +138,64 @@ LEGACY_MAP_MASK = (
 )
 
 
+FlagT = TypeVar("FlagT", bound=type[enum.Flag])
+
+
+def fast_flag_ops(cls: FlagT) -> FlagT:
+    """Give an ``enum.Flag`` class operators that skip enum's machinery when they can.
+
+    The model does flag arithmetic on every VMA of every operation. ``enum.Flag``'s own
+    operators build each result through ``EnumType.__call__`` (three Python calls); a
+    combination already seen is one lookup in the members-by-value map that enum.Flag
+    itself fills, so these try that first and fall back to enum.Flag otherwise (a new
+    combination, a wrong type: the same result, the same errors).  The public type is
+    unchanged: results are still members or combinations of ``cls``.
+    """
+    members: dict[int, Any] = cls._value2member_map_
+    inverted: dict[int, Any] = {}
+    flag_or, flag_and, flag_xor = enum.Flag.__or__, enum.Flag.__and__, enum.Flag.__xor__
+    flag_invert, flag_contains = enum.Flag.__invert__, enum.Flag.__contains__
+
+    def __or__(self: Any, other: Any) -> Any:
+        if type(other) is cls:
+            hit = members.get(self._value_ | other._value_)
+            if hit is not None:
+                return hit
+        return flag_or(self, other)
+
+    def __and__(self: Any, other: Any) -> Any:
+        if type(other) is cls:
+            hit = members.get(self._value_ & other._value_)
+            if hit is not None:
+                return hit
+        return flag_and(self, other)
+
+    def __xor__(self: Any, other: Any) -> Any:
+        if type(other) is cls:
+            hit = members.get(self._value_ ^ other._value_)
+            if hit is not None:
+                return hit
+        return flag_xor(self, other)
+
+    def __invert__(self: Any) -> Any:
+        hit = inverted.get(self._value_)
+        if hit is None:
+            hit = inverted[self._value_] = flag_invert(self)
+        return hit
+
+    def __contains__(self: Any, other: Any) -> bool:
+        if type(other) is cls:
+            return bool(other._value_ & self._value_ == other._value_)
+        return flag_contains(self, other)
+
+    for name, fn in (("__or__", __or__), ("__ror__", __or__), ("__and__", __and__),
+                     ("__rand__", __and__), ("__xor__", __xor__), ("__rxor__", __xor__),
+                     ("__invert__", __invert__), ("__contains__", __contains__)):
+        setattr(cls, name, fn)
+    return cls
+
+
+@fast_flag_ops
 class VMFlag(enum.Flag):
     """``vm_flags_t`` bits of ``struct vm_area_struct`` (include/linux/mm.h)."""
 

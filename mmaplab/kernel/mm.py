@@ -221,8 +221,10 @@ class MM(MmStruct):
             raise kerr(errno.EINVAL, "MAP_HUGETLB on a file that is not on hugetlbfs")
 
         def work() -> tuple[int, bool]:
-            with self.trace.enter("do_mmap", f"len={length:#x} {prot_names(prot)} "
-                                 f"{map_flags_names(flags)}"):
+            # The detail names every flag: only worth building when it is recorded.
+            detail = (f"len={length:#x} {prot_names(prot)} {map_flags_names(flags)}"
+                      if self.trace.enabled else "")
+            with self.trace.enter("do_mmap", detail):
                 return do_mmap(self, file, addr, length, prot, flags, offset >> PAGE_SHIFT)
 
         try:

@@ -546,7 +546,7 @@ def desc_legacy_flags(desc: VmAreaDesc) -> VMFlag:
     return vma_flags_to_legacy(desc.vma_flags)
 
 
-@dataclass
+@dataclass(slots=True)
 class VmFault:
     """``struct vm_fault`` passed to ``vm_ops->fault``: the handler sets ``page``."""
 

@@ -285,7 +285,7 @@ def _file_mmap_ok(pgoff: int, length: int) -> bool:
 
 # -- mmap_region ---------------------------------------------------------------------
 
-@dataclass
+@dataclass(slots=True)
 class MmapState:
     """``struct mmap_state``: the proposed mapping as it evolves."""
 

@@ -50,7 +50,7 @@ _ULONG = 1 << 64
 _CACHE_BITS = Pgprot.PCD | Pgprot.PWT
 
 
-@dataclass
+@dataclass(slots=True)
 class VmaRemapStruct:
     """``struct vma_remap_struct``: the request and what the steps found out."""
 

@@ -14,13 +14,14 @@ import enum
 from dataclasses import dataclass
 
 from .config import MemEncrypt, cc_platform
-from .flags import PAGE_SHIFT, PAGE_SIZE, VMFlag
+from .flags import PAGE_SHIFT, PAGE_SIZE, VMFlag, fast_flag_ops
 from .page_alloc import Page
 
 __all__ = ["Pgprot", "Pte", "PageTable", "vm_get_page_prot", "pgprot_noncached",
            "pgprot_writecombine", "pgprot_decrypted", "pgprot_encrypted"]
 
 
+@fast_flag_ops
 class Pgprot(enum.Flag):
     """x86 PTE permission/caching bits (``_PAGE_*``)."""
 
@@ -57,8 +58,27 @@ class Pgprot(enum.Flag):
 CC_BITS = Pgprot.ENC | Pgprot.SHARED
 
 
+#: The bits ``vm_get_page_prot()`` looks at (the index of x86's ``protection_map``).
+_PROTECTION_MAP_BITS = VMFlag.READ | VMFlag.WRITE | VMFlag.EXEC | VMFlag.SHARED
+#: ``protection_map``, filled as entries are asked for: (the indexing bits, cc_vendor).
+_protection_map: dict[tuple[VMFlag, MemEncrypt], Pgprot] = {}
+
+
 def vm_get_page_prot(flags: VMFlag) -> Pgprot:
-    """``vm_get_page_prot()``: private writable maps read-only until a write fault (COW)."""
+    """``vm_get_page_prot()``: private writable maps read-only until a write fault (COW).
+
+    Like the kernel, a table lookup by the access and shared bits (``protection_map``,
+    arch/x86/mm/pgprot.c); the table is per memory-encryption platform.
+    """
+    key = (flags & _PROTECTION_MAP_BITS, cc_platform())
+    prot = _protection_map.get(key)
+    if prot is None:
+        prot = _protection_map[key] = _protection_map_entry(key[0])
+    return prot
+
+
+def _protection_map_entry(flags: VMFlag) -> Pgprot:
+    """One entry of ``protection_map`` (what ``sme_early_init()`` leaves in it)."""
     access = flags & (VMFlag.READ | VMFlag.WRITE | VMFlag.EXEC)
     if not access:
         return Pgprot.NONE

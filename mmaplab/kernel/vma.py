@@ -183,7 +183,7 @@ def can_merge_remove_vma(vma: VmAreaStruct) -> bool:
     return vma.vm_ops is None or vma.vm_ops.close is None
 
 
-@dataclass
+@dataclass(slots=True)
 class VmaMergeStruct:
     """``struct vma_merge_struct``: the proposed range and its attributes."""
 
@@ -251,7 +251,7 @@ def _prealloc_failed(mm: MmStruct) -> bool:
     return mm.should_fail("vma_iter_prealloc")
 
 
-@dataclass
+@dataclass(slots=True)
 class MergeCommit:
     """What one merge changes; the kernel keeps these in ``vma_merge_struct`` (``target``,
     ``__remove_middle``/``__remove_next``, ``__adjust_middle_start``/``__adjust_next_start``).
@@ -492,7 +492,7 @@ def vma_modify_flags(mm: MmStruct, prev: VmAreaStruct | None, vma: VmAreaStruct,
 
 # -- munmap -------------------------------------------------------------------
 
-@dataclass
+@dataclass(slots=True)
 class MunmapState:
     """``struct vma_munmap_struct``: VMAs detached from ``[start, end)``."""
 

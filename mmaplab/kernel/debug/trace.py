@@ -38,25 +38,34 @@ class Trace:
         self.depth = 0
         #: Name of the innermost step, kept even when disabled (lockdep/KASAN use it).
         self.where = "user space"
+        #: The ``where`` of each step entered and not yet left (innermost last).
+        self._outer: list[str] = []
 
     def step(self, name: str, detail: str = "") -> None:
         """Record a leaf step (cheap no-op when disabled)."""
         if self.enabled:
             self.steps.append(Step(self.depth, name, detail))
 
-    @contextmanager
-    def enter(self, name: str, detail: str = "") -> Iterator[None]:
-        """Record ``name`` and nest the steps taken inside the ``with`` block."""
-        outer = self.where
+    def enter(self, name: str, detail: str = "") -> Trace:
+        """Record ``name`` and nest the steps taken inside the ``with`` block.
+
+        ``with trace.enter(name):`` — the trace is its own context manager (a stack of
+        the outer names), not a generator one: every operation enters a dozen steps,
+        and this keeps a step cheap when nothing is recorded.
+        """
+        self._outer.append(self.where)
         self.where = name
         if self.enabled:
             self.steps.append(Step(self.depth, name, detail))
         self.depth += 1
-        try:
-            yield
-        finally:
-            self.depth -= 1
-            self.where = outer
+        return self
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        self.depth -= 1
+        self.where = self._outer.pop()
 
     @contextmanager
     def recording(self) -> Iterator[Trace]:
