@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .base import DriverSpec
 
-__all__ = ["NAMES", "load_spec", "all_specs", "config_specs", "ALL_SPECS"]
+__all__ = ["NAMES", "CONCEPTS", "load_spec", "all_specs", "config_specs", "ALL_SPECS"]
 
 #: Module names under ``mmaplab.drivers``, in the order of the v4 series' patches
 #: (afs 09+10, open-dice 12, hpet 13, mtdchar 14, stm 15, vme_user 16, hv_vmbus 18,
@@ -26,6 +26,10 @@ NAMES: tuple[str, ...] = (
     "afs", "open_dice", "hpet", "mtdchar", "stm",
     "vme_user", "hv_vmbus", "uio", "uio_hv_generic", "target_core_user",
 )
+
+#: Concept kits: the made-up, kernel-shaped devices of exercises 01-04 (not drivers of the
+#: series), laid out like the driver kits (model, spec, mutants).
+CONCEPTS: tuple[str, ...] = ("pick_action", "mapped_refcount", "private_data", "compat_layer")
 
 
 def load_spec(name: str) -> DriverSpec:

@@ -23,11 +23,11 @@ from ..kernel.flags import (
     map_flags_names,
     prot_names,
 )
-from ..kernel.fs import File, FMode
+from ..kernel.fs import File, FileOperations, FMode, Inode
 
 __all__ = ["Driver", "DriverSpec", "Op", "Scenario", "mmap_op", "munmap_op", "mprotect_op",
            "fork_op", "fault_op", "exit_op", "child_exit_op", "anon_neighbour_op", "WINDOW",
-           "WINDOW_PAGES", "Mutant", "answer_mutant"]
+           "WINDOW_PAGES", "Mutant", "answer_mutant", "CharDevice"]
 
 #: Scenarios address pages relative to this base (a fixed, free window).
 WINDOW = 0x7F0000000000
@@ -57,6 +57,32 @@ class Driver:
     def observe(self) -> dict[str, Any]:
         """Driver-private state worth comparing (refcounts, counters, ...), JSON-like."""
         return {}
+
+
+class CharDevice(Driver):
+    """A made-up but kernel-shaped character device of a concept kit (exercises 01-04).
+
+    Its ``struct file`` points back at the device state (``file->private_data``, as
+    most drivers' ``open`` sets it).  ``fops`` are the file operations of the variant:
+    a subclass builds the legacy or the converted ones; an exercise passes its own
+    (the learner's hooks) to compare them with the converted ones.
+    """
+
+    name = "dev"
+    path = "/dev/exercise"
+    devno = (240, 0)
+
+    def __init__(self, variant: str = "prepare", fops: FileOperations | None = None) -> None:
+        super().__init__(variant)
+        self.f_op = fops if fops is not None else self.file_operations(variant)
+        self.inode = Inode(self.path, 0, dev=self.devno)
+
+    def file_operations(self, variant: str) -> FileOperations:
+        """The device's own ``file_operations`` for ``variant`` (legacy or converted)."""
+        raise NotImplementedError
+
+    def open(self, mode: FMode = FMode.READ | FMode.WRITE) -> File:
+        return File(self.inode, self.f_op, mode, private_data=self)
 
 
 @dataclass(frozen=True)
@@ -157,7 +183,7 @@ class Mutant:
     misconception: str
     make: Callable[[], Driver]
     breaks: str = ""
-    answer: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    answer: Mapping[str, Any] = field(default_factory=dict)
     reference: Callable[[str], Driver] | None = None
     scenarios: Callable[[], tuple[Scenario, ...]] | None = None
 

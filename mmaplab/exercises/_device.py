@@ -1,9 +1,7 @@
-"""A small base for the devices of the concept exercises, plus answer validation.
+"""Answer validation: the answer cell defines what the exercise asks for.
 
-Each concept exercise models a made-up but kernel-shaped device: its state is a
-:class:`~mmaplab.drivers.base.Driver` subclass (so the same scenario runner
-drives it as the real driver models), and its ``file_operations`` are built
-from hooks handed in — the learner's or the reference's.
+(The devices of the concept exercises are driver-layer kits,
+``mmaplab/drivers/{pick_action,mapped_refcount,private_data,compat_layer}/``.)
 """
 
 from __future__ import annotations
@@ -12,10 +10,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from ..drivers.base import Driver
-from ..kernel.fs import File, FileOperations, FMode, Inode
-
-__all__ = ["ExerciseDevice", "InvalidAnswer", "need_function", "need_instance"]
+__all__ = ["InvalidAnswer", "need_function", "need_instance"]
 
 
 class InvalidAnswer(Exception):
@@ -24,22 +19,6 @@ class InvalidAnswer(Exception):
     def __init__(self, message: str, misconception: str = "wrong-interface") -> None:
         super().__init__(message)
         self.misconception = misconception
-
-
-class ExerciseDevice(Driver):
-    """A character device whose ``struct file`` points back at the device state."""
-
-    name = "dev"
-    path = "/dev/exercise"
-    devno = (240, 0)
-
-    def __init__(self, f_op: FileOperations) -> None:
-        super().__init__("prepare" if f_op.mmap_prepare is not None else "legacy")
-        self.f_op = f_op
-        self.inode = Inode(self.path, 0, dev=self.devno)
-
-    def open(self, mode: FMode = FMode.READ | FMode.WRITE) -> File:
-        return File(self.inode, self.f_op, mode, private_data=self)
 
 
 def need_function(name: str, obj: Any, params: tuple[str, ...]) -> Callable[..., Any]:

@@ -26,7 +26,7 @@ from ..lab.diagnose import RULES
 from ..lab.diff import Case, Divergence
 from ..lab.scenario import quiet_lockdep, run_case
 from ._core import Exercise, Misconception
-from ._device import need_function
+from ._device import need_function, need_instance
 
 __all__ = ["driver_exercise", "DriverCase", "ExerciseMutant", "subclass_with", "pick"]
 
@@ -166,7 +166,16 @@ def _title(text: str) -> str:
     return text.split(":")[0].strip()
 
 
-def driver_exercise(*, nn: str, module: str, cls: str, methods: dict[str, tuple[str, ...]],
+def _need(name: str, obj: Any, want: tuple[str, ...] | type) -> Any:
+    """The learner's ``name``: a function taking ``want`` (parameter names), or an
+    instance of ``want`` (a type, e.g. a ``vm_operations_struct``)."""
+    if isinstance(want, type):
+        return need_instance(name, obj, want, f"a {want.__name__}")
+    return need_function(name, obj, want)
+
+
+def driver_exercise(*, nn: str, module: str, cls: str,
+                    methods: dict[str, tuple[str, ...] | type],
                     extra_misconceptions: tuple[Misconception, ...]
                     = (), extra_rules: list | None = None,
                     make_kwargs: dict[str, Any] | None = None,
@@ -174,7 +183,7 @@ def driver_exercise(*, nn: str, module: str, cls: str, methods: dict[str, tuple[
                     reference: Callable[[], tuple[Any, ...]] | None = None,
                     mutants: tuple[ExerciseMutant, ...] = (),
                     spec_mutants: bool = True, label: str | None = None,
-                    more_mutants: tuple[str, ...] = ()) -> Exercise:
+                    more_mutants: tuple[str, ...] = (), kind: str = "driver") -> Exercise:
     """An :class:`Exercise` for ``mmaplab.drivers.<module>``'s ``prepare`` variant.
 
     ``methods``: function name -> parameter names (``self`` first for methods) the
@@ -183,7 +192,9 @@ def driver_exercise(*, nn: str, module: str, cls: str, methods: dict[str, tuple[
     replaces that with its own list of :class:`DriverCase` (``mod`` is the driver
     module), and ``reference()`` returns the reference functions (default: the
     methods of ``cls``).  ``more_mutants``: other kits whose mutants answer this
-    exercise too (their ``answer`` names are the exercise's).
+    exercise too (their ``answer`` names are the exercise's).  ``kind="concept"``: the
+    module is a concept kit (exercises 01-04), not a driver of the series; ``methods``
+    may then name objects too (the value is the type the answer must be an instance of).
     """
     kwargs = make_kwargs or {}
 
@@ -200,7 +211,7 @@ def driver_exercise(*, nn: str, module: str, cls: str, methods: dict[str, tuple[
     def make_cases(*fns: Any) -> list[Case]:
         if len(fns) != len(methods):
             raise TypeError(f"expected {len(methods)} functions, got {len(fns)}")
-        overrides = {name: need_function(name, fn, params)
+        overrides = {name: _need(name, fn, params)
                      for (name, params), fn in zip(methods.items(), fns, strict=True)}
         mod = load()
         out = []
@@ -266,8 +277,8 @@ def driver_exercise(*, nn: str, module: str, cls: str, methods: dict[str, tuple[
                                                                    matcher.mutants)]
     mis.update({m.id: m for m in extra_misconceptions})
     return Exercise(
-        nn=nn, slug=module, kind="driver",
+        nn=nn, slug=module, kind=kind,
         label=label or f"{module} mmap_prepare",
         answer_names=tuple(methods), cases=make_cases, misconceptions=mis, rules=rules,
-        driver=module, extra={"reference_args": reference_args,
+        driver=module if kind == "driver" else None, extra={"reference_args": reference_args,
                               "catalogue": lambda: catalogue(load().SPEC)})

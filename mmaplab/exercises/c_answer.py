@@ -30,7 +30,7 @@ __all__ = ["answer_from_c", "verify_c", "check_c", "c_sources", "c_exercises",
 def exercise_helpers(nn: str) -> dict[str, Any]:
     """What the header declares for exercise ``nn``'s made-up device, in Python."""
     if nn == "02":
-        from . import ex02_mapped_refcount as ex02
+        from ..drivers import mapped_refcount as ex02
 
         return {"trk_add_open_mmap": lambda dev: dev.add_open_mmap(),
                 "trk_drop_open_mmap": lambda dev: dev.drop_open_mmap(),

@@ -32,19 +32,9 @@ PY = Path(sys.executable)
 CELL_TIMEOUT = 60
 
 
-def _wrong_answers() -> list[tuple[str, Path, str]]:
-    out = []
-    for ex in EXERCISES.values():
-        for path in sorted((EXDIR / "wrong").glob(f"{ex.name}__*.py")):
-            out.append((ex.nn, path, path.stem.split("__", 1)[1]))
-    return out
-
-
-WRONG = _wrong_answers()
-
-
 def _catalogue() -> list[tuple[str, str, tuple[object, ...]]]:
-    """Every driver-kit mutant an exercise can be answered with: (nn, name, answer)."""
+    """Every kit mutant an exercise can be answered with: (nn, name, answer).  The concept
+    exercises' kits (01-04) are driver-layer kits too: no whole-file wrong answers."""
     out = []
     for ex in EXERCISES.values():
         catalogue = ex.extra.get("catalogue")
@@ -56,16 +46,13 @@ def _catalogue() -> list[tuple[str, str, tuple[object, ...]]]:
 CATALOGUE = _catalogue()
 
 
-def _id(x: object) -> str:
-    return x.stem if isinstance(x, Path) else str(x)
-
-
 # -- one source per exercise ----------------------------------------------------------
 
 def test_one_source_per_exercise() -> None:
     assert names() == [ex.name for ex in EXERCISES.values()]
     assert list(EXERCISES) == sorted(EXERCISES)
     assert not (EXDIR / "solutions").exists(), "the reference answers live in the sources"
+    assert not (EXDIR / "wrong").exists(), "wrong answers are kit mutants, written once"
     for ex in EXERCISES.values():
         src = ex.source
         assert src.nn == ex.nn and src.title and len(src.hints) == 3 and all(src.hints)
@@ -187,15 +174,6 @@ def test_stub_fails(nn: str) -> None:
     assert "is not solved yet" in r.text and "Misconception [" in r.text
 
 
-@pytest.mark.parametrize(("nn", "path", "mid"), WRONG, ids=_id)
-def test_wrong_answer_names_its_misconception(nn: str, path: Path, mid: str) -> None:
-    r = evaluate(nn, path.read_text())
-    assert not r.passed, f"{path.name} was accepted:\n{r.text}"
-    assert r.misconception == mid, r.text
-    assert f"Misconception [{mid}]" in r.text
-    assert "Request " in r.text or "answer cell" in r.text
-
-
 @pytest.mark.parametrize("nn", [nn for nn, ex in EXERCISES.items() if ex.kind == "driver"])
 def test_driver_exercise_names_the_driver_models_mutants(nn: str) -> None:
     import importlib
@@ -210,13 +188,10 @@ def test_driver_exercise_names_the_driver_models_mutants(nn: str) -> None:
 
 
 def test_every_exercise_has_a_catalogue_of_five() -> None:
-    """At least five realistic wrong answers per exercise (kit mutants, plus the wrong
-    answer files the concept exercises still have)."""
+    """At least five realistic wrong answers per exercise, all kit mutants."""
     for ex in EXERCISES.values():
-        wrong = [w[2] for w in WRONG if w[0] == ex.nn] + [
-            name for nn, name, _ in CATALOGUE if nn == ex.nn]
-        least = 5 if ex.kind == "driver" else 2
-        assert len(wrong) >= least, f"{ex.name}: only {len(wrong)} catalogued wrong answers"
+        wrong = [name for nn, name, _ in CATALOGUE if nn == ex.nn]
+        assert len(wrong) >= 5, f"{ex.name}: only {len(wrong)} catalogued wrong answers"
         for mid in wrong:
             assert mid in misconceptions(ex.nn), f"{ex.name}: {mid} is not catalogued"
 

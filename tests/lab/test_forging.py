@@ -113,9 +113,15 @@ def test_a_check_defined_by_the_answer_is_not_used_by_the_check_cell() -> None:
     assert out.startswith(f"Exercise {EX.nn} ({EX.slug}) is not solved yet.")
 
 
-def test_a_patched_package_check_is_not_used_by_the_check_cell() -> None:
+def test_a_patched_package_check_is_not_used_by_the_check_cell(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """The check cell runs the answer again in a fresh namespace: an answer that replaces
-    the package's verify still gets the package's verdict... on its own source."""
+    the package's verify still gets the package's verdict... on its own source.  (The
+    answer runs in this process: monkeypatch puts the real verify back afterwards, or
+    every later check in this test process, C answers included, would pass.)"""
+    import mmaplab.exercises
+
+    monkeypatch.setattr(mmaplab.exercises, "verify", mmaplab.exercises.verify)
     forged = EX.stub + ("\n\nimport mmaplab.exercises as _m\n"
                         "_m.verify = lambda *a, **k: (41, None)\n")
     out = run_cells([EX.setup_code, forged, EX.check_code])

@@ -9,7 +9,7 @@
 #   mmaplab:
 #     exercise: "01"
 #     title: "Pick the right action"
-#     kit:
+#     kit: pick_action
 #     catalogue: mmaplab.exercises.ex01_pick_action
 #     chapter: book/04_mmap_actions
 # ---
@@ -80,9 +80,9 @@
 # hooks above.
 #
 # * The device is `desc.file.private_data`: `FbDev(base_pfn, nr_pages)`, `RegsDev(phys, len)`,
-#   `BufDev(nr_pages, pages)`.
+#   `BufDev(nr_pages, pages)`. The check also tries other sizes and addresses of each device.
 # * `desc.start`, `desc.end`, `desc.pgoff`, `desc.page_prot`; `vma_desc_pages(desc)` is the length in
-#   pages.
+#   pages (`vma_pages(vma)` in the legacy hook), `vma_desc_size(desc)` in bytes.
 # * Return `0` or a negative errno (`-errno.EINVAL`).
 #
 # Remember what `vm_map_pages()` checks before it maps anything (mm/memory.c,
@@ -93,10 +93,11 @@
 # %% tags=["setup"]
 import errno
 
-from mmaplab.kernel.mm_types import vma_desc_pages
+from mmaplab.kernel.mm_types import vma_desc_pages, vma_desc_size
 from mmaplab.kernel.pgtable import pgprot_noncached
-from mmaplab.kernel.mmap_action import (mmap_action_map_kernel_pages, mmap_action_remap_full,
-                                        mmap_action_simple_ioremap)
+from mmaplab.kernel.mmap_action import (mmap_action_ioremap, mmap_action_ioremap_full,
+                                        mmap_action_map_kernel_pages, mmap_action_remap,
+                                        mmap_action_remap_full, mmap_action_simple_ioremap)
 from mmaplab.kernel.memory import remap_pfn_range, vm_iomap_memory, vm_map_pages  # legacy helpers
 
 
@@ -150,12 +151,12 @@ check("01", fb_mmap_prepare, regs_mmap_prepare, buf_mmap_prepare)
 
 
 # %% [markdown] tags=["hint"]
-# Each legacy helper has an mmap_action_*() counterpart that you call from mmap_prepare; the kernel performs the action after the VMA is inserted. Keep every check and errno of the legacy hook.
+# Each legacy helper has a twin that only records what to map; the kernel does the mapping once the VMA exists. Everything else the legacy hook did (its checks, its errnos, the page protection) stays in your hook, on the descriptor.
 
 
 # %% [markdown] tags=["hint"]
-# fb: mmap_action_remap_full(desc, pfn). regs: desc.page_prot = pgprot_noncached(...), then mmap_action_simple_ioremap(desc, phys, len). buf: mmap_action_map_kernel_pages(desc, desc.start, pages, nr_pages) — after vm_map_pages()'s two -ENXIO checks.
+# fb: remap_pfn_range() becomes mmap_action_remap_full(), which takes a pfn. regs: vm_iomap_memory() becomes mmap_action_simple_ioremap(), which keeps the size and offset checks against the block; pgprot_noncached() applies to desc.page_prot. buf: mmap_action_map_kernel_pages() does not check the range, so vm_map_pages()'s two checks are yours.
 
 
 # %% [markdown] tags=["hint"]
-# buf: n = vma_desc_pages(desc); if desc.pgoff >= dev.nr_pages or n > dev.nr_pages - desc.pgoff: return -errno.ENXIO; then map dev.pages[desc.pgoff:] (n pages) starting at desc.start. fb: same bounds check with -EINVAL, then remap_full(desc, dev.base_pfn + desc.pgoff).
+# fb: keep the bounds check with its -EINVAL, then remap from the frame buffer's first pfn plus the file offset. regs: make the protection uncached first, then hand the block's physical address and its length (not the request's) to the simple ioremap. buf: refuse with -ENXIO an offset at or past nr_pages, or more pages than remain after it; then map the buffer's pages from the offset on, starting at desc.start.

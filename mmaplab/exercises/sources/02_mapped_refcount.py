@@ -9,7 +9,7 @@
 #   mmaplab:
 #     exercise: "02"
 #     title: "Count mappings in mapped"
-#     kit:
+#     kit: mapped_refcount
 #     catalogue: mmaplab.exercises.ex02_mapped_refcount
 #     chapter: book/05_vm_operations
 # ---
@@ -26,7 +26,12 @@
 # neighbour, and before the VMA is allocated. The series adds `vm_ops->mapped(start, end, pgoff,
 # file, vm_private_data)`, called **only when a new VMA was established and not merged**, after
 # the action completed. It returns 0 or a negative errno (an error unmaps the new VMA and fails
-# the mmap).
+# the mmap). Its last argument is an out-parameter: setting `vm_private_data.value` sets the new
+# VMA's `vm_private_data`.
+#
+# One more path: a mapping that fails *after* its VMA exists (the action, or `mapped` itself) is
+# unmapped with its `vm_ops` already installed, so **`close` runs for a VMA that `mapped` never
+# counted**. The legacy `close` drops a count unconditionally; the converted one must not.
 
 
 # %% [markdown]
@@ -69,12 +74,15 @@
 #
 # Define `trk_mmap_prepare(desc)` and `trk_vm_ops` (a `VmOperationsStruct`) so that the count
 # stays right through merges with neighbouring mappings, splits, fork, MAP_FIXED replacement,
-# exit and a VMA allocation that fails after `mmap_prepare` ran.
+# exit, a VMA allocation that fails after `mmap_prepare` ran, and a `mapped` that fails.
 #
 # * The device is `desc.file.private_data` (in `mapped`: `file.private_data`; in `open`/`close`:
 #   `vma.vm_file.private_data`): a `TrkDev` with `nr_pages`, `add_open_mmap()`,
 #   `drop_open_mmap()` and `nr_mmaps`.
 # * `trk_fault` (given) is the fault handler to keep in the operations.
+# * `mapped` marks the VMA it counted by publishing the device as its private data
+#   (`vm_private_data.value = dev`); `open` and `close` then find the device in
+#   `vma.vm_private_data`, and `close` drops a count only when it is set.
 # * `VmOperationsStruct(name="trk_vm_ops", mapped=..., open=..., close=..., fault=trk_fault)`.
 
 
@@ -82,22 +90,26 @@
 import errno
 
 from mmaplab.kernel.mm_types import VmOperationsStruct, vma_desc_pages
-from mmaplab.exercises.ex02_mapped_refcount import TrkDev, trk_fault
+from mmaplab.drivers.mapped_refcount import TrkDev, trk_fault
 
 
 # %% tags=["answer"]
 ### BEGIN SOLUTION
 def trk_mapped(start, end, pgoff, file, vm_private_data):
-    file.private_data.add_open_mmap()
+    dev = file.private_data
+    dev.add_open_mmap()
+    vm_private_data.value = dev  # this VMA is counted
     return 0
 
 
 def trk_vm_open(vma):
-    vma.vm_file.private_data.add_open_mmap()
+    vma.vm_private_data.add_open_mmap()
 
 
 def trk_vm_close(vma):
-    vma.vm_file.private_data.drop_open_mmap()
+    if vma.vm_private_data is None:  # mapped never ran: nothing to drop
+        return
+    vma.vm_private_data.drop_open_mmap()
 
 
 trk_vm_ops = VmOperationsStruct(name="trk_vm_ops", mapped=trk_mapped, open=trk_vm_open,
@@ -138,12 +150,12 @@ check("02", trk_mmap_prepare, trk_vm_ops)
 
 
 # %% [markdown] tags=["hint"]
-# mmap_prepare runs before the kernel knows whether a new VMA will exist (it may merge, or a later step may fail). Per-VMA accounting belongs in a hook that runs only for a real, new VMA.
+# mmap_prepare runs before the kernel knows whether a new VMA will exist: the range may merge into a neighbour, or a later step may fail. Per-VMA accounting belongs in a hook that runs only for a real, new VMA; and close runs for every VMA that goes away, counted or not.
 
 
 # %% [markdown] tags=["hint"]
-# Add vm_ops->mapped(start, end, pgoff, file, vm_private_data) to trk_vm_ops and count there (the device is file.private_data); keep open/close; mmap_prepare only checks the size and sets desc.vm_ops.
+# vm_ops->mapped runs once for each new, unmerged VMA, after the action: count there, not in mmap_prepare. open still counts the copies that split and fork make. Because a late failure unmaps a VMA that mapped never counted, mapped leaves a mark on the VMA through its vm_private_data out-parameter, and close looks for it.
 
 
 # %% [markdown] tags=["hint"]
-# def trk_mapped(start, end, pgoff, file, vm_private_data): file.private_data.add_open_mmap(); return 0 — open adds, close drops (vma.vm_file.private_data); trk_mmap_prepare: size check -> -errno.EINVAL, then desc.vm_ops = trk_vm_ops.
+# mmap_prepare keeps only the size check (-EINVAL past the end of the file, in pages) and installs the operations. mapped adds one to the device's count and publishes the device as the VMA's private data. open adds one for the device found in the VMA's private data; close returns at once when that private data is empty, and drops one otherwise.

@@ -9,7 +9,7 @@
 #   mmaplab:
 #     exercise: "03"
 #     title: "Private data under split, fork and failure"
-#     kit:
+#     kit: private_data
 #     catalogue: mmaplab.exercises.ex03_private_data
 #     chapter: book/05_vm_operations
 # ---
@@ -84,7 +84,8 @@
 # `mmap_prepare`.
 #
 # * Device: `desc.file.private_data` / `file.private_data` is a `RingDev` with `nr_pages`,
-#   `ctx_alloc()` (a `RingCtx` with `refcnt == 1`, or `None`), `ctx_free(ctx)`.
+#   `ctx_alloc()` (a `RingCtx` with `refcnt == 1`, or `None` when all `max_ctx` are in use),
+#   `ctx_free(ctx)`. The check also tries a ring of another size and with more contexts.
 # * A `RingCtx` has `refcnt` and `dev`. `ring_fault` (given) needs `vma.vm_private_data`.
 # * Flags: `vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT)`.
 
@@ -94,7 +95,7 @@ import errno
 
 from mmaplab.kernel.mm_types import VmOperationsStruct, vma_desc_pages, vma_desc_set_flags
 from mmaplab.kernel.vma_flags import VMA_DONTDUMP_BIT, VMA_DONTEXPAND_BIT
-from mmaplab.exercises.ex03_private_data import RingDev, RingCtx, ring_fault
+from mmaplab.drivers.private_data import RingDev, RingCtx, ring_fault
 
 
 # %% tags=["answer"]
@@ -161,12 +162,12 @@ check("03", ring_mmap_prepare, ring_vm_ops)
 
 
 # %% [markdown] tags=["hint"]
-# Which hooks run for which event? mmap_prepare: before any VMA exists. mapped: once, for a new VMA. open: for each copy made by split/fork. close: for each VMA removed — including a new VMA whose mapped failed.
+# Which hook runs for which event? mmap_prepare: before any VMA exists (and perhaps none ever will). mapped: once, for a new VMA. open: for each copy that split or fork makes. close: for each VMA removed, including a new VMA whose mapping failed before mapped ran.
 
 
 # %% [markdown] tags=["hint"]
-# Allocate the context in mapped(start, end, pgoff, file, vm_private_data) with file.private_data.ctx_alloc() (None -> -errno.ENOMEM) and set vm_private_data.value; mmap_prepare keeps the size check, vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT) and desc.vm_ops.
+# The allocation moves to vm_ops->mapped, which publishes the context through its vm_private_data out-parameter and fails with the legacy errno when none is left. mmap_prepare keeps the size check, sets the two flags with vma_desc_set_flags() (VMA_DONTEXPAND_BIT also keeps neighbours from merging) and installs desc.vm_ops. open takes a reference; close must cope with a VMA that never got a context.
 
 
 # %% [markdown] tags=["hint"]
-# close: ctx = vma.vm_private_data; if ctx is None: return; ctx.refcnt -= 1; if it reaches 0: ctx.dev.ctx_free(ctx). open: vma.vm_private_data.refcnt += 1.
+# mapped: allocate from the device (file.private_data); when that gives None return -ENOMEM, otherwise store the context in the out-parameter's value. open: one more reference on the VMA's context. close: nothing to do when the VMA has no context; otherwise drop one reference and free the context through its device when none is left.

@@ -9,7 +9,7 @@
 #   mmaplab:
 #     exercise: "04"
 #     title: "Call a converted hook from a legacy caller"
-#     kit:
+#     kit: compat_layer
 #     catalogue: mmaplab.exercises.ex04_compat_layer
 #     chapter: book/07_compat_layer
 # ---
@@ -82,14 +82,13 @@
 # fails.
 #
 # * `chan = file.private_data` (a `ChanDev`: `state`, `ring_phys`, `ring_pages`, `users`,
-#   `mmap_prepare_ring`).
+#   `mmap_prepare_ring`). The check also tries a closed channel and a smaller ring.
 # * Return 0 or a negative errno.
 
 
 # %% tags=["setup"]
-from mmaplab.kernel.vma_flags import vma_flags_to_legacy
 from mmaplab.kernel.compat import __compat_vma_mmap, compat_set_desc_from_vma, compat_vma_mmap
-from mmaplab.exercises.ex04_compat_layer import ChanDev, chan_ring_mmap_prepare, chan_vm_ops
+from mmaplab.drivers.compat_layer import ChanDev, chan_ring_mmap_prepare, chan_vm_ops
 
 
 # %% tags=["answer"]
@@ -117,12 +116,12 @@ check("04", chan_bin_mmap)
 
 
 # %% [markdown] tags=["hint"]
-# The VMA already exists (you are inside a legacy ->mmap), the callback wants a descriptor. mm/util.c has the three steps for exactly this: describe the VMA, let the callback fill the descriptor, apply the descriptor to the VMA.
+# The VMA already exists (you are inside a legacy ->mmap), and the callback wants a descriptor. mm/util.c has the steps for exactly this: describe the VMA, let the callback fill the descriptor, apply the descriptor to the VMA. Each step can fail.
 
 
 # %% [markdown] tags=["hint"]
-# compat_set_desc_from_vma(file, vma) -> desc; err = chan.mmap_prepare_ring(chan, desc); then __compat_vma_mmap(desc, vma).
+# compat_set_desc_from_vma() builds the descriptor from the file and the VMA. __compat_vma_mmap() is the apply step: it prepares the descriptor's action, copies the permitted fields back into the VMA, performs the action and calls mapped. compat_vma_mmap() is not it: that one runs the file's own f_op->mmap_prepare, which this file does not have.
 
 
 # %% [markdown] tags=["hint"]
-# desc = compat_set_desc_from_vma(file, vma); err = chan.mmap_prepare_ring(chan, desc); if err: return err; return __compat_vma_mmap(desc, vma)  (chan = file.private_data).
+# Take the channel from the file, build the descriptor from the VMA, and hand both to the channel's converted callback. If the callback returns an error, return that error unchanged without applying anything; otherwise return whatever the apply step returns, since the action or mapped can still fail there.

@@ -6,6 +6,7 @@ static int trk_mapped(unsigned long start, unsigned long end, pgoff_t pgoff,
 		      const struct file *file, void **vm_private_data)
 {
 	trk_add_open_mmap(file->private_data);
+	*vm_private_data = file->private_data;	/* this VMA is counted */
 	return 0;
 }
 
@@ -15,9 +16,13 @@ static void trk_vm_open(struct vm_area_struct *vma)
 	trk_add_open_mmap(vma->vm_file->private_data);
 }
 
+/* A VMA goes away: uncount it, if mapped counted it (a mapping that fails late is
+ * unmapped with its vm_ops installed, before or without mapped). */
 static void trk_vm_close(struct vm_area_struct *vma)
 {
-	trk_drop_open_mmap(vma->vm_file->private_data);
+	if (!vma->vm_private_data)
+		return;
+	trk_drop_open_mmap(vma->vm_private_data);
 }
 
 static const struct vm_operations_struct trk_vm_ops = {
