@@ -241,6 +241,18 @@ class VMFlag(enum.Flag):
         return "|".join(parts) if parts else "NONE"
 
 
+#: enum.Flag's own map of members and seen combinations by value.
+_MEMBERS: dict[int, VMFlag] = VMFlag._value2member_map_  # type: ignore[assignment]
+
+
+def vmflag(value: int) -> VMFlag:
+    """The ``VMFlag`` with the bits of ``value``: for hot paths that test and combine
+    flags as plain ints (``flags._value_``), enum arithmetic being several Python calls
+    per operator; a value seen before is one lookup."""
+    hit = _MEMBERS.get(value)
+    return hit if hit is not None else VMFlag(value)
+
+
 VM_NONE = VMFlag.NONE
 VM_ACCESS_FLAGS = VMFlag.READ | VMFlag.WRITE | VMFlag.EXEC
 #: Mappings that are never merged and never expanded (mm.h VM_SPECIAL).
@@ -257,7 +269,15 @@ VM_MAY_FLAGS = VMFlag.MAYREAD | VMFlag.MAYWRITE | VMFlag.MAYEXEC | VMFlag.MAYSHA
 
 
 def calc_vm_prot_bits(prot: int) -> VMFlag:
-    """PROT_* to VM_READ/WRITE/EXEC — ``calc_vm_prot_bits()``, include/linux/mman.h."""
+    """PROT_* to VM_READ/WRITE/EXEC — ``calc_vm_prot_bits()``, include/linux/mman.h.
+
+    The kernel's ``_calc_vm_trans()`` is a constant-folded bit move; here a table of the
+    eight READ/WRITE/EXEC combinations (built once by :func:`_calc_vm_prot_bits`).
+    """
+    return _PROT_TO_VM[prot & (PROT_READ | PROT_WRITE | PROT_EXEC)]
+
+
+def _calc_vm_prot_bits(prot: int) -> VMFlag:
     flags = VMFlag.NONE
     if prot & PROT_READ:
         flags |= VMFlag.READ
@@ -266,6 +286,9 @@ def calc_vm_prot_bits(prot: int) -> VMFlag:
     if prot & PROT_EXEC:
         flags |= VMFlag.EXEC
     return flags
+
+
+_PROT_TO_VM = tuple(_calc_vm_prot_bits(p) for p in range(8))
 
 
 def calc_vm_flag_bits(flags: int) -> VMFlag:

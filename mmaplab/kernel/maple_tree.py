@@ -120,10 +120,10 @@ class MapleTree(Generic[E]):
 
     def _dirty(self, bi: int) -> None:
         """A change in block ``bi`` can change its summary and its predecessor's."""
-        for b in (bi - 1, bi, bi + 1):
-            if 0 <= b < len(self.blocks):
-                self.blocks[b].dirty = True
-                self.gaps[b] = _UNKNOWN
+        blocks, gaps = self.blocks, self.gaps
+        for b in range(bi - 1 if bi > 0 else 0, min(bi + 2, len(blocks))):
+            blocks[b].dirty = True
+            gaps[b] = _UNKNOWN
 
     # -- queries -------------------------------------------------------------------
     def find(self, addr: int) -> E | None:

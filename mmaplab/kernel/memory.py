@@ -77,7 +77,8 @@ def anon_vma_prepare(mm: MmStruct, vma: VmAreaStruct) -> None:
     anon = find_mergeable_anon_vma(mm, vma) or AnonVma()
     vma.anon_vma = anon
     vma.anon_vma_chain = (anon,)
-    mm.trace.step("anon_vma_prepare", f"{anon!r}")
+    if mm.trace.enabled:
+        mm.trace.step("anon_vma_prepare", f"{anon!r}")
 
 
 # -- faults ---------------------------------------------------------------------
@@ -154,7 +155,8 @@ def _do_wp_page(mm: MmStruct, vma: VmAreaStruct, addr: int, pte: Pte) -> Pte:
 def handle_mm_fault(mm: MmStruct, addr: int, write: bool) -> Pte:
     """``handle_mm_fault()`` after the arch checks (``lock_mm_and_find_vma``, x86
     ``access_error``): SIGSEGV without a VMA or permission; otherwise fill the PTE."""
-    with mm.trace.enter("handle_mm_fault", f"{addr:#x} {'write' if write else 'read'}"):
+    with mm.trace.enter("handle_mm_fault", f"{addr:#x} {'write' if write else 'read'}"
+                        if mm.trace.enabled else ""):
         vma = mm.mt.lookup(addr)
         if vma is None:
             raise SegmentationFault(f"no mapping at {addr:#x}")

@@ -100,6 +100,8 @@ def _ulong(name: str, value: object) -> int:
     A negative number wraps around as it would crossing the syscall boundary
     (so ``length=-1`` is a huge length, answered with the kernel's errno).
     """
+    if type(value) is int:  # the common case first: one check
+        return value & _ULONG
     if isinstance(value, bool) or not isinstance(value, int):
         raise kerr(errno.EINVAL, f"{name} must be an integer, not {type(value).__name__}")
     return value & _ULONG

@@ -49,6 +49,7 @@ from .flags import (
     calc_vm_flag_bits,
     calc_vm_prot_bits,
     page_align,
+    vmflag,
 )
 from .fs import File, FMode, can_mmap_file, fput, get_file
 from .maple_tree import vm_start_gap
@@ -82,6 +83,13 @@ _U64 = 1 << 64
 #: Caching bits a driver put in the page protection survive ``vma_set_page_prot()``.
 #: What ``pgprot_modify()`` keeps of the old prot (x86 ``_PAGE_CHG_MASK``: caching, CC).
 _CACHE_BITS = Pgprot.PCD | Pgprot.PWT | CC_BITS
+_NOT_CACHE_BITS = ~_CACHE_BITS
+# Flag tests of the hot path on ints (``flags._value_``): see flags.vmflag.
+_MAY_RWX = (VMFlag.MAYREAD | VMFlag.MAYWRITE | VMFlag.MAYEXEC)._value_
+_HUGETLB, _WRITE, _LOCKED, _SOFTDIRTY = (VMFlag.HUGETLB._value_, VMFlag.WRITE._value_,
+                                         VMFlag.LOCKED._value_, VMFlag.SOFTDIRTY._value_)
+_ACCOUNT = VMFlag.ACCOUNT._value_
+_CHARGE_BITS = (VMFlag.NORESERVE | VMFlag.SHARED | VMFlag.WRITE)._value_
 
 
 # -- address selection -----------------------------------------------------------
@@ -207,8 +215,8 @@ def do_mmap(mm: MmStruct, file: File | None, addr: int, length: int, prot: int, 
     if mm.map_count > mm.max_map_count:
         raise kerr(errno.ENOMEM, f"too many mappings ({mm.map_count})")
 
-    vm_flags = (calc_vm_prot_bits(prot) | calc_vm_flag_bits(flags) | mm.def_flags
-                | VMFlag.MAYREAD | VMFlag.MAYWRITE | VMFlag.MAYEXEC)
+    vm_flags = vmflag(calc_vm_prot_bits(prot)._value_ | calc_vm_flag_bits(flags)._value_
+                      | mm.def_flags._value_ | _MAY_RWX)
     addr = get_unmapped_area(mm, file, addr, length, pgoff, flags)
     if flags & MAP_FIXED_NOREPLACE and mm.mt.range(addr, addr + length):
         raise kerr(errno.EEXIST, f"MAP_FIXED_NOREPLACE: {addr:#x}-{addr + length:#x} is "
@@ -322,9 +330,10 @@ def mmap_region(mm: MmStruct, file: File | None, addr: int, length: int, vm_flag
 def _accountable_mapping(flags: VMFlag) -> bool:
     """``accountable_mapping()``: private writable without NORESERVE is charged
     (hugetlb has its own reservations)."""
-    if VMFlag.HUGETLB in flags:
+    value = flags._value_
+    if value & _HUGETLB:
         return False
-    return (flags & (VMFlag.NORESERVE | VMFlag.SHARED | VMFlag.WRITE)) == VMFlag.WRITE
+    return (value & _CHARGE_BITS) == _WRITE
 
 
 def __mmap_setup(mm: MmStruct, m: MmapState) -> MunmapState:
@@ -345,7 +354,7 @@ def __mmap_setup(mm: MmStruct, m: MmapState) -> MunmapState:
             m.charged = charged
             mm.committed_pages += charged
             vms.nr_accounted = 0  # the old pages' charge now belongs to the new mapping
-            m.flags |= VMFlag.ACCOUNT
+            m.flags = vmflag(m.flags._value_ | _ACCOUNT)
     except KernelError:
         vms_abort_munmap_vmas(mm, vms)
         raise
@@ -416,8 +425,9 @@ def __mmap_new_vma(mm: MmStruct, m: MmapState, desc: VmAreaDesc | None) -> VmAre
             raise
         hold = desc is not None and desc.action.hide_from_rmap_until_complete
         vma_link(mm, vma, hold_rmap_lock=hold)
-        mm.trace.step("vma_link", f"VMA #{vma.nr} {vma.vm_start:#x}-{vma.vm_end:#x}"
-                      + (" (rmap lock held)" if hold else ""))
+        if mm.trace.enabled:
+            mm.trace.step("vma_link", f"VMA #{vma.nr} {vma.vm_start:#x}-{vma.vm_end:#x}"
+                          + (" (rmap lock held)" if hold else ""))
     return vma
 
 
@@ -425,14 +435,14 @@ def __mmap_complete(mm: MmStruct, m: MmapState, vma: VmAreaStruct, vms: MunmapSt
     """``__mmap_complete()``: free the replaced VMAs, stats, mlock, soft-dirty, page prot."""
     with mm.trace.enter("__mmap_complete"):
         vms_complete_munmap_vmas(mm, vms)
-        if vma.vm_flags & VMFlag.LOCKED:
+        if vma.vm_flags._value_ & _LOCKED:
             if not vma_supports_mlock(vma):  # VM_SPECIAL, droppable, hugetlb
                 vma.vm_flags &= ~VM_LOCKED_MASK
             else:
                 mm.locked_vm += (m.end - m.addr) >> PAGE_SHIFT
-        vma.vm_flags |= VMFlag.SOFTDIRTY
+        vma.vm_flags = flags = vmflag(vma.vm_flags._value_ | _SOFTDIRTY)
         cache = vma.vm_page_prot
-        vma.vm_page_prot = (vm_get_page_prot(vma.vm_flags) & ~_CACHE_BITS) | (cache & _CACHE_BITS)
+        vma.vm_page_prot = (vm_get_page_prot(flags) & _NOT_CACHE_BITS) | (cache & _CACHE_BITS)
 
 
 def __mmap_region(mm: MmStruct, file: File | None, addr: int, length: int, vm_flags: VMFlag,
@@ -440,7 +450,8 @@ def __mmap_region(mm: MmStruct, file: File | None, addr: int, length: int, vm_fl
     """``__mmap_region()``: see the module docstring for the order of steps."""
     have_prepare = file is not None and file.f_op.mmap_prepare is not None
     m = MmapState(addr, addr + length, pgoff, vm_flags, file)
-    with mm.trace.enter("__mmap_region", f"{addr:#x}-{addr + length:#x}"):
+    with mm.trace.enter("__mmap_region", f"{addr:#x}-{addr + length:#x}"
+                        if mm.trace.enabled else ""):
         vms = __mmap_setup(mm, m)
         desc = None
         try:

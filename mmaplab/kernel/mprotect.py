@@ -25,6 +25,7 @@ from .flags import (
     VMFlag,
     calc_vm_prot_bits,
     page_align,
+    vmflag,
 )
 from .hooks import call_hook
 from .memory import populate_vma_page_range
@@ -36,11 +37,7 @@ __all__ = ["do_mprotect_pkey", "mprotect_fixup", "change_protection"]
 
 #: What ``pgprot_modify()``/``pte_modify()`` keep (x86 ``_PAGE_CHG_MASK``: caching, CC).
 _CACHE_BITS = Pgprot.PCD | Pgprot.PWT | CC_BITS
-
-
-def _may_bits(flags: VMFlag) -> VMFlag:
-    """``newflags >> 4``: the VM_MAY* bits moved onto READ/WRITE/EXEC."""
-    return VMFlag((flags.value >> 4) & VM_ACCESS_FLAGS.value)
+_NOT_CACHE_BITS = ~_CACHE_BITS
 
 
 def change_protection(mm: MmStruct, vma: VmAreaStruct) -> None:
@@ -49,9 +46,12 @@ def change_protection(mm: MmStruct, vma: VmAreaStruct) -> None:
     Exclusive anonymous pages of a writable private mapping stay writable; other
     pages of a private mapping become read-only (COW on the next write).
     """
+    ptes = mm.pagetable.entries(vma.vm_start, vma.vm_end)
+    if not ptes:
+        return
     base = vma.vm_page_prot
     shared_w = VMFlag.SHARED in vma.vm_flags and VMFlag.WRITE in vma.vm_flags
-    for pte in mm.pagetable.entries(vma.vm_start, vma.vm_end).values():
+    for pte in ptes.values():
         if pte.special:
             pte.prot = (base & ~CC_BITS) | (pte.prot & CC_BITS)  # pte_modify() keeps _PAGE_CC
             continue
@@ -61,26 +61,36 @@ def change_protection(mm: MmStruct, vma: VmAreaStruct) -> None:
         pte.prot = (base | Pgprot.RW) if writable and Pgprot.PRESENT in base else base & ~Pgprot.RW
 
 
+# The flag tests of the hot path below are on ints (``flags._value_``): see flags.vmflag.
+_SEALED, _WRITE, _ACCOUNT = (VMFlag.SEALED._value_, VMFlag.WRITE._value_,
+                             VMFlag.ACCOUNT._value_)
+#: A VMA with any of these is not charged when it becomes writable.
+_NOT_CHARGED = (VMFlag.ACCOUNT | VMFlag.WRITE | VMFlag.HUGETLB | VMFlag.SHARED
+                | VMFlag.NORESERVE)._value_
+_LOCKED_PRIVATE = (VMFlag.LOCKED | VMFlag.WRITE | VMFlag.SHARED)._value_
+_ACCESS = VM_ACCESS_FLAGS._value_
+
+
 def mprotect_fixup(mm: MmStruct, prev: VmAreaStruct | None, vma: VmAreaStruct, start: int, end: int,
                    newflags: VMFlag) -> VmAreaStruct:
     """``mprotect_fixup()``: apply ``newflags`` to ``[start, end)`` of ``vma``."""
     oldflags = vma.vm_flags
-    if VMFlag.SEALED in oldflags:
+    old = oldflags._value_
+    if old & _SEALED:
         raise kerr(errno.EPERM, "the mapping is sealed")
     if newflags == oldflags:
         return vma
     nrpages = (end - start) >> PAGE_SHIFT
     charged = 0
-    if VMFlag.WRITE in newflags:
-        if not oldflags & (VMFlag.ACCOUNT | VMFlag.WRITE | VMFlag.HUGETLB | VMFlag.SHARED
-                           | VMFlag.NORESERVE):
+    if newflags._value_ & _WRITE:
+        if not old & _NOT_CHARGED:
             if mm.should_fail("vm_enough_memory"):
                 raise kerr(errno.ENOMEM, "not enough memory to commit to a writable mapping")
             charged = nrpages
-            newflags |= VMFlag.ACCOUNT
-    elif (VMFlag.ACCOUNT in oldflags and vma.vm_file is None and vma.vm_ops is None
+            newflags = vmflag(newflags._value_ | _ACCOUNT)
+    elif (old & _ACCOUNT and vma.vm_file is None and vma.vm_ops is None
           and vma.anon_vma is None):
-        newflags &= ~VMFlag.ACCOUNT
+        newflags = vmflag(newflags._value_ & ~_ACCOUNT)
     mm.committed_pages += charged
     try:
         vma, newflags = vma_modify_flags(mm, prev, vma, start, end, newflags)
@@ -88,14 +98,14 @@ def mprotect_fixup(mm: MmStruct, prev: VmAreaStruct | None, vma: VmAreaStruct, s
         mm.committed_pages -= charged
         raise
     vma.vm_flags = newflags
-    vma.vm_page_prot = ((vm_get_page_prot(newflags) & ~_CACHE_BITS)
+    vma.vm_page_prot = ((vm_get_page_prot(newflags) & _NOT_CACHE_BITS)
                         | (vma.vm_page_prot & _CACHE_BITS))
     change_protection(mm, vma)
-    if VMFlag.ACCOUNT in oldflags and VMFlag.ACCOUNT not in newflags:
+    new = newflags._value_
+    if old & _ACCOUNT and not new & _ACCOUNT:
         mm.committed_pages -= nrpages
     # A private mlocked mapping that becomes writable is populated now (break COW).
-    locked_private = VMFlag.LOCKED | VMFlag.WRITE | VMFlag.SHARED
-    if (oldflags & locked_private) == VMFlag.LOCKED and VMFlag.WRITE in newflags:
+    if (old & _LOCKED_PRIVATE) == VMFlag.LOCKED._value_ and new & _WRITE:
         populate_vma_page_range(mm, vma, start, end)
     return vma
 
@@ -116,7 +126,7 @@ def do_mprotect_pkey(mm: MmStruct, start: int, length: int, prot: int) -> None:
         raise kerr(errno.ENOMEM, "start + length wraps around")
     if prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM):
         raise kerr(errno.EINVAL, f"unknown protection bits {prot:#x}")
-    with mm.trace.enter("do_mprotect_pkey", f"{start:#x}-{end:#x}"):
+    with mm.trace.enter("do_mprotect_pkey", f"{start:#x}-{end:#x}" if mm.trace.enabled else ""):
         vma = mm.mt.find(start)
         if vma is None or vma.vm_start >= end:
             raise kerr(errno.ENOMEM, f"{start:#x}-{end:#x} is not mapped")
@@ -141,8 +151,9 @@ def do_mprotect_pkey(mm: MmStruct, start: int, length: int, prot: int) -> None:
         while cur is not None and cur.vm_start < end:
             if cur.vm_start != tmp:
                 raise kerr(errno.ENOMEM, f"hole at {tmp:#x} inside the range")
-            newflags = calc_vm_prot_bits(reqprot) | (cur.vm_flags & ~VM_ACCESS_FLAGS)
-            if (newflags & ~_may_bits(newflags)) & VM_ACCESS_FLAGS:
+            new = calc_vm_prot_bits(reqprot)._value_ | (cur.vm_flags._value_ & ~_ACCESS)
+            newflags = vmflag(new)
+            if new & ~(new >> 4) & _ACCESS:  # VM_MAY* >> 4 lines up with READ/WRITE/EXEC
                 raise kerr(errno.EACCES, f"VMA {cur.vm_start:#x}-{cur.vm_end:#x} may not "
                            f"become {calc_vm_prot_bits(reqprot).names()} (VM_MAY* forbid it)")
             tmp = min(cur.vm_end, end)

@@ -59,9 +59,9 @@ CC_BITS = Pgprot.ENC | Pgprot.SHARED
 
 
 #: The bits ``vm_get_page_prot()`` looks at (the index of x86's ``protection_map``).
-_PROTECTION_MAP_BITS = VMFlag.READ | VMFlag.WRITE | VMFlag.EXEC | VMFlag.SHARED
+_PROTECTION_MAP_BITS = (VMFlag.READ | VMFlag.WRITE | VMFlag.EXEC | VMFlag.SHARED)._value_
 #: ``protection_map``, filled as entries are asked for: (the indexing bits, cc_vendor).
-_protection_map: dict[tuple[VMFlag, MemEncrypt], Pgprot] = {}
+_protection_map: dict[tuple[int, MemEncrypt], Pgprot] = {}
 
 
 def vm_get_page_prot(flags: VMFlag) -> Pgprot:
@@ -70,10 +70,10 @@ def vm_get_page_prot(flags: VMFlag) -> Pgprot:
     Like the kernel, a table lookup by the access and shared bits (``protection_map``,
     arch/x86/mm/pgprot.c); the table is per memory-encryption platform.
     """
-    key = (flags & _PROTECTION_MAP_BITS, cc_platform())
+    key = (flags._value_ & _PROTECTION_MAP_BITS, cc_platform())
     prot = _protection_map.get(key)
     if prot is None:
-        prot = _protection_map[key] = _protection_map_entry(key[0])
+        prot = _protection_map[key] = _protection_map_entry(VMFlag(key[0]))
     return prot
 
 

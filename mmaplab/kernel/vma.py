@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 
 from .debug import events
 from .errors import kerr
-from .flags import PAGE_SHIFT, VM_IGNORE_MERGE, VM_SPECIAL, VM_STICKY, VMFlag
+from .flags import PAGE_SHIFT, VM_IGNORE_MERGE, VM_SPECIAL, VM_STICKY, VMFlag, vmflag
 from .fs import File, fput, get_file
 from .hooks import call_hook, call_void_hook
 from .mm_types import AnonVma, MmStruct, VmAreaStruct, vm_area_free, vma_dummy_vm_ops
@@ -125,7 +125,8 @@ def vma_close(vma: VmAreaStruct) -> None:
 
 def remove_vma(mm: MmStruct, vma: VmAreaStruct) -> None:
     """``remove_vma()``: close, drop the file reference, free the VMA."""
-    with mm.trace.enter("remove_vma", f"{vma.vm_start:#x}-{vma.vm_end:#x}"):
+    with mm.trace.enter("remove_vma", f"{vma.vm_start:#x}-{vma.vm_end:#x}"
+                        if mm.trace.enabled else ""):
         vma_close(vma)
         if vma.vm_file is not None:
             fput(vma.vm_file)
@@ -154,12 +155,20 @@ def _had_uncowed_parents(vma: VmAreaStruct | None) -> bool:
     return vma is not None and vma.anon_vma is not None and len(vma.anon_vma_chain) > 1
 
 
+# The hot merge checks test flags as ints (``flags._value_``): see flags.vmflag.
+_MERGE_MASK = ~VM_IGNORE_MERGE._value_
+_SPECIAL, _STICKY = VM_SPECIAL._value_, VM_STICKY._value_
+_SEALED, _ACCOUNT, _LOCKED = (VMFlag.SEALED._value_, VMFlag.ACCOUNT._value_,
+                              VMFlag.LOCKED._value_)
+
+
 def is_mergeable_vma(target: VmAreaStruct, flags: VMFlag, file: File | None) -> bool:
     """``is_mergeable_vma()``: same file object and same flags but for the sticky ones.
 
     Mempolicy, userfaultfd context and anon names are not modelled (always equal).
     """
-    return target.vm_file is file and not ((target.vm_flags ^ flags) & ~VM_IGNORE_MERGE)
+    return target.vm_file is file and not (
+        (target.vm_flags._value_ ^ flags._value_) & _MERGE_MASK)
 
 
 def is_mergeable_anon_vma(target: VmAreaStruct, src_anon: AnonVma | None,
@@ -248,7 +257,7 @@ def _set_range(mm: MmStruct, vma: VmAreaStruct, start: int, end: int, pgoff: int
 
 
 def _prealloc_failed(mm: MmStruct) -> bool:
-    return mm.should_fail("vma_iter_prealloc")
+    return mm.inject is not None and mm.should_fail("vma_iter_prealloc")
 
 
 @dataclass(slots=True)
@@ -304,7 +313,7 @@ def vma_merge_new_range(mm: MmStruct, vmg: VmaMergeStruct) -> VmAreaStruct | Non
     around ``[vmg.start, vmg.end)``, which no VMA covers.
     """
     prev, nxt = vmg.prev, vmg.next
-    if vmg.flags & VM_SPECIAL or (prev is None and nxt is None):
+    if vmg.flags._value_ & _SPECIAL or (prev is None and nxt is None):
         return None
     can_left = _can_merge_left(vmg)
     can_right = _can_merge_right(vmg, can_left)
@@ -332,7 +341,8 @@ def vma_merge_new_range(mm: MmStruct, vmg: VmaMergeStruct) -> VmAreaStruct | Non
             commit = MergeCommit(nxt, vmg.start, nxt.vm_end, vmg.pgoff)
         target = commit_merge(mm, commit)
         target.vm_flags |= sticky
-    mm.trace.step("merged", f"into VMA #{target.nr} {target.vm_start:#x}-{target.vm_end:#x}")
+    if mm.trace.enabled:
+        mm.trace.step("merged", f"into VMA #{target.nr} {target.vm_start:#x}-{target.vm_end:#x}")
     return target
 
 
@@ -351,7 +361,7 @@ def vma_merge_existing_range(mm: MmStruct, vmg: VmaMergeStruct) -> VmAreaStruct 
     start, end = vmg.start, vmg.end
     left_side = start == middle.vm_start
     right_side = end == middle.vm_end
-    if vmg.flags & VM_SPECIAL or (not left_side and not right_side):
+    if vmg.flags._value_ & _SPECIAL or (not left_side and not right_side):
         return None
     merge_left = left_side and _can_merge_left(vmg)
     merge_right = right_side and _can_merge_right(vmg, merge_left)
@@ -365,18 +375,18 @@ def vma_merge_existing_range(mm: MmStruct, vmg: VmaMergeStruct) -> VmAreaStruct 
         merge_right = False
     if _prealloc_failed(mm):
         raise kerr(errno.ENOMEM, "vma_merge_existing_range: maple tree preallocation failed")
-    sticky = (vmg.flags | middle.vm_flags) & VM_STICKY
+    sticky = (vmg.flags._value_ | middle.vm_flags._value_) & _STICKY
     pglen = (end - start) >> PAGE_SHIFT
     with mm.trace.enter("vma_merge_existing_range"):
         if merge_left and merge_right:  # the whole middle: prev absorbs middle and next
             assert prev is not None and nxt is not None
-            sticky |= (prev.vm_flags | nxt.vm_flags) & VM_STICKY
+            sticky |= (prev.vm_flags._value_ | nxt.vm_flags._value_) & _STICKY
             commit = MergeCommit(prev, prev.vm_start, nxt.vm_end, prev.vm_pgoff,
                                  dup_from=nxt if nxt.anon_vma is not None else middle,
                                  remove=(middle, nxt))
         elif merge_left:  # prev grows to end; middle goes, or starts at end
             assert prev is not None
-            sticky |= prev.vm_flags & VM_STICKY
+            sticky |= prev.vm_flags._value_ & _STICKY
             commit = MergeCommit(prev, prev.vm_start, end, prev.vm_pgoff, dup_from=middle)
             if remove_middle:
                 commit.remove = (middle,)
@@ -384,15 +394,16 @@ def vma_merge_existing_range(mm: MmStruct, vmg: VmaMergeStruct) -> VmAreaStruct 
                 commit.adjust = (middle, end, middle.vm_end, middle.vm_pgoff + pglen)
         else:  # next starts at start; middle goes, or ends at start
             assert nxt is not None
-            sticky |= nxt.vm_flags & VM_STICKY
+            sticky |= nxt.vm_flags._value_ & _STICKY
             commit = MergeCommit(nxt, start, nxt.vm_end, nxt.vm_pgoff - pglen, dup_from=middle)
             if remove_middle:
                 commit.remove = (middle,)
             else:
                 commit.adjust = (middle, middle.vm_start, start, middle.vm_pgoff)
         target = commit_merge(mm, commit)
-        vmg.flags |= sticky
-    mm.trace.step("merged", f"into VMA #{target.nr} {target.vm_start:#x}-{target.vm_end:#x}")
+        vmg.flags = vmflag(vmg.flags._value_ | sticky)
+    if mm.trace.enabled:
+        mm.trace.step("merged", f"into VMA #{target.nr} {target.vm_start:#x}-{target.vm_end:#x}")
     return target
 
 
@@ -421,7 +432,7 @@ def split_vma(mm: MmStruct, vma: VmAreaStruct, addr: int, new_below: bool,
     """
     if check_count and mm.map_count >= mm.max_map_count:
         raise kerr(errno.ENOMEM, f"split_vma: map count at the limit ({mm.max_map_count})")
-    with mm.trace.enter("__split_vma", f"at {addr:#x}"):
+    with mm.trace.enter("__split_vma", f"at {addr:#x}" if mm.trace.enabled else ""):
         ops = vma.vm_ops
         if ops is not None and ops.may_split is not None:
             ret = call_hook(f"{ops.name}->may_split", ops.may_split, vma, addr)
@@ -475,10 +486,9 @@ def vma_modify_flags(mm: MmStruct, prev: VmAreaStruct | None, vma: VmAreaStruct,
     sticky bits a merge carried over).
     """
     nxt = mm.mt.next_after(vma.vm_end) if end == vma.vm_end else None
-    vmg = VmaMergeStruct(
-        prev=prev, next=nxt, start=start, end=end,
-        pgoff=vma.vm_pgoff + ((start - vma.vm_start) >> PAGE_SHIFT), flags=newflags,
-        file=vma.vm_file, anon_vma=vma.anon_vma, middle=vma,
+    vmg = VmaMergeStruct(  # prev, next, start, end, pgoff, flags, file, anon_vma, middle
+        prev, nxt, start, end, vma.vm_pgoff + ((start - vma.vm_start) >> PAGE_SHIFT),
+        newflags, vma.vm_file, vma.anon_vma, vma,
     )
     merged = vma_merge_existing_range(mm, vmg)
     if merged is not None:
@@ -535,16 +545,18 @@ def vms_gather_munmap_vmas(mm: MmStruct, start: int, end: int) -> MunmapState:
         vms.prev = mm.mt.prev(start)
         try:
             for vma in mm.mt.range(start, end):
-                if VMFlag.SEALED in vma.vm_flags:
+                flags = vma.vm_flags._value_
+                if flags & _SEALED:
                     raise kerr(errno.EPERM, "the mapping is sealed")
                 if vma.vm_end > end:
                     split_vma(mm, vma, end, new_below=False, check_count=False)
                 vms.detached.append(vma)
-                vms.nr_pages += vma.pages
-                if VMFlag.ACCOUNT in vma.vm_flags:
-                    vms.nr_accounted += vma.pages
-                if VMFlag.LOCKED in vma.vm_flags:
-                    vms.locked_vm += vma.pages
+                pages = (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
+                vms.nr_pages += pages
+                if flags & _ACCOUNT:
+                    vms.nr_accounted += pages
+                if flags & _LOCKED:
+                    vms.locked_vm += pages
         except OSError:
             vms.detached.clear()
             raise
@@ -620,7 +632,7 @@ def do_vmi_munmap(mm: MmStruct, start: int, end: int) -> None:
     Assumes: ``mmap_lock`` held for write; the caller holds no rmap lock (closing
     and unlinking the VMAs take ``i_mmap_rwsem``).
     """
-    with mm.trace.enter("do_vmi_munmap", f"{start:#x}-{end:#x}"):
+    with mm.trace.enter("do_vmi_munmap", f"{start:#x}-{end:#x}" if mm.trace.enabled else ""):
         vms = vms_gather_munmap_vmas(mm, start, end)
         if not vms.detached:
             return

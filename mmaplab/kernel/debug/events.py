@@ -82,6 +82,8 @@ def detach(mm: MmStruct, observer: MmObserver) -> None:
 
 def observers(mm: MmStruct) -> tuple[MmObserver, ...]:
     """The observers subscribed to ``mm``, in subscription order."""
+    if not _observers:  # nothing attached to any live mm: the common case, one check
+        return ()
     return tuple(_observers.get(mm, ()))
 
 
