@@ -113,7 +113,8 @@ class MapleTree(Generic[E]):
         return None
 
     def _find_pos(self, vma: E, start: int) -> tuple[int, int]:
-        bi, i = self._locate(start)
+        bi = bisect_right(self.firsts, start) - 1  # _locate(), inline: every update runs it
+        i = bisect_right(self.blocks[bi].starts, start) - 1 if bi >= 0 else -1
         if i < 0 or self.blocks[bi].vmas[i] is not vma:
             raise KeyError(f"VMA {vma!r} is not in the tree at {start:#x}")
         return bi, i
@@ -128,19 +129,31 @@ class MapleTree(Generic[E]):
     # -- queries -------------------------------------------------------------------
     def find(self, addr: int) -> E | None:
         """``find_vma()``: first VMA with ``vm_end > addr`` (may start above addr)."""
-        bi, i = self._locate(addr)
-        cur = self._at(bi, i) if self.blocks else None
-        if cur is not None and cur.vm_end > addr:
-            return cur
+        blocks = self.blocks
+        if not blocks:
+            return None
+        bi = bisect_right(self.firsts, addr) - 1  # _locate(), inline: the hottest query
+        if bi < 0:
+            return blocks[0].vmas[0]
+        vmas = blocks[bi].vmas
+        i = bisect_right(blocks[bi].starts, addr) - 1
+        if i >= 0 and vmas[i].vm_end > addr:
+            return vmas[i]
         return self._next(bi, i)
 
     def lookup(self, addr: int) -> E | None:
         """``vma_lookup()``: the VMA containing ``addr``, if any."""
-        if not self.blocks:
+        blocks = self.blocks
+        if not blocks:
             return None
-        bi, i = self._locate(addr)
-        cur = self._at(bi, i)
-        return cur if cur is not None and cur.vm_end > addr else None
+        bi = bisect_right(self.firsts, addr) - 1  # _locate(), inline: every fault runs it
+        if bi < 0:
+            return None
+        i = bisect_right(blocks[bi].starts, addr) - 1
+        if i < 0:
+            return None
+        cur = blocks[bi].vmas[i]
+        return cur if cur.vm_end > addr else None
 
     def prev(self, addr: int) -> E | None:
         """Last VMA that ends at or below ``addr`` (``vma_prev`` from a gap at addr)."""

@@ -94,7 +94,7 @@ def vma_link(mm: MmStruct, vma: VmAreaStruct, hold_rmap_lock: bool = False) -> N
     """Insert into the mm's tree and the file rmap (``vma_iter_store_new`` + link)."""
     mm.mt.insert(vma)
     vma.detached = False
-    mm.total_vm += vma.pages
+    mm.total_vm += (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
     vma_link_file(mm, vma, hold_rmap_lock)
     events.vma_linked(mm, vma)
 
@@ -140,10 +140,9 @@ def _drop_merged(mm: MmStruct, vma: VmAreaStruct) -> None:
     whole merge), so the VMA leaves ``i_mmap`` without taking it again.
     """
     mm.mt.remove(vma)
-    mm.total_vm -= vma.pages
+    mm.total_vm -= (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
     if vma.vm_file is not None:
         vma.vm_file.f_mapping.i_mmap.pop(vma.serial, None)
-    if vma.vm_file is not None:
         fput(vma.vm_file)
     vm_area_free(vma, mm.trace.where)
 
@@ -218,7 +217,7 @@ def _can_merge_left(vmg: VmaMergeStruct) -> bool:
         prev is not None and prev.vm_end == vmg.start
         and is_mergeable_vma(prev, vmg.flags, vmg.file)
         and is_mergeable_anon_vma(prev, vmg.anon_vma, vmg.middle)
-        and prev.vm_pgoff + prev.pages == vmg.pgoff
+        and prev.vm_pgoff + ((prev.vm_end - prev.vm_start) >> PAGE_SHIFT) == vmg.pgoff
     )
 
 
@@ -246,14 +245,14 @@ def _dup_anon_vma(dst: VmAreaStruct, src: VmAreaStruct | None) -> None:
 
 
 def _set_range(mm: MmStruct, vma: VmAreaStruct, start: int, end: int, pgoff: int) -> None:
-    old_start, old_pages = vma.vm_start, vma.pages
+    old_start, old_pages = vma.vm_start, (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
     vma.vm_start, vma.vm_end, vma.vm_pgoff = start, end, pgoff
     if not vma.detached:
         if start != old_start:
             mm.mt.reindex(vma, old_start)
         else:
             mm.mt.touch(vma)
-        mm.total_vm += vma.pages - old_pages
+        mm.total_vm += ((vma.vm_end - vma.vm_start) >> PAGE_SHIFT) - old_pages
 
 
 def _prealloc_failed(mm: MmStruct) -> bool:
@@ -563,7 +562,7 @@ def vms_gather_munmap_vmas(mm: MmStruct, start: int, end: int) -> MunmapState:
         for vma in vms.detached:
             mm.mt.remove(vma)
             vma.detached = True
-            mm.total_vm -= vma.pages
+            mm.total_vm -= (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
         vms.next = mm.mt.find(end)
     return vms
 
@@ -573,7 +572,7 @@ def reattach_vmas(mm: MmStruct, vms: MunmapState) -> None:
     for vma in vms.detached:
         mm.mt.insert(vma)
         vma.detached = False
-        mm.total_vm += vma.pages
+        mm.total_vm += (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
     vms.detached.clear()
 
 
