@@ -62,7 +62,11 @@ def compat_set_vma_from_desc(vma: VmAreaStruct, desc: VmAreaDesc) -> None:
             fput(old)
     vma.vm_flags = desc_legacy_flags(desc)
     vma.vm_page_prot = desc.page_prot
+    # v4 copies vm_ops back unconditionally: a hook that set none leaves the VMA with
+    # NULL ops, so vma_is_anonymous() is true for this file VMA (D10; later linux-mm
+    # pre-fills the descriptor with vma->vm_ops to prevent it).
     vma.vm_ops = desc.vm_ops
+    vma.null_vm_ops = desc.vm_ops is None
     vma.vm_private_data = desc.private_data
 
 

@@ -43,7 +43,12 @@ def show_map_vma(vma: VmAreaStruct) -> str:
         name = file.path()
     else:
         major = minor = ino = pgoff = 0
-        name = "[heap]" if vma_is_initial_heap(vma) else ""
+        ops = vma.vm_ops
+        name = ""
+        if ops is not None and ops.vma_name is not None:
+            name = ops.vma_name(vma) or ""  # the kernel's vm_ops->name callback (C3)
+        if not name and vma_is_initial_heap(vma):
+            name = "[heap]"
     line = (f"{vma.vm_start:08x}-{vma.vm_end:08x} {prot_string(vma.vm_flags)} {pgoff:08x} "
             f"{major:02x}:{minor:02x} {ino} ")
     if name:

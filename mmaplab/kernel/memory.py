@@ -172,7 +172,12 @@ def handle_mm_fault(mm: MmStruct, addr: int, write: bool) -> Pte:
             if write and not pte.writable:
                 return _do_wp_page(mm, vma, page_addr, pte)
             return pte
-        if vma.vm_ops is None and vma.vm_file is None:
+        if vma.vm_ops is None and (vma.vm_file is None or vma.null_vm_ops):
+            # vma_is_anonymous(): do_anonymous_page(), which refuses a shared file VMA
+            # ("File mapping without ->vm_ops?") with SIGBUS.
+            if vma.vm_file is not None and VMFlag.SHARED in vma.vm_flags:
+                raise BusError(f"shared file mapping {vma.vm_start:#x}-{vma.vm_end:#x} "
+                               "has NULL vm_ops: do_anonymous_page() refuses it")
             if not write:
                 return _map_page(mm, vma, page_addr, ZERO_PAGE, False)
             anon_vma_prepare(mm, vma)
@@ -245,16 +250,30 @@ def _pte_alloc(mm: MmStruct) -> None:
 
 def do_remap_pfn_range(vma: VmAreaStruct, addr: int, pfn: int, size: int,
                        prot: Pgprot) -> None:
-    """``remap_pfn_range_notrack()``: write special PTEs; on failure zap what was written."""
+    """``remap_pfn_range_internal()`` (mm/memory.c, 7.0): write special PTEs; on failure
+    zap what was written.
+
+    D5: there is no check that the range lies in the VMA (v4 21/21 added one to the
+    prepare path only, ``remap_pfn_range_prepare()``).  A legacy driver that remaps past
+    ``vm_end`` gets PTEs written where no VMA covers them, as in the kernel: munmap never
+    clears them (they are only found at exit).  The model does the same and says so in
+    the trace.  An unaligned ``addr`` is a WARN and EINVAL; an empty range is a
+    ``BUG_ON(addr >= end)`` in the kernel, here a WARN and EINVAL.
+    """
     mm = vma.vm_mm
     assert mm is not None  # a VMA handed to a driver is linked into an mm
     if addr & ~PAGE_MASK:
+        mm.warn(f"remap_pfn_range_internal: address {addr:#x} is not page aligned")
         raise kerr(errno.EINVAL, f"remap address {addr:#x} is not page aligned")
     end = addr + ((size + PAGE_SIZE - 1) & PAGE_MASK)
-    if addr < vma.vm_start or end > vma.vm_end or addr >= end:
-        mm.warn(f"remap_pfn_range: {addr:#x}-{end:#x} is outside VMA "
-                f"{vma.vm_start:#x}-{vma.vm_end:#x}")
-        raise kerr(errno.EFAULT, "remap range outside the VMA")
+    if addr >= end:
+        mm.warn(f"BUG: remap_pfn_range_internal: empty range at {addr:#x} (BUG_ON(addr >= "
+                "end) in the kernel: the task would be killed)")
+        raise kerr(errno.EINVAL, "remap_pfn_range of an empty range")
+    if addr < vma.vm_start or end > vma.vm_end:
+        mm.trace.step("remap_pfn_range", f"{addr:#x}-{end:#x} is outside VMA "
+                      f"{vma.vm_start:#x}-{vma.vm_end:#x}: the kernel does not check, the "
+                      "PTEs land outside the VMA")
     with mm.trace.enter("remap_pfn_range_internal", f"{addr:#x}-{end:#x} -> pfn {pfn:#x}"):
         try:
             for i, va in enumerate(range(addr, end, PAGE_SIZE)):
@@ -336,17 +355,58 @@ def _set_mixedmap(vma: VmAreaStruct) -> None:
         vma.vm_flags |= VMFlag.MIXEDMAP
 
 
+def vm_mixed_zeropage_allowed(vma: VmAreaStruct) -> bool:
+    """``vm_mixed_zeropage_allowed()`` (mm/memory.c, 7.0): may the shared zero page be
+    inserted?  In a COW mapping, in one that can never be writable, or with
+    ``pfn_mkwrite`` on a VM_IO mapping (the fsdax case is not modelled)."""
+    if VMFlag.PFNMAP in vma.vm_flags and vma.vm_mm is not None:
+        vma.vm_mm.warn("vm_mixed_zeropage_allowed on a VM_PFNMAP mapping")
+    if is_cow_mapping(vma.vm_flags):
+        return True
+    if not vma.vm_flags & (VMFlag.WRITE | VMFlag.MAYWRITE):
+        return True
+    ops = vma.vm_ops
+    return ops is not None and ops.pfn_mkwrite is not None and VMFlag.IO in vma.vm_flags
+
+
+def validate_page_before_insert(vma: VmAreaStruct, page: Page) -> int:
+    """``validate_page_before_insert()`` (mm/memory.c, 7.0): 0, or -EINVAL for a page
+    that cannot be inserted: a free page (refcount 0), an anonymous page, or the zero
+    page where ``vm_mixed_zeropage_allowed()`` says no.  (Typed pages, ``page_has_type()``,
+    do not exist in the model.)"""
+    if page.refcount <= 0:
+        return -errno.EINVAL
+    if page.kind == "zero":
+        return 0 if vm_mixed_zeropage_allowed(vma) else -errno.EINVAL
+    if page.kind == "anon":
+        return -errno.EINVAL
+    return 0
+
+
 def insert_pages(vma: VmAreaStruct, addr: int, pages: list[Page], prot: Pgprot) -> int:
-    """``insert_pages()``: map each kernel page at successive addresses."""
+    """``insert_pages()`` (mm/memory.c, 7.0): map each kernel page at successive addresses.
+
+    D9: each page is validated first (EINVAL, :func:`validate_page_before_insert`), and a
+    page table entry already present is -EBUSY (``insert_page_into_pte_locked()``).  The
+    first error stops the batch; the pages inserted before it stay mapped (the caller
+    unmaps, as a failed mmap action does).
+    """
     mm = vma.vm_mm
     assert mm is not None  # a VMA handed to a driver is linked into an mm
     try:
         for i, page in enumerate(pages):
             if i % 512 == 0:
                 _pte_alloc(mm)
+            va = addr + i * PAGE_SIZE
+            if err := validate_page_before_insert(vma, page):
+                mm.trace.step("insert_pages", f"{page!r} at {va:#x} cannot be inserted: EINVAL")
+                return err
+            if mm.pagetable.lookup(va) is not None:
+                mm.trace.step("insert_pages", f"{va:#x} already has a PTE: EBUSY")
+                return -errno.EBUSY
             page.refcount += 1
             page.mapcount += 1
-            mm.pagetable.set(addr + i * PAGE_SIZE, Pte(page.pfn, prot, page))
+            mm.pagetable.set(va, Pte(page.pfn, prot, page))
     except KernelError as exc:
         return -exc.errno
     return 0

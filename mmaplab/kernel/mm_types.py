@@ -114,6 +114,9 @@ class MmStruct:
         #: in bytes.
         self.rlimit_data = rlimit_data
         self.rlimit_as = rlimit_as
+        #: The munmap state of the mmap in progress (``__mmap_region()``'s gathered VMAs,
+        #: which the kernel's tree still holds): what v4's compat unmap would hit (D7).
+        self.vms_in_flight: Any = None
         #: Pages charged to overcommit accounting (``vm_acct_memory``) for VM_ACCOUNT VMAs.
         self.committed_pages = 0
         self.trace = Trace(enabled=trace)
@@ -202,6 +205,18 @@ class VmOperationsStruct:
     * ``fault(vmf) -> int``: resolve a page fault (return 0 or ``VM_FAULT_*``).
     * ``mremap(new_vma) -> int``: the VMA's pages were moved to ``new_vma`` by mremap();
       an error moves them back and fails the call (``copy_vma_and_data()``, mm/mremap.c).
+    * ``page_mkwrite(vmf)``, ``pfn_mkwrite(vmf)``: a read-only PTE is about to become
+      writable (``pfn_mkwrite`` for VM_PFNMAP/VM_MIXEDMAP; it also lets
+      ``vm_mixed_zeropage_allowed()`` insert the zero page in a VM_IO mapping).
+    * ``vma_name(vma) -> str | None``: the kernel's ``name`` callback, the text
+      /proc/<pid>/maps shows for a VMA without a file (special mappings).
+    * Kept for completeness, not called by the model (no huge pages, fault-around,
+      ``access_process_vm`` or ``vm_normal_page`` special pages): ``huge_fault``,
+      ``map_pages``, ``access``, ``pagesize``, ``find_special_page``.
+
+    ``name`` is not a kernel member: it is the model's label for the ops table in
+    traces and reports (the kernel's ``name`` callback is ``vma_name`` here, so that the
+    label can stay a plain string).
     """
 
     name: str = "vm_ops"
@@ -213,6 +228,13 @@ class VmOperationsStruct:
     page_mkwrite: Callable[[VmFault], int] | None = None
     mprotect: Callable[..., int | None] | None = None
     mremap: Callable[[VmAreaStruct], int | None] | None = None
+    pfn_mkwrite: Callable[[VmFault], int] | None = None
+    vma_name: Callable[[VmAreaStruct], str | None] | None = None
+    huge_fault: Callable[..., int] | None = None
+    map_pages: Callable[..., int] | None = None
+    access: Callable[..., int] | None = None
+    pagesize: Callable[[VmAreaStruct], int] | None = None
+    find_special_page: Callable[..., Any] | None = None
 
 
 #: ``vma_dummy_vm_ops``: what a closed VMA's ops are swapped for so close never runs twice.
@@ -223,8 +245,8 @@ class VmAreaStruct:
     """``struct vm_area_struct``: one contiguous mapping ``[vm_start, vm_end)``."""
 
     __slots__ = ("vm_mm", "vm_start", "vm_end", "vm_pgoff", "vm_flags", "vm_page_prot",
-                 "vm_file", "vm_ops", "vm_private_data", "anon_vma", "anon_vma_chain",
-                 "serial", "nr", "detached", "freed_at", "__weakref__")
+                 "vm_file", "vm_ops", "null_vm_ops", "vm_private_data", "anon_vma",
+                 "anon_vma_chain", "serial", "nr", "detached", "freed_at", "__weakref__")
 
     def __init__(self, mm: MmStruct | None, start: int, end: int, pgoff: int, flags: VMFlag,
                  page_prot: Pgprot = Pgprot.NONE, file: File | None = None) -> None:
@@ -236,6 +258,11 @@ class VmAreaStruct:
         self.vm_page_prot = page_prot
         self.vm_file = file
         self.vm_ops: VmOperationsStruct | None = None
+        #: ``vm_ops`` is None in the model both for "no ops" and for a file VMA's
+        #: ``vma_dummy_vm_ops`` (what ``vma_init()`` installs); this marks a file VMA whose
+        #: ops the kernel really set to NULL (v4's compat copy-back, D10), which
+        #: ``vma_is_anonymous()`` then calls anonymous.
+        self.null_vm_ops = False
         self.vm_private_data: Any = None
         self.anon_vma: AnonVma | None = None
         #: ``anon_vma_chain`` as a tuple of anon_vmas (own last); length > 1 after fork.
@@ -308,10 +335,17 @@ class MmapActionType(enum.Enum):
 class MmapAction:
     """``struct mmap_action``: work to do once the VMA exists, plus optional hooks.
 
-    Parameters of the union are plain fields here: ``remap_*`` for
-    (I/O) pfn remaps, ``phys_*`` for simple ioremap, ``pages``/``nr_pages`` for
-    kernel pages.  ``success_hook(vma) -> int`` runs after the action and
+    In C the per-type parameters are a union; here each member of it is a flat field
+    named after the union member it stands for: ``remap_start``/``remap_start_pfn``/
+    ``remap_size``/``remap_pgprot`` are ``action->remap.*`` (pfn and I/O remaps),
+    ``simple_ioremap_start_phys_addr``/``simple_ioremap_size`` are
+    ``action->simple_ioremap.*``, ``map_kernel_start``/``map_kernel_pages``/
+    ``map_kernel_nr_pages``/``map_kernel_pgoff`` are ``action->map_kernel.*``.  Only the
+    fields of ``type`` mean anything (the others keep their zero values, as the union's
+    other view would).  ``success_hook(vma) -> int`` runs after the action and
     ``mapped``; ``error_hook(err) -> int`` may rewrite the error but not clear it.
+    ``remap_pgprot`` is used exactly as captured (C5): the helpers capture
+    ``desc->page_prot``; a hook that fills the action by hand leaves it zero.
     """
 
     type: MmapActionType = MmapActionType.MMAP_NOTHING
@@ -319,7 +353,7 @@ class MmapAction:
     remap_start: int = 0
     remap_start_pfn: int = 0
     remap_size: int = 0
-    remap_pgprot: Pgprot | None = None
+    remap_pgprot: Pgprot = Pgprot.NONE
     # simple ioremap
     simple_ioremap_start_phys_addr: int = 0
     simple_ioremap_size: int = 0

@@ -453,43 +453,53 @@ def __mmap_region(mm: MmStruct, file: File | None, addr: int, length: int, vm_fl
     with mm.trace.enter("__mmap_region", f"{addr:#x}-{addr + length:#x}"
                         if mm.trace.enabled else ""):
         vms = __mmap_setup(mm, m)
-        desc = None
+        outer, mm.vms_in_flight = mm.vms_in_flight, vms
         try:
-            if have_prepare:
-                with mm.trace.enter("call_mmap_prepare"):
-                    desc = call_mmap_prepare(mm, m)
-            vma = None
-            # D1: __mmap_region() never reads the merge state: a merge whose tree
-            # preallocation failed is "no merge", and a new VMA is built instead.
-            if m.prev is not None or m.next is not None:
-                with mm.trace.enter("vma_merge_new_range"):
-                    vma = vma_merge_new_range(mm, VmaMergeStruct(
-                        m.prev, m.next, m.addr, m.end, m.pgoff, m.flags, m.file))
-            allocated_new = vma is None
-            if vma is None:
-                vma = __mmap_new_vma(mm, m, desc)
-        except KernelError:
-            # D2: a failed mmap_prepare jumps past the unaccount step in the kernel (the
-            # charge is kept, probably a kernel bug); see KernelConfig.keep_charge_on_...
-            if not (have_prepare and desc is None and mm.config.keep_charge_on_prepare_error):
-                mm.committed_pages -= m.charged
-            if m.file_doesnt_need_get:
-                # D3: mmap_prepare swapped in a file whose reference the mapping owned;
-                # no VMA took it, so the abort path drops it (label abort_munmap).
-                assert m.file is not None
-                fput(m.file)
-            vms_abort_munmap_vmas(mm, vms)
-            raise
+            return _mmap_region_rest(mm, m, vms, have_prepare)
+        finally:
+            mm.vms_in_flight = outer
+
+
+def _mmap_region_rest(mm: MmStruct, m: MmapState, vms: MunmapState, have_prepare: bool
+                      ) -> int:
+    """The rest of ``__mmap_region()`` after ``__mmap_setup()``."""
+    desc = None
+    try:
         if have_prepare:
-            # set_vma_user_defined_fields(): also applied to a merged VMA.
-            if m.vm_ops is not None:
-                vma.vm_ops = m.vm_ops
-            vma.vm_private_data = m.vm_private_data
-        __mmap_complete(mm, m, vma, vms)
-        if have_prepare and allocated_new and desc is not None:
-            err = mmap_action_complete(mm, vma, desc.action)
-            if err:
-                raise kerr(-err, "the mmap action or vm_ops->mapped failed; the new mapping "
-                           "was unmapped")
-    return addr
+            with mm.trace.enter("call_mmap_prepare"):
+                desc = call_mmap_prepare(mm, m)
+        vma = None
+        # D1: __mmap_region() never reads the merge state: a merge whose tree
+        # preallocation failed is "no merge", and a new VMA is built instead.
+        if m.prev is not None or m.next is not None:
+            with mm.trace.enter("vma_merge_new_range"):
+                vma = vma_merge_new_range(mm, VmaMergeStruct(
+                    m.prev, m.next, m.addr, m.end, m.pgoff, m.flags, m.file))
+        allocated_new = vma is None
+        if vma is None:
+            vma = __mmap_new_vma(mm, m, desc)
+    except KernelError:
+        # D2: a failed mmap_prepare jumps past the unaccount step in the kernel (the
+        # charge is kept, probably a kernel bug); see KernelConfig.keep_charge_on_...
+        if not (have_prepare and desc is None and mm.config.keep_charge_on_prepare_error):
+            mm.committed_pages -= m.charged
+        if m.file_doesnt_need_get:
+            # D3: mmap_prepare swapped in a file whose reference the mapping owned;
+            # no VMA took it, so the abort path drops it (label abort_munmap).
+            assert m.file is not None
+            fput(m.file)
+        vms_abort_munmap_vmas(mm, vms)
+        raise
+    if have_prepare:
+        # set_vma_user_defined_fields(): also applied to a merged VMA.
+        if m.vm_ops is not None:
+            vma.vm_ops = m.vm_ops
+        vma.vm_private_data = m.vm_private_data
+    __mmap_complete(mm, m, vma, vms)
+    if have_prepare and allocated_new and desc is not None:
+        err = mmap_action_complete(mm, vma, desc.action)
+        if err:
+            raise kerr(-err, "the mmap action or vm_ops->mapped failed; the new mapping "
+                       "was unmapped")
+    return m.addr
 

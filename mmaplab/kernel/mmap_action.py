@@ -146,7 +146,7 @@ def remap_pfn_range_prepare(desc: VmAreaDesc) -> int:
 def io_remap_pfn_range_prepare(desc: VmAreaDesc) -> int:
     """``io_remap_pfn_range_prepare()``: transform pfn/prot, then it is a plain remap."""
     a = desc.action
-    a.remap_pgprot = pgprot_decrypted(a.remap_pgprot or desc.page_prot)
+    a.remap_pgprot = pgprot_decrypted(a.remap_pgprot)  # as captured (C5)
     err = remap_pfn_range_prepare(desc)
     if err:
         return err
@@ -231,6 +231,26 @@ def maybe_rmap_unlock_action(vma: VmAreaStruct, action: MmapAction) -> None:
         action.hide_from_rmap_until_complete = False
 
 
+def map_kernel_pages_complete(mm: MmStruct, vma: VmAreaStruct, a: MmapAction) -> int:
+    """``map_kernel_pages_complete()`` (v4 20/21): ``insert_pages()`` of ``nr_pages``.
+
+    D8: the kernel reads ``nr_pages`` entries of the caller's array whatever its length
+    (the HOWTO makes enough entries the caller's duty), so a short array is read past its
+    end: undefined behaviour, which KASAN reports as ``slab-out-of-bounds``.  The model
+    cannot map what lies beyond the array.  What it does: it maps the pages the array
+    has, records that KASAN report in ``mm.warnings`` (and the trace), and leaves the
+    rest of the VMA without PTEs; the mmap succeeds, as it would have in the kernel
+    unless the garbage beyond the array happened to fail validation.
+    """
+    pages = a.map_kernel_pages
+    nr = a.map_kernel_nr_pages
+    if len(pages) < nr:
+        mm.warn(f"KASAN: slab-out-of-bounds in map_kernel_pages_complete: {nr} pages to "
+                f"map from a {len(pages)}-entry array (read past its end; the model maps "
+                f"the {len(pages)} it has)")
+    return insert_pages(vma, a.map_kernel_start, pages[:nr], vma.vm_page_prot)
+
+
 def _complete_step(mm: MmStruct, vma: VmAreaStruct, a: MmapAction) -> int:
     if a.type is T.MMAP_NOTHING:
         return 0  # nothing to do, nothing that can fail
@@ -239,13 +259,12 @@ def _complete_step(mm: MmStruct, vma: VmAreaStruct, a: MmapAction) -> int:
     if a.type is T.MMAP_REMAP_PFN:
         try:
             do_remap_pfn_range(vma, a.remap_start, a.remap_start_pfn, a.remap_size,
-                               a.remap_pgprot or vma.vm_page_prot)
+                               a.remap_pgprot)  # as captured, even zero (C5)
         except KernelError as exc:
             return -exc.errno
         return 0
     if a.type is T.MMAP_MAP_KERNEL_PAGES:
-        return insert_pages(vma, a.map_kernel_start,
-                            a.map_kernel_pages[:a.map_kernel_nr_pages], vma.vm_page_prot)
+        return map_kernel_pages_complete(mm, vma, a)
     mm.warn(f"mmap_action_complete: {a.type.name} should have been delegated at prepare time")
     return -errno.EINVAL
 
@@ -256,6 +275,29 @@ def mmap_action_complete(mm: MmStruct, vma: VmAreaStruct, action: MmapAction,
     with mm.trace.enter("mmap_action_complete", action.type.name):
         err = _complete_step(mm, vma, action)
         return mmap_action_finish(mm, vma, action, err, is_compat)
+
+
+def _v4_compat_unmap(mm: MmStruct, start: int, end: int) -> None:
+    """D7, v4 as posted: ``do_munmap(vm_start, len)`` from the compat layer.
+
+    The compat caller's VMA was never inserted, so the unmap acts on whatever the tree
+    holds in the range.  During an mmap that is the VMAs being replaced (MAP_FIXED over
+    old mappings): ``vms_gather_munmap_vmas()`` left them in the kernel's tree, already
+    closed and marked detached, and tearing them down again hits the WARN in
+    ``vma_mark_detached()`` (syzbot; fixed by 619eab23e1ce).  The model takes gathered
+    VMAs out of its tree at gather time, so it reports that WARN for them instead of
+    freeing them twice, then runs the unmap on its tree.  With nothing to overlap
+    nothing is found and nothing is reported, as in the kernel.
+    """
+    gathered = mm.vms_in_flight
+    replaced = [v for v in (gathered.detached if gathered is not None else ())
+                if v.vm_start < end and v.vm_end > start]
+    for old in replaced:
+        mm.warn(f"vma_mark_detached: VMA {old.vm_start:#x}-{old.vm_end:#x} is already "
+                "detached (v4's compat do_munmap tore down a VMA that MAP_FIXED was "
+                "replacing)")
+    with mm.trace.enter("do_munmap", f"v4 compat: {start:#x}-{end:#x} on the tree"):
+        do_vmi_munmap(mm, start, end)
 
 
 def mmap_action_finish(mm: MmStruct, vma: VmAreaStruct, action: MmapAction, err: int,
@@ -278,10 +320,7 @@ def mmap_action_finish(mm: MmStruct, vma: VmAreaStruct, action: MmapAction, err:
         return err
     start, end = vma.vm_start, vma.vm_end
     if vma.detached:
-        # v4 as posted: the compat caller's VMA was never inserted, so this unmaps
-        # whatever the tree holds there (syzbot: WARNING in vma_mark_detached).
-        mm.warn(f"mmap_action_finish: do_munmap of detached VMA {start:#x}-{end:#x} "
-                "from the compat layer")
+        _v4_compat_unmap(mm, start, end)
     else:
         with mm.trace.enter("do_munmap", f"undo the failed mapping {start:#x}-{end:#x}"):
             do_vmi_munmap(mm, start, end)

@@ -415,6 +415,7 @@ def vm_area_dup(mm: MmStruct, vma: VmAreaStruct) -> VmAreaStruct:
     new = VmAreaStruct(vma.vm_mm, vma.vm_start, vma.vm_end, vma.vm_pgoff, vma.vm_flags,
                        vma.vm_page_prot, vma.vm_file)
     new.vm_ops = vma.vm_ops
+    new.null_vm_ops = vma.null_vm_ops
     new.vm_private_data = vma.vm_private_data
     return new
 

@@ -88,3 +88,328 @@ def test_d3_swapped_vm_file_reference_is_dropped_when_vma_alloc_fails():
         assert backing.f_count == 1 and outer.f_count == 1
     mm.mmap(BASE, 2 * P, RW, MAP_SHARED | MAP_FIXED, outer, 0)
     assert backing.f_count == 2 and outer.f_count == 1  # the VMA owns the swapped reference
+
+
+# -- D5: legacy remap_pfn_range() has no in-VMA range check -------------------------
+
+def _legacy_remapper(nbytes_past_end: int) -> File:
+    from mmaplab.kernel.memory import remap_pfn_range
+
+    def legacy(file, vma):
+        return remap_pfn_range(vma, vma.vm_start, 0x5000,
+                               vma.vm_end - vma.vm_start + nbytes_past_end, vma.vm_page_prot)
+
+    return File(Inode("/dev/remap", 16 * P), FileOperations(name="remap_fops", mmap=legacy),
+                FMode.READ | FMode.WRITE)
+
+
+def test_d5_legacy_remap_past_vm_end_writes_ptes_outside_the_vma():
+    mm = MM(trace=True)
+    mm.mmap(BASE, 2 * P, PROT_READ, MAP_SHARED | MAP_FIXED, _legacy_remapper(P), 0)
+    assert sorted(mm.pagetable.entries()) == [BASE, BASE + P, BASE + 2 * P]
+    assert mm.vma_lookup(BASE + 2 * P) is None  # the third PTE is outside every VMA
+    pte = mm.pagetable.lookup(BASE + 2 * P)
+    assert pte is not None and pte.pfn == 0x5002
+    assert "the kernel does not check" in mm.trace.render()
+    mm.munmap(BASE, 2 * P)
+    assert list(mm.pagetable.entries()) == [BASE + 2 * P]  # munmap never clears it
+
+
+def test_d5_prepare_path_keeps_its_efault_range_check():
+    from mmaplab.kernel.mmap_action import mmap_action_remap
+
+    def prepare(desc):
+        mmap_action_remap(desc, desc.start, 0x5000, desc.end - desc.start + P)
+        return 0
+
+    f = File(Inode("/dev/remap2", 16 * P), FileOperations(name="r2", mmap_prepare=prepare),
+             FMode.READ | FMode.WRITE)
+    mm = MM()
+    with pytest.raises(OSError) as ei:
+        mm.mmap(BASE, 2 * P, PROT_READ, MAP_SHARED | MAP_FIXED, f, 0)
+    assert ei.value.errno == errno.EFAULT and len(mm.pagetable) == 0
+
+
+def test_d5_empty_or_unaligned_remap_warns_and_fails():
+    from mmaplab.kernel.memory import remap_pfn_range
+
+    results = []
+
+    def legacy(file, vma):
+        results.append(remap_pfn_range(vma, vma.vm_start + 1, 0x5000, P, vma.vm_page_prot))
+        results.append(remap_pfn_range(vma, vma.vm_start, 0x5000, 0, vma.vm_page_prot))
+        return 0
+
+    f = File(Inode("/dev/r3", 4 * P), FileOperations(name="r3", mmap=legacy), FMode.READ)
+    mm = MM()
+    mm.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, f, 0)
+    assert results == [-errno.EINVAL, -errno.EINVAL]
+    assert any("not page aligned" in w for w in mm.warnings)
+    assert any("BUG" in w and "empty range" in w for w in mm.warnings)
+
+
+# -- D7: v4's compat unmap acts on the tree --------------------------------------------
+
+def _stacked_failing() -> File:
+    from mmaplab.kernel.compat import vfs_mmap
+
+    def inner_prepare(desc):
+        return 0
+
+    def mapped(start, end, pgoff, file, priv):
+        return -errno.EIO
+
+    ops = VmOperationsStruct(name="inner_ops", mapped=mapped)
+
+    def prepare(desc):
+        desc.vm_ops = ops
+        return 0
+
+    inner = File(Inode("/dev/inner", 8 * P), FileOperations(name="inner", mmap_prepare=prepare),
+                 FMode.READ | FMode.WRITE)
+    return File(Inode("/dev/outer", 8 * P), FileOperations(
+        name="outer", mmap=lambda f, vma: vfs_mmap(inner, vma)), FMode.READ | FMode.WRITE)
+
+
+def test_d7_v4_compat_unmap_over_replaced_vmas_hits_the_detached_warning():
+    from mmaplab import V4
+
+    mm = MM(config=V4)
+    mm.mmap(BASE, 2 * P, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+    with pytest.raises(OSError):
+        mm.mmap(BASE, 2 * P, PROT_READ, MAP_SHARED | MAP_FIXED, _stacked_failing(), 0)
+    assert [w for w in mm.warnings if "vma_mark_detached" in w]
+
+
+def test_d7_v4_compat_unmap_with_nothing_there_is_silent():
+    from mmaplab import V4
+
+    mm = MM(config=V4)
+    with pytest.raises(OSError):
+        mm.mmap(BASE, 2 * P, PROT_READ, MAP_SHARED | MAP_FIXED, _stacked_failing(), 0)
+    assert mm.warnings == []
+
+
+# -- D8: map_kernel_pages_full with a short array --------------------------------------
+
+def _kernel_pages_file(pages) -> File:
+    from mmaplab.kernel.mmap_action import mmap_action_map_kernel_pages_full
+
+    def prepare(desc):
+        mmap_action_map_kernel_pages_full(desc, pages)
+        return 0
+
+    return File(Inode("/dev/kp", 16 * P), FileOperations(name="kp", mmap_prepare=prepare),
+                FMode.READ | FMode.WRITE)
+
+
+def test_d8_short_page_array_is_an_out_of_bounds_read_reported_by_kasan():
+    from mmaplab.kernel.page_alloc import alloc_pages
+
+    mm = MM()
+    mm.mmap(BASE, 4 * P, PROT_READ, MAP_SHARED | MAP_FIXED, _kernel_pages_file(alloc_pages(2)),
+            0)
+    assert any("KASAN: slab-out-of-bounds" in w for w in mm.warnings)
+    assert sorted(mm.pagetable.entries()) == [BASE, BASE + P]  # only what the array has
+
+
+def test_d8_enough_pages_map_all_of_them():
+    from mmaplab.kernel.page_alloc import alloc_pages
+
+    mm = MM()
+    mm.mmap(BASE, 4 * P, PROT_READ, MAP_SHARED | MAP_FIXED, _kernel_pages_file(alloc_pages(5)), 0)
+    assert len(mm.pagetable) == 4 and mm.warnings == []
+
+
+# -- D9: insert_pages validates each page ----------------------------------------------
+
+@pytest.mark.parametrize(("kind", "refcount", "want"), [
+    ("anon", 1, errno.EINVAL), ("kernel", 0, errno.EINVAL), ("kernel", 1, 0),
+])
+def test_d9_validate_page_before_insert(kind: str, refcount: int, want: int):
+    from mmaplab.kernel.page_alloc import alloc_page
+
+    page = alloc_page(kind)
+    page.refcount = refcount
+    mm = MM()
+    f = _kernel_pages_file([page])
+    if want:
+        with pytest.raises(OSError) as ei:
+            mm.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, f, 0)
+        assert ei.value.errno == want and mm.vmas() == []
+    else:
+        mm.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, f, 0)
+        assert len(mm.pagetable) == 1
+
+
+def test_d9_zero_page_only_where_vm_mixed_zeropage_allowed():
+    from mmaplab.kernel.page_alloc import ZERO_PAGE
+
+    mm = MM()
+    with pytest.raises(OSError) as ei:  # shared, may become writable: refused
+        mm.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, _kernel_pages_file([ZERO_PAGE]), 0)
+    assert ei.value.errno == errno.EINVAL
+    ro = File(Inode("/dev/kp-ro", 4 * P), _kernel_pages_file([ZERO_PAGE]).f_op, FMode.READ)
+    mm.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, ro, 0)  # never writable: allowed
+    assert len(mm.pagetable) == 1
+
+
+def test_d9_present_pte_is_ebusy():
+    from mmaplab.kernel.memory import vm_insert_page
+    from mmaplab.kernel.page_alloc import alloc_page
+
+    results = []
+
+    def legacy(file, vma):
+        page = alloc_page("kernel")
+        results.append(vm_insert_page(vma, vma.vm_start, page))
+        results.append(vm_insert_page(vma, vma.vm_start, page))
+        return 0
+
+    f = File(Inode("/dev/ins", 4 * P), FileOperations(name="ins", mmap=legacy), FMode.READ)
+    MM().mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, f, 0)
+    assert results == [0, -errno.EBUSY]
+
+
+# -- D10: compat with no vm_ops leaves NULL ops: an anonymous VMA ----------------------
+
+def _stacked_without_ops() -> File:
+    from mmaplab.kernel.compat import vfs_mmap
+
+    inner = File(Inode("/dev/noops", 8 * P), FileOperations(
+        name="noops", mmap_prepare=lambda desc: 0), FMode.READ | FMode.WRITE)
+    return File(Inode("/dev/stack", 8 * P), FileOperations(
+        name="stack", mmap=lambda f, vma: vfs_mmap(inner, vma)), FMode.READ | FMode.WRITE)
+
+
+def test_d10_private_read_fault_maps_the_zero_page():
+    from mmaplab import BusError
+    from mmaplab.kernel.page_alloc import ZERO_PFN
+
+    mm = MM()
+    mm.mmap(BASE, 2 * P, RW, MAP_PRIVATE | MAP_FIXED, _stacked_without_ops(), 0)
+    assert mm.fault(BASE).pfn == ZERO_PFN
+    assert mm.fault(BASE + P, write=True).page.kind == "anon"
+    shared = MM()
+    shared.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, _stacked_without_ops(), 0)
+    with pytest.raises(BusError):  # do_anonymous_page(): a shared file VMA is SIGBUS
+        shared.fault(BASE)
+
+
+def test_d10_a_direct_mmap_prepare_file_without_ops_still_sigbuses():
+    """Only the compat copy-back sets NULL ops; __mmap_region keeps the dummy ops."""
+    from mmaplab import BusError
+
+    f = File(Inode("/dev/noops2", 8 * P), FileOperations(
+        name="noops2", mmap_prepare=lambda desc: 0), FMode.READ | FMode.WRITE)
+    mm = MM()
+    mm.mmap(BASE, P, PROT_READ, MAP_PRIVATE | MAP_FIXED, f, 0)
+    with pytest.raises(BusError):
+        mm.fault(BASE)
+
+
+# -- C3, C4, C5, C6 --------------------------------------------------------------------
+
+def test_c3_vm_operations_struct_has_the_kernel_members():
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(VmOperationsStruct)}
+    assert {"open", "close", "mapped", "may_split", "fault", "page_mkwrite", "pfn_mkwrite",
+            "mremap", "mprotect", "huge_fault", "map_pages", "access", "pagesize",
+            "find_special_page", "vma_name"} <= names
+
+
+def test_c3_the_name_callback_names_a_file_less_vma_in_maps():
+    mm = MM()
+    mm.mmap(BASE, P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+    (vma,) = mm.vmas()
+    vma.vm_ops = VmOperationsStruct(name="special", vma_name=lambda v: "[vvar]")
+    assert mm.maps().rstrip().endswith("[vvar]")
+
+
+def test_c4_mmap_action_docstring_names_its_fields():
+    import dataclasses
+
+    from mmaplab import MmapAction
+
+    doc = MmapAction.__doc__ or ""
+    for f in dataclasses.fields(MmapAction):
+        if f.name.startswith(("remap_", "simple_ioremap_", "map_kernel_")):
+            assert f"``{f.name}``" in doc, f.name
+    assert "phys_" not in doc.replace("start_phys_addr", "")
+
+
+def test_c5_remap_pgprot_is_used_exactly_as_captured():
+    from mmaplab.kernel.mm_types import MmapActionType
+    from mmaplab.kernel.pgtable import Pgprot
+
+    def prepare(desc):  # fills the action by hand, without mmap_action_remap()
+        a = desc.action
+        a.type = MmapActionType.MMAP_REMAP_PFN
+        a.remap_start, a.remap_start_pfn, a.remap_size = desc.start, 0x7000, P
+        return 0
+
+    f = File(Inode("/dev/byhand", 4 * P), FileOperations(name="byhand", mmap_prepare=prepare),
+             FMode.READ)
+    mm = MM()
+    mm.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, f, 0)
+    pte = mm.pagetable.lookup(BASE)
+    assert pte is not None and pte.prot == Pgprot.NONE  # zero, not the VMA's page_prot
+
+
+def test_c6_hpet_private_writable_is_a_cow_mapping():
+    from mmaplab.drivers.hpet import spec
+    from mmaplab.lab.scenario import run_case
+
+    sc = next(s for s in spec.SCENARIOS if s.name == "private-writable")
+    assert "is a COW mapping" in sc.note and "not a COW" not in sc.note
+    for variant in ("legacy", "prepare"):
+        steps = run_case(lambda v=variant: spec.SPEC.make(v), sc)
+        assert "pgoff=0xfed00" in steps[0].maps[0]
+
+
+# -- item 6: the commit charge of a failed mremap move ---------------------------------
+
+def test_mremap_move_whose_source_unmap_fails_recharges_it_as_the_kernel_does():
+    """unmap_source_vma() (mm/mremap.c): do_vmi_munmap() failing after the copy ->
+    vm_acct_memory(len) ("just get accounts right"), while the source has lost
+    VM_ACCOUNT: the charge exceeds what the VM_ACCOUNT VMAs hold, in the kernel too."""
+    from mmaplab import MREMAP_FIXED, MREMAP_MAYMOVE, VMFlag
+
+    mm = MM()
+    mm.mmap(BASE, 2 * P, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+    with mm.injecting("munmap_clear_tree"):
+        # the move succeeded (move_vma() returns the new address); the source stays
+        assert mm.mremap(BASE, 2 * P, 2 * P, MREMAP_MAYMOVE | MREMAP_FIXED, BASE + 8 * P) \
+            == BASE + 8 * P
+    src, new = mm.vmas()
+    assert (src.vm_start, new.vm_start) == (BASE, BASE + 8 * P)
+    assert VMFlag.ACCOUNT not in src.vm_flags and VMFlag.ACCOUNT in new.vm_flags
+    assert mm.committed_pages == 2 + 2  # 2 more than the VM_ACCOUNT VMAs hold
+    mm.exit()
+    assert mm.committed_pages == 2  # leaked for good
+
+
+def test_mremap_failed_page_table_move_keeps_the_growth_charge():
+    """copy_vma_and_data() failing (move_page_tables short): the new VMA is unmapped with
+    VM_ACCOUNT cleared, so the delta charged by vrm_calc_charge() is never given back."""
+    from mmaplab import MREMAP_FIXED, MREMAP_MAYMOVE
+
+    mm = MM()
+    mm.mmap(BASE, 2 * P, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+    with mm.injecting("move_page_tables"), pytest.raises(OSError) as ei:
+        mm.mremap(BASE, 2 * P, 4 * P, MREMAP_MAYMOVE | MREMAP_FIXED, BASE + 8 * P)
+    assert ei.value.errno == errno.ENOMEM
+    assert [(v.vm_start, v.vm_end) for v in mm.vmas()] == [(BASE, BASE + 2 * P)]
+    assert mm.committed_pages == 2 + 2  # the source's 2 pages + the leaked delta
+
+
+# -- D11: may_expand_vm (RLIMIT_AS) ----------------------------------------------------
+
+def test_d11_rlimit_as_makes_mmap_enomem_counting_replaced_pages():
+    mm = MM(rlimit_as=4 * P)
+    mm.mmap(BASE, 4 * P, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+    mm.mmap(BASE, 2 * P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)  # replaces
+    with pytest.raises(OSError) as ei:
+        mm.mmap(BASE + 8 * P, P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+    assert ei.value.errno == errno.ENOMEM and mm.total_vm == 4

@@ -338,4 +338,5 @@ def test_compat_failure_is_returned_without_unmap_by_default():
     v4 = MM(config=V4)
     with pytest.raises(OSError):
         v4.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, outer, 0)
-    assert any("compat layer" in w for w in v4.warnings)
+    # v4's compat do_munmap acts on the tree: nothing there, nothing reported (D7)
+    assert v4.warnings == [] and v4.vmas() == []

@@ -36,8 +36,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("shared-writable", (mmap_op(0, 1, RW, mode=RO),),
              "PROT_WRITE|MAP_SHARED on a read-only fd: EACCES from do_mmap"),
     Scenario("private-writable", (mmap_op(0, 1, RW, flags=MAP_PRIVATE, mode=RO), fault_op(0)),
-             "MAP_PRIVATE|PROT_WRITE of a read-only fd: allowed, not a COW mapping (no "
-             "VM_MAYWRITE), so pgoff stays 0"),
+             "MAP_PRIVATE|PROT_WRITE of a read-only fd: allowed; do_mmap keeps VM_MAYWRITE "
+             "for a private mapping, so it is a COW mapping and the whole-VMA remap sets "
+             "pgoff to the block's pfn"),
     Scenario("mprotect-add-write", (mmap_op(0, 1, PROT_READ, mode=RO), mprotect_op(0, 1, RW)),
              "the fd is read-only, so VM_MAYWRITE is clear: EACCES"),
     Scenario("two-timers-adjacent", (mmap_op(0, 1, PROT_READ, mode=RO),
