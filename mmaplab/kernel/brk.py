@@ -31,35 +31,18 @@ import errno
 from .errors import KernelError, kerr
 from .flags import PAGE_SHIFT, PAGE_SIZE, RLIM_INFINITY, VMFlag, page_align
 from .maple_tree import vm_start_gap
+from .mlock import mlock_future_ok
 from .mm_types import MmStruct, VmAreaStruct, vm_area_free
+from .mmap import may_expand_vm
 from .pgtable import vm_get_page_prot
 from .vma import VmaMergeStruct, do_vmi_munmap, vma_link, vma_merge_new_range
 
-__all__ = ["sys_brk", "do_brk_flags", "check_brk_limits", "may_expand_vm", "mlock_future_ok",
-           "VM_DATA_DEFAULT_FLAGS", "RLIM_INFINITY"]
+__all__ = ["sys_brk", "do_brk_flags", "check_brk_limits", "VM_DATA_DEFAULT_FLAGS"]
 
 #: ``VM_DATA_DEFAULT_FLAGS`` on x86-64 (``VM_DATA_FLAGS_TSK_EXEC`` without
 #: READ_IMPLIES_EXEC): what every brk VMA gets, with VM_ACCOUNT and ``mm->def_flags``.
 VM_DATA_DEFAULT_FLAGS = (VMFlag.READ | VMFlag.WRITE | VMFlag.MAYREAD | VMFlag.MAYWRITE
                          | VMFlag.MAYEXEC)
-
-def mlock_future_ok(mm: MmStruct, is_vma_locked: bool, nbytes: int) -> bool:
-    """``mlock_future_ok()`` (mm/mmap.c, 7.0): would ``nbytes`` more locked memory fit?"""
-    if not is_vma_locked or mm.cap_ipc_lock:
-        return True
-    return (nbytes >> PAGE_SHIFT) + mm.locked_vm <= mm.rlimit_memlock >> PAGE_SHIFT
-
-
-def may_expand_vm(mm: MmStruct, flags: VMFlag, npages: int) -> bool:
-    """``may_expand_vm()`` (mm/mmap.c, 7.0): RLIMIT_AS on ``total_vm``.
-
-    The RLIMIT_DATA half (``data_vm`` of private writable mappings) is not modelled:
-    the model keeps no ``data_vm``.  ``flags`` is taken for the kernel's signature.
-    """
-    del flags  # only the RLIMIT_DATA half, not modelled, looks at them
-    limit = mm.rlimit_as
-    return limit == RLIM_INFINITY or mm.total_vm + npages <= limit >> PAGE_SHIFT
-
 
 def check_data_rlimit(mm: MmStruct, new: int) -> int:
     """``check_data_rlimit()`` (include/linux/mm.h): -ENOSPC when the heap plus the
@@ -81,7 +64,7 @@ def check_brk_limits(mm: MmStruct, addr: int, length: int) -> int:
         return -errno.ENOMEM
     if addr < mm.mmap_min_addr and not mm.cap_sys_rawio:
         return -errno.EPERM
-    if not mlock_future_ok(mm, VMFlag.LOCKED in mm.def_flags, length):
+    if not mlock_future_ok(mm, mm.def_flags, length):
         return -errno.EAGAIN
     return 0
 

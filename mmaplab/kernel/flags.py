@@ -328,3 +328,12 @@ def prot_string(flags: VMFlag) -> str:
         + ("x" if VMFlag.EXEC in flags else "-")
         + ("s" if VMFlag.MAYSHARE in flags else "p")
     )
+
+
+def map_deny_write_exec(mdwe: bool, old: VMFlag, new: VMFlag) -> bool:
+    """``map_deny_write_exec()`` (include/linux/mman.h, Linux 7.0): under MDWE
+    (``prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN)``, ``MMF_HAS_MDWE``) refuse a mapping
+    that becomes writable and executable, or executable when it was not."""
+    if not mdwe or VMFlag.EXEC not in new:
+        return False
+    return VMFlag.WRITE in new or VMFlag.EXEC not in old

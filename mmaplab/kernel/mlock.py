@@ -39,6 +39,14 @@ __all__ = ["do_mlock", "do_munlock", "mlock2_flags", "mlockall_check", "apply_ml
            "mlock_posix_error"]
 
 
+def mlock_future_ok(mm: MmStruct, flags: VMFlag, nbytes: int) -> bool:
+    """``mlock_future_ok()`` (mm/mmap.c, 7.0): may ``nbytes`` more of a mapping with
+    ``flags`` (locked or not) be locked within RLIMIT_MEMLOCK?"""
+    if VMFlag.LOCKED not in flags or mm.cap_ipc_lock:
+        return True
+    return (nbytes >> PAGE_SHIFT) + mm.locked_vm <= mm.rlimit_memlock >> PAGE_SHIFT
+
+
 def can_do_mlock(mm: MmStruct) -> bool:
     """``can_do_mlock()``: a nonzero RLIMIT_MEMLOCK, or CAP_IPC_LOCK."""
     return mm.rlimit_memlock != 0 or mm.cap_ipc_lock

@@ -118,7 +118,8 @@ class MM(MmStruct):
     ``rlimit_memlock`` (RLIMIT_MEMLOCK in bytes), ``cap_ipc_lock`` (mlock beyond it) and
     ``start_brk`` (where the heap starts: ``mm.start_brk`` and the initial ``mm.cur_brk``),
     ``rlimit_data``/``rlimit_as`` (RLIMIT_DATA for brk, RLIMIT_AS for every mapping, in
-    bytes; unlimited by default) and
+    bytes; unlimited by default), ``mdwe`` (memory-deny-write-execute, as after
+    ``prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN)``: W+X or newly-X mappings are EACCES) and
     ``pku`` (x86 protection keys are enabled: a PROT_EXEC-only mapping gets the
     execute-only pkey, ``__arch_override_mprotect_pkey()`` in arch/x86/mm/pkeys.c, so
     neither the user nor get_user_pages() can read it).
@@ -129,11 +130,13 @@ class MM(MmStruct):
                  trace: bool = False, sanitize: bool | None = None,
                  rlimit_memlock: int = DEFAULT_RLIMIT_MEMLOCK, cap_ipc_lock: bool = False,
                  pku: bool = False, start_brk: int = DEFAULT_START_BRK,
-                 rlimit_data: int = RLIM_INFINITY, rlimit_as: int = RLIM_INFINITY) -> None:
+                 rlimit_data: int = RLIM_INFINITY, rlimit_as: int = RLIM_INFINITY,
+                 mdwe: bool = False) -> None:
         super().__init__(mmap_min_addr=mmap_min_addr, cap_sys_rawio=cap_sys_rawio,
                          max_map_count=max_map_count, config=config, trace=trace,
                          rlimit_memlock=rlimit_memlock, cap_ipc_lock=cap_ipc_lock, pku=pku,
-                         start_brk=start_brk, rlimit_data=rlimit_data, rlimit_as=rlimit_as)
+                         start_brk=start_brk, rlimit_data=rlimit_data, rlimit_as=rlimit_as,
+                         mdwe=mdwe)
         if sanitize or (sanitize is None and default_enabled()):
             Sanitizer().attach(self)
 
@@ -360,7 +363,7 @@ class MM(MmStruct):
                    max_map_count=self.max_map_count, config=self.config, sanitize=False,
                    rlimit_memlock=self.rlimit_memlock, cap_ipc_lock=self.cap_ipc_lock,
                    pku=self.pku, start_brk=self.start_brk, rlimit_data=self.rlimit_data,
-                   rlimit_as=self.rlimit_as)
+                   rlimit_as=self.rlimit_as, mdwe=self.mdwe)
         child.cur_brk = self.cur_brk  # dup_mm() copies the whole mm_struct, the break with it
         child.trace = self.trace
 

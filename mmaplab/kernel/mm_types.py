@@ -81,7 +81,8 @@ class MmStruct:
                  config: KernelConfig = DEFAULT, trace: bool = False,
                  rlimit_memlock: int = DEFAULT_RLIMIT_MEMLOCK, cap_ipc_lock: bool = False,
                  pku: bool = False, start_brk: int = DEFAULT_START_BRK,
-                 rlimit_data: int = RLIM_INFINITY, rlimit_as: int = RLIM_INFINITY) -> None:
+                 rlimit_data: int = RLIM_INFINITY, rlimit_as: int = RLIM_INFINITY,
+                 mdwe: bool = False) -> None:
         #: ``mm->mm_mt``: the VMAs, keyed by address.
         self.mt: MapleTree[VmAreaStruct] = MapleTree()
         #: ``mm->pgd``: the page tables.
@@ -114,6 +115,8 @@ class MmStruct:
         #: in bytes.
         self.rlimit_data = rlimit_data
         self.rlimit_as = rlimit_as
+        #: ``MMF_HAS_MDWE``: memory-deny-write-execute is on (``prctl(PR_SET_MDWE)``).
+        self.mdwe = mdwe
         #: The munmap state of the mmap in progress (``__mmap_region()``'s gathered VMAs,
         #: which the kernel's tree still holds): what v4's compat unmap would hit (D7).
         self.vms_in_flight: Any = None

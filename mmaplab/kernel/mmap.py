@@ -20,7 +20,6 @@ import errno
 from dataclasses import dataclass
 from typing import Any
 
-from .brk import may_expand_vm
 from .compat import vfs_mmap, vfs_mmap_prepare
 from .errors import KernelError, kerr
 from .flags import (
@@ -44,10 +43,12 @@ from .flags import (
     PAGE_SIZE,
     PMD_SIZE,
     PROT_WRITE,
+    RLIM_INFINITY,
     VM_LOCKED_MASK,
     VMFlag,
     calc_vm_flag_bits,
     calc_vm_prot_bits,
+    map_deny_write_exec,
     page_align,
     vmflag,
 )
@@ -313,7 +314,13 @@ class MmapState:
 
 def mmap_region(mm: MmStruct, file: File | None, addr: int, length: int, vm_flags: VMFlag,
                 pgoff: int) -> int:
-    """``mmap_region()``: the writable-mapping count around ``__mmap_region()``."""
+    """``mmap_region()``: MDWE, then the writable-mapping count around ``__mmap_region()``.
+
+    ``arch_validate_flags()`` (always true on x86) and the sealed-memfd refusal of
+    ``mapping_map_writable()`` are not modelled.
+    """
+    if map_deny_write_exec(mm.mdwe, vm_flags, vm_flags):
+        raise kerr(errno.EACCES, "MDWE: a writable and executable mapping is refused")
     writable = file is not None and (vm_flags & (VMFlag.SHARED | VMFlag.MAYWRITE)) == (
         VMFlag.SHARED | VMFlag.MAYWRITE)
     if writable:
@@ -325,6 +332,18 @@ def mmap_region(mm: MmStruct, file: File | None, addr: int, length: int, vm_flag
         if writable:
             assert file is not None
             file.f_mapping.i_mmap_writable -= 1
+
+
+def may_expand_vm(mm: MmStruct, flags: VMFlag, npages: int) -> bool:
+    """``may_expand_vm()`` (mm/mmap.c, 7.0): may ``npages`` more fit in RLIMIT_AS?
+
+    Called by mmap (``__mmap_setup()``), brk (``do_brk_flags()``) and mremap.  The
+    RLIMIT_DATA half (``data_vm`` of private writable mappings) is not modelled: the
+    model keeps no ``data_vm``; ``flags`` is the kernel's argument for it.
+    """
+    del flags  # only the RLIMIT_DATA half, not modelled, looks at them
+    limit = mm.rlimit_as
+    return limit == RLIM_INFINITY or mm.total_vm + npages <= limit >> PAGE_SHIFT
 
 
 def _accountable_mapping(flags: VMFlag) -> bool:

@@ -24,6 +24,7 @@ from .flags import (
     VM_ACCESS_FLAGS,
     VMFlag,
     calc_vm_prot_bits,
+    map_deny_write_exec,
     page_align,
     vmflag,
 )
@@ -156,6 +157,9 @@ def do_mprotect_pkey(mm: MmStruct, start: int, length: int, prot: int) -> None:
             if new & ~(new >> 4) & _ACCESS:  # VM_MAY* >> 4 lines up with READ/WRITE/EXEC
                 raise kerr(errno.EACCES, f"VMA {cur.vm_start:#x}-{cur.vm_end:#x} may not "
                            f"become {calc_vm_prot_bits(reqprot).names()} (VM_MAY* forbid it)")
+            if map_deny_write_exec(mm.mdwe, cur.vm_flags, newflags):
+                raise kerr(errno.EACCES, f"MDWE: VMA {cur.vm_start:#x}-{cur.vm_end:#x} may not "
+                           "become executable (or writable and executable)")
             tmp = min(cur.vm_end, end)
             ops = cur.vm_ops
             if ops is not None and ops.mprotect is not None:

@@ -39,8 +39,9 @@ from .flags import (
     page_align,
 )
 from .hooks import call_hook
+from .mlock import mlock_future_ok
 from .mm_types import MmStruct, VmAreaStruct
-from .mmap import get_unmapped_area
+from .mmap import get_unmapped_area, may_expand_vm
 from .pgtable import Pgprot
 from .vma import copy_vma, do_vmi_munmap, vma_merge_extend
 
@@ -101,13 +102,6 @@ def check_mremap_params(mm: MmStruct, vrm: VmaRemapStruct) -> None:
         raise kerr(errno.ENOMEM, "too close to the map count limit to move")
 
 
-def mlock_future_ok(mm: MmStruct, flags: VMFlag, nbytes: int) -> bool:
-    """``mlock_future_ok()`` (mm/mmap.c): may a locked VMA grow by ``nbytes``?"""
-    if VMFlag.LOCKED not in flags or mm.cap_ipc_lock:
-        return True
-    return (nbytes >> PAGE_SHIFT) + mm.locked_vm <= mm.rlimit_memlock >> PAGE_SHIFT
-
-
 def check_prep_vma(mm: MmStruct, vrm: VmaRemapStruct) -> None:
     """``check_prep_vma()``: may this VMA be moved or resized as asked?"""
     vma = vrm.vma
@@ -142,6 +136,8 @@ def check_prep_vma(mm: MmStruct, vrm: VmaRemapStruct) -> None:
         raise kerr(errno.EFAULT, "a VM_DONTEXPAND or VM_PFNMAP mapping cannot grow")
     if not mlock_future_ok(mm, vma.vm_flags, vrm.delta):
         raise kerr(errno.EAGAIN, "growing a locked mapping beyond RLIMIT_MEMLOCK")
+    if not may_expand_vm(mm, vma.vm_flags, vrm.delta >> PAGE_SHIFT):
+        raise kerr(errno.ENOMEM, "growing the mapping would exceed RLIMIT_AS")
 
 
 def vrm_calc_charge(mm: MmStruct, vrm: VmaRemapStruct) -> None:
@@ -318,6 +314,10 @@ def mremap_to(mm: MmStruct, vrm: VmaRemapStruct) -> int:
         if vrm.vma is None:
             raise kerr(errno.EFAULT, "the source went away with the shrink")
         vrm.old_len = vrm.new_len
+    assert vrm.vma is not None
+    if vrm.flags & MREMAP_DONTUNMAP and not may_expand_vm(mm, vrm.vma.vm_flags,
+                                                          vrm.old_len >> PAGE_SHIFT):
+        raise kerr(errno.ENOMEM, "MREMAP_DONTUNMAP keeps the source: RLIMIT_AS exceeded")
     _set_new_addr(mm, vrm)
     return move_vma(mm, vrm)
 

@@ -413,3 +413,35 @@ def test_d11_rlimit_as_makes_mmap_enomem_counting_replaced_pages():
     with pytest.raises(OSError) as ei:
         mm.mmap(BASE + 8 * P, P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
     assert ei.value.errno == errno.ENOMEM and mm.total_vm == 4
+
+
+def test_d11_mdwe_refuses_write_exec_mappings_and_exec_gain():
+    from mmaplab import PROT_EXEC
+
+    mm = MM(mdwe=True)
+    with pytest.raises(OSError) as ei:
+        mm.mmap(BASE, P, RW | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+    assert ei.value.errno == errno.EACCES and mm.vmas() == []
+    mm.mmap(BASE, P, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+    mm.mmap(BASE + P, P, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+    with pytest.raises(OSError) as ei:
+        mm.mprotect(BASE + P, P, PROT_READ | PROT_EXEC)  # gaining exec
+    assert ei.value.errno == errno.EACCES
+    mm.mprotect(BASE, P, PROT_EXEC)  # already executable: allowed
+    child = mm.fork()
+    assert child.mdwe
+    assert MM().mmap(BASE, P, RW | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED) == BASE
+
+
+def test_d11_rlimit_as_limits_mremap_growth_and_dontunmap():
+    from mmaplab import MREMAP_DONTUNMAP, MREMAP_MAYMOVE
+
+    mm = MM(rlimit_as=3 * P)
+    mm.mmap(BASE, 2 * P, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+    with pytest.raises(OSError) as ei:
+        mm.mremap(BASE, 2 * P, 4 * P, MREMAP_MAYMOVE)
+    assert ei.value.errno == errno.ENOMEM
+    with pytest.raises(OSError) as ei:
+        mm.mremap(BASE, 2 * P, 2 * P, MREMAP_MAYMOVE | MREMAP_DONTUNMAP)
+    assert ei.value.errno == errno.ENOMEM
+    assert mm.mremap(BASE, 2 * P, 3 * P, MREMAP_MAYMOVE) == BASE  # fits exactly
