@@ -5,7 +5,6 @@ v4 series applied (see :mod:`mmaplab.kernel.config` for the later fixes).  Start
 :class:`MM` and :class:`RegularFile`; see ARCHITECTURE.md for the module map.
 """
 
-from ._version import __version__
 from .kernel.config import V4, V4_FIXED, KernelConfig, MemEncrypt
 from .kernel.errors import (
                      BusError,
@@ -220,3 +219,12 @@ __all__ = [
     "VMA_DROPPABLE_BIT",
     "VMA_SEALED_BIT",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``__version__`` is read on first use (see :mod:`mmaplab._version`)."""
+    if name == "__version__":
+        from ._version import version
+
+        return version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,12 +1,15 @@
-"""The package version: pyproject.toml's ``version`` field is its one home."""
+"""The package version: pyproject.toml's ``version`` field is its one home.
+
+Read on first use (``mmaplab.__version__`` is a module ``__getattr__``, PEP 562):
+``importlib.metadata`` costs a tenth of a second at import, and a shell check of an
+exercise never needs it.
+"""
 
 from __future__ import annotations
 
-import tomllib
-from importlib import metadata
-from pathlib import Path
+from typing import Any
 
-__all__ = ["version", "__version__"]
+__all__ = ["version", "__version__"]  # noqa: F822 - __version__ is a module __getattr__
 
 
 def version() -> str:
@@ -15,9 +18,14 @@ def version() -> str:
     A source tree used without installing (only on ``sys.path``) has no metadata:
     then the field is read from the tree's own pyproject.toml.
     """
+    from importlib import metadata
+
     try:
         return metadata.version("mmaplab")
     except metadata.PackageNotFoundError:
+        import tomllib
+        from pathlib import Path
+
         pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
         try:
             return str(tomllib.loads(pyproject.read_text())["project"]["version"])
@@ -25,4 +33,7 @@ def version() -> str:
             return "0+unknown"
 
 
-__version__ = version()
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        return version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -31,7 +31,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .progress import note, track
 
 DEFAULT_INIT = "mmaplab-exercises"
@@ -318,12 +317,28 @@ def _init(out: Out, target: str | None) -> int:
 
 # -- the parser ------------------------------------------------------------------------------
 
+class _Version(argparse.Action):
+    """``--version``, read only when asked for (the metadata lookup costs start-up time)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str = "show the version and exit"
+                 ) -> None:  # noqa: A002 - argparse's name
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        from ._version import version
+
+        print(f"mmaplab {version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mmaplab",
         description="An executable model of the Linux mmap path and its mmap_prepare hook.",
     )
-    parser.add_argument("--version", action="version", version=f"mmaplab {__version__}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command")
     ex = sub.add_parser("exercises", help="init, list, check, watch, hint or reset exercises")
     dir_help = ("the exercises folder (default: the current directory if it holds exercise "

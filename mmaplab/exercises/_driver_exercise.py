@@ -17,8 +17,8 @@ mutant's run up to the first divergence, the check names that mutant's misconcep
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..drivers.base import Driver, Scenario
@@ -49,6 +49,14 @@ class DriverCase:
     reference: Callable[[], Driver]
     scenarios: tuple[Scenario, ...] | None = None
     mutants: bool = True
+    #: The device state this case sets (keywords of the kit's device constructor, or a
+    #: name for state an operation sets, e.g. a closed channel): a knob.
+    knobs: Mapping[str, Any] = field(default_factory=dict)
+    #: The rule of the contract a hook breaks when it ignores the knobs (an id of
+    #: :data:`mmaplab.lab.diagnose.RULES`).
+    pins: str = ""
+    #: The reference on the default device: the knobs must change what it does.
+    baseline: Callable[[], Driver] | None = None
 
 
 @dataclass(frozen=True)
@@ -183,7 +191,9 @@ def driver_exercise(*, nn: str, module: str, cls: str,
                     reference: Callable[[], tuple[Any, ...]] | None = None,
                     mutants: tuple[ExerciseMutant, ...] = (),
                     spec_mutants: bool = True, label: str | None = None,
-                    more_mutants: tuple[str, ...] = (), kind: str = "driver") -> Exercise:
+                    more_mutants: tuple[str, ...] = (), kind: str = "driver",
+                    devices: tuple[str, ...] | None = None,
+                    fixed_knobs: Mapping[str, str] | None = None) -> Exercise:
     """An :class:`Exercise` for ``mmaplab.drivers.<module>``'s ``prepare`` variant.
 
     ``methods``: function name -> parameter names (``self`` first for methods) the
@@ -195,6 +205,9 @@ def driver_exercise(*, nn: str, module: str, cls: str,
     exercise too (their ``answer`` names are the exercise's).  ``kind="concept"``: the
     module is a concept kit (exercises 01-04), not a driver of the series; ``methods``
     may then name objects too (the value is the type the answer must be an instance of).
+    ``devices``: the kit's classes whose keyword-only constructor parameters are the
+    device's knobs (default: ``cls``); every knob is set by a case (``DriverCase.knobs``)
+    or named in ``fixed_knobs`` with the reason it is not a knob of this exercise.
     """
     kwargs = make_kwargs or {}
 
@@ -280,5 +293,8 @@ def driver_exercise(*, nn: str, module: str, cls: str,
         nn=nn, slug=module, kind=kind,
         label=label or f"{module} mmap_prepare",
         answer_names=tuple(methods), cases=make_cases, misconceptions=mis, rules=rules,
-        driver=module if kind == "driver" else None, extra={"reference_args": reference_args,
-                              "catalogue": lambda: catalogue(load().SPEC)})
+        driver=module if kind == "driver" else None, extra={
+            "reference_args": reference_args, "catalogue": lambda: catalogue(load().SPEC),
+            "driver_cases": lambda: build(load()),
+            "devices": lambda: tuple(getattr(load(), c) for c in (devices or (cls,))),
+            "fixed_knobs": dict(fixed_knobs or {})})

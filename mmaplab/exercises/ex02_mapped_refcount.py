@@ -21,17 +21,20 @@ def _reference() -> tuple[Any, ...]:
 
 
 def _cases(mod: Any) -> list[DriverCase]:
-    def case(name: str, scenarios: Any, **config: Any) -> DriverCase:
+    def case(name: str, scenarios: Any, pins: str = "", **config: Any) -> DriverCase:
         return DriverCase(
             name,
             lambda ov: mod.TrkDev("prepare", FileOperations(
                 name="trk_fops", mmap_prepare=ov["trk_mmap_prepare"]), **config),
-            lambda: mod.TrkDev("prepare", **config), scenarios, mutants=True)
+            lambda: mod.TrkDev("prepare", **config), scenarios, mutants=True,
+            knobs=config, pins=pins,
+            baseline=(lambda: mod.TrkDev("prepare")) if config else None)
 
     # A 4-page file: the bound is nr_pages, not a constant ([lost-check]).
     return [case("trk", mod.SCENARIOS),
             case("trk, a 4-page file", pick(mod.SCENARIOS, "the whole file",
-                                             "beyond the end of the file"), nr_pages=4)]
+                                             "beyond the end of the file"), "lost-check",
+                 nr_pages=4)]
 
 
 EXERCISE = driver_exercise(

@@ -22,20 +22,23 @@ def _reference() -> tuple[Any, ...]:
 
 
 def _cases(mod: Any) -> list[DriverCase]:
-    def case(name: str, scenarios: Any, **config: Any) -> DriverCase:
+    def case(name: str, scenarios: Any, pins: str = "", **config: Any) -> DriverCase:
         return DriverCase(
             name,
             lambda ov: mod.RingDev("prepare", FileOperations(
                 name="ring_fops", mmap_prepare=ov["ring_mmap_prepare"]), **config),
-            lambda: mod.RingDev("prepare", **config), scenarios, mutants=True)
+            lambda: mod.RingDev("prepare", **config), scenarios, mutants=True,
+            knobs=config, pins=pins,
+            baseline=(lambda: mod.RingDev("prepare")) if config else None)
 
     return [case("ring", mod.SCENARIOS),
             # Three contexts: the third mapping is served ([lost-check] the limit is the
             # device's, found by ring_ctx_alloc(), not a constant).
             case("ring, three contexts", pick(mod.SCENARIOS, "all contexts in use"),
-                 max_ctx=3),
+                 "lost-check", max_ctx=3),
             # An 8-page ring: 5 pages fit ([lost-check] the bound is nr_pages).
-            case("ring of 8 pages", pick(mod.SCENARIOS, "beyond the ring"), nr_pages=8)]
+            case("ring of 8 pages", pick(mod.SCENARIOS, "beyond the ring"), "extra-refusal",
+                 nr_pages=8)]
 
 
 EXERCISE = driver_exercise(

@@ -21,19 +21,22 @@ def _reference() -> tuple[Any, ...]:
 
 
 def _cases(mod: Any) -> list[DriverCase]:
-    def case(name: str, scenarios: Any, **config: Any) -> DriverCase:
+    def case(name: str, scenarios: Any, pins: str = "", **config: Any) -> DriverCase:
         return DriverCase(
             name,
             lambda ov: mod.ChanDev("prepare", FileOperations(
                 name="chan_ring_fops", mmap=ov["chan_bin_mmap"]), **config),
-            lambda: mod.ChanDev("prepare", **config), scenarios, mutants=True)
+            lambda: mod.ChanDev("prepare", **config), scenarios, mutants=True,
+            knobs=config, pins=pins,
+            baseline=(lambda: mod.ChanDev("prepare")) if config else None)
 
     return [case("open channel", mod.OPEN),
             # [errno] a closed channel: the callback's -ENODEV reaches mmap().
-            case("closed channel", mod.CLOSED, state="closed"),
+            case("closed channel", mod.CLOSED, "errno", state="closed"),
             # [lost-check] a 2-page ring: the size check is the callback's, on this ring.
-            case("open channel, 2-page ring", pick(mod.OPEN, "part of the ring at an offset"),
-                 ring_pages=2)]
+            case("open channel, a 2-page ring elsewhere",
+                 pick(mod.OPEN, "part of the ring at an offset", "map the ring"), "lost-check",
+                 ring_pages=2, ring_phys=0x2_0000_0000)]
 
 
 EXERCISE = driver_exercise(

@@ -15,18 +15,24 @@ def _cases(mod):
     short = pick(mod.SCENARIOS, "map-one-page", "two-pages", "offset-one", "private-writable",
                  "fork")
 
-    def case(name, scenarios=None, mutants=False, **kw):
+    def case(name, scenarios=None, mutants=False, pins="", **kw):
         return DriverCase(name, lambda ov: subclass_with(base, ov)("prepare", **kw),
-                          lambda: base("prepare", **kw), scenarios, mutants)
+                          lambda: base("prepare", **kw), scenarios, mutants, knobs=kw,
+                          pins=pins, baseline=(lambda: base("prepare")) if kw else None)
 
     return [case("hpet", mutants=True),
-            case("hpet_mmap=0", short, mmap_enabled=False),
-            case("block not page aligned", short, phys=mod.UNALIGNED),
+            case("hpet_mmap=0", short, pins="lost-check", mmap_enabled=False),
+            case("block not page aligned", short, pins="lost-check", phys=mod.UNALIGNED),
             # Both knobs at once: which check runs first is visible (EACCES, not ENOSYS).
-            case("hpet_mmap=0, block not page aligned", short, mmap_enabled=False,
-                 phys=mod.UNALIGNED)]
+            case("hpet_mmap=0, block not page aligned", short, pins="errno-precedence",
+                 mmap_enabled=False, phys=mod.UNALIGNED)]
 
 
 EXERCISE = driver_exercise(
     nn="05", module="hpet", cls="HpetDriver",
-    methods={"hpet_mmap_prepare": ("self", "desc")}, cases=_cases)
+    methods={"hpet_mmap_prepare": ("self", "desc")}, cases=_cases,
+    fixed_knobs={
+        "config_hpet_mmap": "without CONFIG_HPET_MMAP the driver installs its stub hook, "
+                            "not the one the learner writes",
+        "second_block": "hpet_open() hands out the first block's timers first; no scenario "
+                        "opens enough timers to reach a second block yet"})

@@ -19,16 +19,22 @@ def _cases(mod):
     base = mod.StmDriver
     short = pick(mod.SCENARIOS, "map-channels", "wrong-size", "private-mapping", "fork")
 
-    def case(name, scenarios=None, mutants=False, **kw):
+    def case(name, scenarios=None, mutants=False, pins="", **kw):
         return DriverCase(name, lambda ov: subclass_with(base, ov)("prepare", **kw),
-                          lambda: base("prepare", **kw), scenarios, mutants)
+                          lambda: base("prepare", **kw), scenarios, mutants, knobs=kw,
+                          pins=pins, baseline=(lambda: base("prepare")) if kw else None)
 
     return [case("stm", mutants=True),
-            case("stm without mmio_addr", short, mmio_addr=None),
-            case("stm without a policy (nr_chans 0)", short, nr_chans=0),
-            case("stm whose mmio_addr() returns 0", short, mmio_addr=_no_mmio),
+            case("stm without mmio_addr", short, pins="lost-check", mmio_addr=None),
+            case("stm without a policy (nr_chans 0)", short, pins="lost-check", nr_chans=0),
+            case("stm whose mmio_addr() returns 0", short, pins="lost-check",
+                 mmio_addr=_no_mmio),
             # master != channel: the order of mmio_addr()'s arguments shows in the pfns.
-            case("stm with a policy from master 1, channel 64", short, **mod.POLICY)]
+            case("stm with a policy from master 1, channel 64", short, pins="range",
+                 **mod.POLICY),
+            # Another channel size: the expected size is nr_chans * sw_mmiosz, not a
+            # constant of the default device.
+            case("stm with 128-byte channels", short, pins="lost-check", sw_mmiosz=128)]
 
 
 EXERCISE = driver_exercise(

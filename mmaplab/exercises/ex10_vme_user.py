@@ -16,12 +16,23 @@ def _cases(mod):
             # The resource type is device state: a slave image is not a master window.
             DriverCase("vme_user (a slave resource behind the minor)",
                        lambda ov: subclass_with(base, ov)("prepare", resource_type=mod.VME_SLAVE),
-                       lambda: base("prepare", resource_type=mod.VME_SLAVE), short)]
+                       lambda: base("prepare", resource_type=mod.VME_SLAVE), short,
+                       knobs={"resource_type": mod.VME_SLAVE}, pins="lost-check",
+                       baseline=lambda: base("prepare")),
+            # A window of 6 pages: 5 fit ([lost-check] against the resource's bus_end).
+            DriverCase("vme_user (a 6-page window)",
+                       lambda ov: subclass_with(base, ov)("prepare", window_pages=6),
+                       lambda: base("prepare", window_pages=6),
+                       pick(mod.SPEC.scenarios, "too-big", "offset-outside-window"),
+                       knobs={"window_pages": 6}, pins="extra-refusal",
+                       baseline=lambda: base("prepare"))]
 
 
 EXERCISE = driver_exercise(
     cases=_cases,
     nn="10", module="vme_user", cls="VmeUser",
+    fixed_knobs={"minor": "only the first master minor is opened by the scenarios; the "
+                          "image is found from the file's minor either way"},
     methods={"vme_master_mmap_prepare": ("self", "resource", "desc"),
              "vme_user_master_mmap_prepare": ("self", "minor", "desc"),
              "vme_user_vm_mapped": ("self", "start", "end", "pgoff", "file",

@@ -29,11 +29,15 @@ def _cases(mod):
     return [DriverCase("hv_vmbus", _learner, lambda: mod.VmbusRing("prepare")),
             DriverCase("hv_vmbus (channel closed)",
                        lambda ov: _closed(lambda: _learner(ov))(),
-                       _closed(lambda: mod.VmbusRing("prepare")), closed, mutants=False)]
+                       _closed(lambda: mod.VmbusRing("prepare")), closed, mutants=False,
+                       knobs={"channel.state": "closed"}, pins="errno",
+                       baseline=lambda: mod.VmbusRing("prepare"))]
 
 
 EXERCISE = driver_exercise(
     nn="11", module="hv_vmbus", cls="VmbusDrv",
     methods={"hv_mmap_ring_buffer_wrapper": ("self", "filp", "kobj", "attr", "vma")},
-    cases=_cases, label="hv_vmbus ring ->mmap via the compat layer")
+    cases=_cases, label="hv_vmbus ring ->mmap via the compat layer", devices=("VmbusRing",),
+    fixed_knobs={"vmbus": "the driver instance the ring belongs to: the check wires the "
+                          "learner's wrapper in through it"})
 

@@ -30,7 +30,8 @@ def _cases(mod):
             DriverCase("uio_pdrv_genirq (mem[0] is UIO_MEM_IOVA)",
                        lambda ov: uio.UioPdrv("prepare", core=core(ov), memtype0=uio.UIO_MEM_IOVA),
                        lambda: uio.UioPdrv("prepare", memtype0=uio.UIO_MEM_IOVA),
-                       pick(uio.SPEC.scenarios, *_IOVA)),
+                       pick(uio.SPEC.scenarios, *_IOVA), knobs={"memtype0": uio.UIO_MEM_IOVA},
+                       pins="range", baseline=lambda: uio.UioPdrv("prepare")),
             DriverCase("tcm-user (uio_info->mmap_prepare)", lambda ov: _tcmu(core(ov)),
                        lambda: _tcmu(uio.UioCore(True)),
                        tuple(target_core_user.SPEC.scenarios), mutants=False)]
@@ -39,6 +40,8 @@ def _cases(mod):
 EXERCISE = driver_exercise(
     nn="12", module="uio", cls="UioCore",
     methods={"uio_mmap": ("self", "filep", "vma")}, cases=_cases,
-    label="uio_mmap with uio_info->mmap_prepare",
+    label="uio_mmap with uio_info->mmap_prepare", devices=("UioPdrv",),
+    fixed_knobs={"core": "the uio core the device registers with: the check wires the "
+                         "learner's uio_mmap in through it"},
     more_mutants=("target_core_user",))
 

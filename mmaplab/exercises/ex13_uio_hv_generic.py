@@ -22,7 +22,8 @@ def _cases(mod):
             DriverCase("uio_hv_generic (subchannel closed)", lambda ov: closed(ov[name]),
                        lambda: closed(ref),
                        pick(mod.SPEC.scenarios, "map-subchannel-ring", "map-receive-ring"),
-                       mutants=False)]
+                       mutants=False, knobs={"channel.state": "closed"}, pins="errno",
+                       baseline=lambda: mod.HvUioDevice("prepare"))]
 
 
 def _reference():
@@ -32,4 +33,8 @@ def _reference():
 EXERCISE = driver_exercise(
     nn="13", module="uio_hv_generic", cls="HvUioDevice",
     methods={"hv_uio_ring_mmap_prepare": ("channel", "desc")}, cases=_cases,
+    fixed_knobs={"vmbus": "the vmbus driver the subchannel hangs off: wiring",
+                 "ring_callback": "where the check installs the learner's callback",
+                 "node": "which sysfs file is mapped: the subchannel's ring, the one the "
+                         "converted callback serves"},
     reference=_reference)

@@ -23,7 +23,7 @@
 # reference counts — which makes it the smallest conversion of the series: everything the
 # legacy hook did becomes an edit of the descriptor plus one *action*.
 #
-# The device state is the driver model `HpetDriver` (`mmaplab/drivers/hpet.py`):
+# The device state is the driver model `HpetDriver` (`mmaplab/drivers/hpet/model.py`):
 #
 # * `self.hpet_mmap_enabled` — the boot option (`False`: mapping is refused with `EACCES`);
 # * `file.private_data` — the `HpetDev` (one timer) `hpet_open()` assigned; its
@@ -115,8 +115,8 @@ check("05", hpet_mmap_prepare)
 
 
 # %% [markdown] tags=["hint"]
-# vm_iomap_memory(vma, phys, len) becomes mmap_action_simple_ioremap(desc, phys, len) — with the same len, PAGE_SIZE, so the size and offset checks stay. The page protection is desc.page_prot = pgprot_noncached(desc.page_prot).
+# vm_iomap_memory() becomes mmap_action_simple_ioremap(): same physical address, same length (one page), so its size and offset checks stay. The uncached protection is pgprot_noncached() applied to desc.page_prot instead of vma->vm_page_prot.
 
 
 # %% [markdown] tags=["hint"]
-# if not self.hpet_mmap_enabled: return -errno.EACCES; addr = desc.file.private_data.hd_hpets.hp_hpet_phys; if addr & (PAGE_SIZE - 1): return -errno.ENOSYS; desc.page_prot = pgprot_noncached(desc.page_prot); mmap_action_simple_ioremap(desc, addr, PAGE_SIZE); return 0.
+# Keep the two early returns of hpet_mmap() in their order: the boot option first (EACCES), then the alignment of the block's physical base (ENOSYS). Then make the descriptor's protection uncached, and describe a simple ioremap of one page at that base.

@@ -30,7 +30,7 @@
 # `vma_desc_clear_flags()`), which take bit numbers: `VMA_MAYSHARE_BIT`, `VMA_WRITE_BIT`,
 # `VMA_MAYWRITE_BIT`, `VMA_DONTCOPY_BIT`, `VMA_DONTDUMP_BIT`.
 #
-# The device state is the driver model `OpenDiceDriver` (`mmaplab/drivers/open_dice.py`):
+# The device state is the driver model `OpenDiceDriver` (`mmaplab/drivers/open_dice/model.py`):
 # `file.private_data` is the driver (`drvdata`), whose `rmem.base`/`rmem.size` describe the
 # page-aligned region (2 pages); `pgprot_writecombine(prot)` is the kernel's function.
 
@@ -114,12 +114,12 @@ check("06", open_dice_mmap_prepare)
 
 
 # %% [markdown] tags=["hint"]
-# Every line of the legacy hook has a descriptor twin: the flag tests and edits become vma_desc_test()/vma_desc_clear_flags()/vma_desc_set_flags() on desc, the page protection is desc.page_prot, and vm_iomap_memory() becomes an action with the same arguments.
+# Every line of the legacy hook has a descriptor twin: the flag tests and edits become vma_desc_*() accessors on desc, the page protection is desc.page_prot, and vm_iomap_memory() becomes an action with the same arguments.
 
 
 # %% [markdown] tags=["hint"]
-# Three flags matter besides the EPERM test: VM_MAYWRITE must be cleared on shared mappings (or mprotect can add PROT_WRITE later), VM_DONTCOPY and VM_DONTDUMP must be set. The action is mmap_action_simple_ioremap(desc, rmem.base, rmem.size).
+# The accessors take VMA_*_BIT numbers: vma_desc_test() for VM_MAYSHARE and VM_WRITE, vma_desc_clear_flags() for VM_MAYWRITE (or mprotect could add PROT_WRITE later), vma_desc_set_flags() for VM_DONTCOPY and VM_DONTDUMP. The memory is write-combined (pgprot_writecombine()), and the action is mmap_action_simple_ioremap() on the reserved region.
 
 
 # %% [markdown] tags=["hint"]
-# drvdata = desc.file.private_data; if vma_desc_test(desc, VMA_MAYSHARE_BIT): {if vma_desc_test(desc, VMA_WRITE_BIT): return -errno.EPERM; vma_desc_clear_flags(desc, VMA_MAYWRITE_BIT)}; desc.page_prot = pgprot_writecombine(desc.page_prot); vma_desc_set_flags(desc, VMA_DONTCOPY_BIT, VMA_DONTDUMP_BIT); mmap_action_simple_ioremap(desc, drvdata.rmem.base, drvdata.rmem.size); return 0.
+# Only for a shared mapping: refuse a writable one with EPERM, and take away the right to become writable. Then, for every mapping: write-combined protection, the two flags that keep the region out of fork and core dumps, and a simple ioremap of the whole reserved region (its base and its size).

@@ -27,7 +27,7 @@
 # A conversion is a good moment to read the old hook closely: convert the behaviour, not the
 # dead code.
 #
-# The device state is the driver model `MtdcharDriver` (`mmaplab/drivers/mtdchar.py`):
+# The device state is the driver model `MtdcharDriver` (`mmaplab/drivers/mtdchar/model.py`):
 # `self.mmu` (`True` for an MMU kernel, standing for `#ifdef CONFIG_MMU`), `self.mtd`
 # (`type`, `size`, `map_phys`). The flag test on a descriptor is
 # `vma_desc_test(desc, VMA_SHARED_BIT)`.
@@ -109,8 +109,8 @@ check("07", mtdchar_mmap_prepare)
 
 
 # %% [markdown] tags=["hint"]
-# On an MMU kernel the hook returns -ENODEV whatever the request; without an MMU it only tests VM_SHARED (vma_desc_test(desc, VMA_SHARED_BIT)) — EACCES otherwise. No action, no page_prot: nothing is mapped by this hook.
+# On an MMU kernel nothing is ever mapped by this hook: the only live return is an errno. Without an MMU the hook only tests whether the mapping is shared, with vma_desc_test() and VMA_SHARED_BIT. No action and no page_prot.
 
 
 # %% [markdown] tags=["hint"]
-# if self.mmu: return -errno.ENODEV; return 0 if vma_desc_test(desc, VMA_SHARED_BIT) else -errno.EACCES.
+# Branch on self.mmu. With an MMU, refuse every request with ENODEV. Without one, accept a shared mapping and refuse any other with EACCES.

@@ -28,7 +28,7 @@
 # `close` for a VMA that never was. Work that must be undone by `close` belongs in
 # `vm_ops->mapped`, which the kernel calls once the new VMA exists and its action succeeded.
 #
-# The device state is the driver model `StmDriver` (`mmaplab/drivers/stm.py`):
+# The device state is the driver model `StmDriver` (`mmaplab/drivers/stm/model.py`):
 #
 # * `self.stm` — the `stm_device`: `stm.data.mmio_addr` (a callback
 #   `mmio_addr(data, master, channel, nr_chans) -> phys`, or `None` when the hardware has no
@@ -152,8 +152,8 @@ check("08", stm_char_mmap_prepare, stm_mmap_mapped)
 
 
 # %% [markdown] tags=["hint"]
-# vm_iomap_memory(vma, phys, size) becomes mmap_action_simple_ioremap(desc, phys, size); flags: vma_desc_set_flags(desc, VMA_IO_BIT, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT); desc.vm_ops = self.vm_ops; stm_mmap_mapped calls self.stm.pm_runtime_get_sync().
+# vm_iomap_memory() becomes mmap_action_simple_ioremap() with the same address and size; pgprot_noncached() goes on desc.page_prot; VM_IO, VM_DONTEXPAND and VM_DONTDUMP are set with vma_desc_set_flags() and their VMA_*_BIT numbers; the runtime-PM get moves to stm_mmap_mapped().
 
 
 # %% [markdown] tags=["hint"]
-# prepare: if stm.data.mmio_addr is None: return -errno.EOPNOTSUPP; if desc.pgoff: return -errno.EINVAL; size = vma_desc_size(desc); if output.nr_chans * stm.data.sw_mmiosz != size: return -errno.EINVAL; phys = stm.data.mmio_addr(stm.data, output.master, output.channel, output.nr_chans); if not phys: return -errno.EINVAL; then page_prot, flags, vm_ops, the action, return 0.
+# prepare: refuse with EOPNOTSUPP when the device has no mmio_addr callback, with EINVAL for a nonzero offset, for a size other than the output's channels times sw_mmiosz, and when the callback gives no address. Then uncached protection, the three flags, the driver's vm_ops and the ioremap of that address. mapped: take the runtime-PM reference and succeed.

@@ -31,7 +31,7 @@
 # (v4 09/21) and converts again (v4 10/21) with `vm_ops->mapped`, which the kernel calls only
 # for a VMA it has really created.
 #
-# The device state is the driver model `AfsDriver` (`mmaplab/drivers/afs.py`):
+# The device state is the driver model `AfsDriver` (`mmaplab/drivers/afs/model.py`):
 # `self._vnode(file)` (the `afs_vnode`), `self.afs_add_open_mmap(vnode)`,
 # `self.afs_drop_open_mmap(vnode)`, `self.generic_file_mmap_prepare(desc)` (mm/filemap.c: checks
 # `read_folio`, installs the generic page-cache vm_ops) and `self.vm_ops` (`afs_vm_ops`, already
@@ -116,8 +116,8 @@ check("09", afs_file_mmap_prepare, afs_mapped)
 
 
 # %% [markdown] tags=["hint"]
-# afs_file_mmap_prepare keeps generic_file_mmap_prepare(desc) and then replaces its vm_ops with self.vm_ops; it takes no reference. afs_mapped calls self.afs_add_open_mmap(self._vnode(file)).
+# afs_file_mmap_prepare() still lets generic_file_mmap_prepare() do the generic work and fail if it fails, then installs afs's own vm_ops; it takes no reference. The reference (afs_add_open_mmap() on the file's vnode) moves to afs_mapped().
 
 
 # %% [markdown] tags=["hint"]
-# prepare: ret = self.generic_file_mmap_prepare(desc); if ret: return ret; desc.vm_ops = self.vm_ops; return 0.  mapped: self.afs_add_open_mmap(self._vnode(file)); return 0.
+# prepare: run the generic prepare, pass on its error, then replace the descriptor's operations with the driver's, and succeed. mapped: add the vnode of the mapped file (the driver's _vnode() helper) to the open mappings, and succeed.

@@ -23,7 +23,7 @@
 # `close` frees it and decrements `image[minor].mmap_count`, which keeps the window from being
 # reconfigured while mapped).
 #
-# The device state is the driver model `VmeUser` (`mmaplab/drivers/vme_user.py`): `self.image[minor]`
+# The device state is the driver model `VmeUser` (`mmaplab/drivers/vme_user/model.py`): `self.image[minor]`
 # (`mutex`, `resource`, `mmap_count`), `self.vm_ops` (already built with `open`, `close` and —
 # in the converted driver — `mapped=self.vme_user_vm_mapped`), `self._kmalloc_priv(minor)` and
 # `pgprot_noncached(prot)` (the kernel's function). `open`/`close` are given and unchanged.
@@ -166,12 +166,12 @@ check("10", vme_master_mmap_prepare, vme_user_master_mmap_prepare, vme_user_vm_m
 
 
 # %% [markdown] tags=["hint"]
-# Split the legacy hook in two: everything that must happen before a VMA exists (checks, caching, describing the remap) goes to mmap_prepare; what needs the mapping to exist (the vma_priv, mmap_count) goes to vm_ops->mapped.
+# Split what the legacy hook did into what describes the mapping (checks, caching, the remap) and what needs the VMA to exist (the per-VMA private data and the count that close() undoes).
 
 
 # %% [markdown] tags=["hint"]
-# vm_iomap_memory() becomes mmap_action_simple_ioremap(desc, phys_addr, vma_size); in mapped: vm_private_data.value = self._kmalloc_priv(minor) and self.image[minor].mmap_count += 1, under the image mutex.
+# vm_iomap_memory() becomes mmap_action_simple_ioremap() with the same physical address and size; pgprot_noncached() goes on desc.page_prot. The allocation of vme_user_vma_priv and mmap_count move to vme_user_vm_mapped(), which publishes the private data through vm_private_data.value. Both take the image's mutex, and release it on every path (try/finally).
 
 
 # %% [markdown] tags=["hint"]
-# vme_master_mmap_prepare: size = vma_desc_size(desc); if resource.type != VME_MASTER: return -errno.EINVAL; phys = resource.bus_start + (desc.pgoff << PAGE_SHIFT); if phys + size > resource.bus_end + 1: return -errno.EFAULT; desc.page_prot = pgprot_noncached(desc.page_prot); mmap_action_simple_ioremap(desc, phys, size); return 0.
+# vme_master_mmap_prepare: refuse a resource that is not a master (EINVAL), compute the physical address from the bus start plus the offset in bytes, refuse a mapping past the bus end (EFAULT), then uncached and the ioremap. The outer prepare: under the image's mutex, call it and install the vm_ops only on success. mapped: under the mutex of the file's minor, allocate and publish the private data, count the mapping.

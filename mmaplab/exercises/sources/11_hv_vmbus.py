@@ -29,7 +29,7 @@
 # the wrapper a VMA. So the wrapper becomes a *stacked caller* (exercise 04): describe the VMA
 # with a descriptor, let the callback fill it, apply it.
 #
-# The device state is the driver model `VmbusDrv` (`mmaplab/drivers/hv_vmbus.py`), `self` in
+# The device state is the driver model `VmbusDrv` (`mmaplab/drivers/hv_vmbus/model.py`), `self` in
 # your function: `kobj` is the `VmbusChannel` (the C does `container_of(kobj, struct
 # vmbus_channel, kobj)`), whose `mmap_prepare_ring_buffer` is the converted callback
 # (uio_hv_generic's, exercise 13). The compat layer (mm/util.c) gives
@@ -99,12 +99,12 @@ check("11", hv_mmap_ring_buffer_wrapper)
 
 
 # %% [markdown] tags=["hint"]
-# The callback only *describes* the mapping in desc — nothing happens to the VMA until the descriptor is applied, and the mm will not do it for you: you are inside a legacy ->mmap, after the point where the mm performs actions.
+# The callback only describes the mapping in a descriptor: nothing happens to the VMA until the descriptor is applied, and the mm will not do it for you, because you are inside a legacy ->mmap, after the point where the mm performs actions.
 
 
 # %% [markdown] tags=["hint"]
-# Stop at a callback error; otherwise __compat_vma_mmap(desc, vma) prepares the action (here a simple ioremap, with its checks), copies the descriptor into the VMA and performs the action — and its result is the wrapper's result.
+# The compat layer has both halves: compat_set_desc_from_vma() builds a descriptor from the file and the VMA; __compat_vma_mmap() prepares its action (here a simple ioremap, with its checks), copies the descriptor into the VMA and performs the action. Its result is the wrapper's.
 
 
 # %% [markdown] tags=["hint"]
-# channel = kobj; desc = compat_set_desc_from_vma(filp, vma); err = channel.mmap_prepare_ring_buffer(channel, desc); if err: return err; return __compat_vma_mmap(desc, vma).
+# The channel is the kobject. Build the descriptor from the file and the VMA, hand it to the channel's converted callback, and return the callback's error unchanged if it fails. Otherwise return the result of applying the descriptor to the VMA.

@@ -30,7 +30,7 @@
 # Everything else in `uio_mmap()` stays as it was: its checks run first, under
 # `idev->info_lock`.
 #
-# The device state is the driver model `UioCore` (`mmaplab/drivers/uio.py`), `self` in your
+# The device state is the driver model `UioCore` (`mmaplab/drivers/uio/model.py`), `self` in your
 # function: `filep.private_data.dev` is the `uio_device` (`idev.info`, `idev.info_lock`),
 # `self.uio_find_mem_index(vma)`, `self.size_ok(vma, mem)` (the page-rounded size check),
 # `self.uio_mmap_physical(vma)`, `self.uio_mmap_logical(vma)`,
@@ -183,12 +183,12 @@ check("12", uio_mmap)
 
 
 # %% [markdown] tags=["hint"]
-# uio_mmap() is still a legacy ->mmap: it holds a VMA, the driver hook wants a descriptor. That is the stacked-caller situation of exercises 04 and 11.
+# The uio core keeps its legacy ->mmap; only the driver override changes. A driver hook that takes a descriptor needs one built from the VMA, and the descriptor applied afterwards: you are past the point where the mm does that.
 
 
 # %% [markdown] tags=["hint"]
-# If info.mmap_prepare is set: desc = compat_set_desc_from_vma(filep, vma); call the hook; stop on its error; otherwise return __compat_vma_mmap(desc, vma) — all after the core's checks and still under info_lock, and without falling through to the memtype switch.
+# compat_set_desc_from_vma() builds the descriptor; info.mmap_prepare(info, desc) fills it; __compat_vma_mmap() prepares and performs its action, copies it into the VMA and calls mapped. All of it under info_lock, which the existing try/finally already releases.
 
 
 # %% [markdown] tags=["hint"]
-# if info.mmap_prepare is not None: {desc = compat_set_desc_from_vma(filep, vma); ret = info.mmap_prepare(info, desc); if ret: return ret; return __compat_vma_mmap(desc, vma)} — placed right after the size_ok check.
+# Where the legacy code called the driver's mmap, test for the converted hook instead. When the driver has one: build the descriptor, call the hook, return its error if it fails, and otherwise return the result of applying the descriptor. When it has none, fall through to the memory-type paths as before.

@@ -27,7 +27,7 @@
 #
 # Here you write the other half of v4 18/21: the callback itself, converted from
 # `mmap_ring_buffer(channel, vma)` to `mmap_prepare_ring_buffer(channel, desc)`. It is a plain
-# function (no `self`): the device state is the `VmbusChannel` (`mmaplab/drivers/hv_vmbus.py`):
+# function (no `self`): the device state is the `VmbusChannel` (`mmaplab/drivers/hv_vmbus/model.py`):
 # `channel.state` (compare with `VmbusChannelState.CHANNEL_OPENED_STATE`),
 # `channel.ringbuffer_page` (the first page), `channel.ringbuffer_pagecount`. Kernel addresses:
 # `page_address(page)` and `virt_to_phys(addr)` (from `mmaplab.drivers.uio`).
@@ -100,12 +100,12 @@ check("13", hv_uio_ring_mmap_prepare)
 
 
 # %% [markdown] tags=["hint"]
-# vm_iomap_memory(vma, phys, len) has a descriptor twin that takes the same two numbers and keeps the same checks (the size of the VMA plus its offset must fit in len).
+# vm_iomap_memory() has a descriptor twin that takes the same two numbers and keeps the same checks (the size of the VMA plus its offset must fit in the length).
 
 
 # %% [markdown] tags=["hint"]
-# mmap_action_simple_ioremap(desc, virt_to_phys(ring_buffer), channel.ringbuffer_pagecount << PAGE_SHIFT) — and nothing else: the ring is ordinary RAM, so no pgprot_noncached, and the length is the channel's, not a constant.
+# The twin is mmap_action_simple_ioremap(), given the ring's physical address (virt_to_phys() of the ring's kernel address) and its length from the channel, in bytes. Keep only what the legacy callback did: it did not change the page protection.
 
 
 # %% [markdown] tags=["hint"]
-# ring_buffer = page_address(channel.ringbuffer_page); if channel.state != VmbusChannelState.CHANNEL_OPENED_STATE: return -errno.ENODEV; mmap_action_simple_ioremap(desc, virt_to_phys(ring_buffer), channel.ringbuffer_pagecount << PAGE_SHIFT); return 0.
+# Look up the ring's kernel address first, as the legacy callback did; refuse a channel that is not open with ENODEV; then describe a simple ioremap of the ring's physical address over the channel's page count converted to bytes, and succeed.

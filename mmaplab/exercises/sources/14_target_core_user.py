@@ -31,7 +31,7 @@
 # core sets `vma->vm_private_data = idev` before calling the hook; the compat layer copies the
 # descriptor's `private_data` into the VMA, so the descriptor must carry tcmu's own pointer.
 #
-# The device state is the driver model `TcmuDev` (`mmaplab/drivers/target_core_user.py`), `self`
+# The device state is the driver model `TcmuDev` (`mmaplab/drivers/target_core_user/model.py`), `self`
 # in your functions (`info` is `self.uio_info`): `self.mmap_pages`, `self.vm_ops`
 # (`tcmu_vm_ops`, already built with `open`, `close`, `fault` and
 # `mapped=self.tcmu_vma_mapped`), `udev.kref_get()`. `tcmu_vma_open()`/`close()` are unchanged.
@@ -84,7 +84,7 @@
 import errno
 
 from mmaplab.kernel.flags import PAGE_SHIFT
-from mmaplab.kernel.mm_types import vma_desc_set_flags
+from mmaplab.kernel.mm_types import vma_desc_pages, vma_desc_set_flags
 from mmaplab.kernel.vma_flags import VMA_DONTDUMP_BIT, VMA_DONTEXPAND_BIT
 from mmaplab.drivers.target_core_user import TcmuDev
 
@@ -128,12 +128,12 @@ check("14", tcmu_mmap_prepare, tcmu_vma_mapped)
 
 
 # %% [markdown] tags=["hint"]
-# Everything the legacy hook wrote into the VMA now goes into the descriptor — including vm_private_data, which the compat layer overwrites with desc.private_data. The kref is undone by close(), so it belongs where the VMA is certain to exist.
+# Everything the legacy hook wrote into the VMA now goes into the descriptor, including vm_private_data, which the compat layer overwrites with desc.private_data. The kref is undone by close(), so it belongs where the VMA is certain to exist.
 
 
 # %% [markdown] tags=["hint"]
-# desc.private_data = udev; refuse with -errno.EINVAL when the descriptor is not exactly udev.mmap_pages pages; tcmu_vma_mapped takes vm_private_data.value.kref_get() — and mmap_prepare takes no reference at all.
+# The flags go on with vma_desc_set_flags() and their VMA_*_BIT numbers; the driver's vm_ops and the tcmu_dev itself go into the descriptor's vm_ops and private_data; the exact-size check compares the descriptor's length in pages with mmap_pages. The kref_get() moves to tcmu_vma_mapped(), which finds the device in vm_private_data.value; mmap_prepare takes no reference.
 
 
 # %% [markdown] tags=["hint"]
-# prepare: vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT); desc.vm_ops = udev.vm_ops; desc.private_data = udev; if (desc.end - desc.start) >> PAGE_SHIFT != udev.mmap_pages: return -errno.EINVAL; return 0.  mapped: udev = vm_private_data.value; udev.kref_get(); return 0.
+# prepare, in the legacy order: the two flags, the operations, the device as private data, then EINVAL unless the request is exactly mmap_pages pages long. mapped: take a reference on the device found in the out-parameter's value, and succeed.
