@@ -122,14 +122,13 @@ class _MutantMatcher:
         self.breaks[name] = breaks
 
     def best(self, d: Divergence) -> str | None:
-        cached: str | None | bool = getattr(d, "_mutant", False)
-        if cached is not False:
-            assert not isinstance(cached, bool)  # only best() sets it: a name or None
+        # A memo on the divergence itself (it is re-diagnosed by each renderer).
+        if "mutant" in d.memo:
+            cached: str | None = d.memo["mutant"]
             return cached
         with quiet_lockdep():
             choice = self._best(d)
-        # A memo on the divergence itself (it is re-diagnosed by each renderer).
-        d._mutant = choice  # type: ignore[attr-defined]  # not a field: a private memo
+        d.memo["mutant"] = choice
         return choice
 
     def candidates(self, d: Divergence) -> list[tuple[str, Callable[[], Driver]]]:

@@ -18,6 +18,7 @@ import contextvars
 import dataclasses
 import enum
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["KernelConfig", "V4", "V4_FIXED", "DEFAULT", "MemEncrypt", "cc_platform",
            "running_config"]
@@ -61,10 +62,10 @@ class KernelConfig:
     #: ``False`` gives the charge back as the other error paths do.
     keep_charge_on_prepare_error: bool = True
 
-    def with_options(self, **changes: object) -> KernelConfig:
+    def with_options(self, **changes: Any) -> KernelConfig:
         """This config with some fields changed, e.g. ``V4_FIXED.with_options(
         mem_encrypt=MemEncrypt.SME)``."""
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+        return dataclasses.replace(self, **changes)
 
 
 V4 = KernelConfig("v4 as posted", vma_check_mmap_hook=True, compat_unmap_on_error=True)

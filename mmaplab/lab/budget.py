@@ -74,11 +74,11 @@ def _by_trace(seconds: float, what: str) -> Iterator[None]:
     # settrace() reaches frames entered from now on; the frames already running (the
     # block's own) get the tracer directly, so a loop written inside the block stops too.
     stack: list[tuple[FrameType, Any]] = []
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         stack.append((frame, frame.f_trace))
         frame.f_trace = tracer
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     sys.settrace(tracer)
     try:
         yield

@@ -79,6 +79,9 @@ class Divergence:
     source: Case | None = None
     #: errno -> how often the reference returns it in the exercise (set by the check).
     reference_errnos: dict[int, int] = field(default_factory=dict)
+    #: What a diagnosis worked out about this divergence, kept so that each renderer
+    #: that re-diagnoses it does not replay the mutants again.
+    memo: dict[str, Any] = field(default_factory=dict)
 
     @property
     def op(self) -> Op:

@@ -170,7 +170,7 @@ class Observation:
 
     @property
     def ptes(self) -> tuple[str, ...]:
-        return tuple(f"page {_rel(a)}: {p}" for a, p in self.pte_list)
+        return _pte_lines(self.pte_list, _rel)
 
     @property
     def child_maps(self) -> tuple[str, ...]:
@@ -178,7 +178,7 @@ class Observation:
 
     @property
     def child_ptes(self) -> tuple[str, ...]:
-        return tuple(f"page {_rel(a)}: {p}" for a, p in self.child_pte_list)
+        return _pte_lines(self.child_pte_list, _rel)
 
     # -- the harness's keys ---------------------------------------------------------
     def aspect(self, key: str) -> Any:
@@ -194,8 +194,7 @@ class Observation:
         base = key.removeprefix("child_")
         vmas = self.child_vmas if child else self.vmas
         if base == "pte":
-            ptes = self.child_pte_list if child else self.pte_list
-            return tuple(f"page {_plus(a)}: {p}" for a, p in ptes)
+            return _pte_lines(self.child_pte_list if child else self.pte_list, _plus)
         if base == "maps":
             return tuple(v.maps_line for v in vmas)
         value = _VMA_ATTR[base]
@@ -208,6 +207,11 @@ _VMA_ATTR: dict[str, Callable[[VmaSeen], str]] = {
     "vm_ops": lambda v: v.vm_ops,
     "private_data": lambda v: v.private_type,
 }
+
+
+def _pte_lines(ptes: tuple[tuple[int, str], ...], page: Callable[[int], object]
+               ) -> tuple[str, ...]:
+    return tuple(f"page {page(a)}: {p}" for a, p in ptes)
 
 
 def _vma_lines(vmas: tuple[VmaSeen, ...]) -> tuple[str, ...]:

@@ -70,3 +70,28 @@ def test_scenarios_and_exit_run_cleanly(name: str) -> None:
         for v in ("legacy", "prepare"):
             for o in run_scenario(spec.make(v), s):
                 assert not o.outcome.startswith(("crash", "HookError")), (name, s.name, o)
+
+
+# Adding a scenario or a mutant to one kit is one edit by hand: the kit's spec.py (its
+# SCENARIOS or its SPEC's scenarios) or its mutants.py (MUTANTS).  Nothing registers them
+# anywhere else: the harness reads SPEC, and the kit's exercise builds its catalogue from
+# SPEC.mutants.  These checks fail if a second list appears.
+@pytest.mark.parametrize("name", NAMES)
+def test_scenarios_and_mutants_are_read_from_the_kit_alone(name: str) -> None:
+    import importlib
+
+    from mmaplab.exercises import EXERCISES
+
+    kit = importlib.import_module(f"mmaplab.drivers.{name}")
+    spec = load_spec(name)
+    assert spec.mutants == importlib.import_module(f"mmaplab.drivers.{name}.mutants").MUTANTS
+    scenarios = getattr(importlib.import_module(f"mmaplab.drivers.{name}.spec"), "SCENARIOS",
+                        spec.scenarios)
+    assert spec.scenarios == scenarios and kit.SPEC is spec
+    exercise = next((ex for ex in EXERCISES.values() if ex.driver == name), None)
+    if exercise is None:
+        return
+    for m in spec.mutants:
+        if m.answer and not set(m.answer) <= set(exercise.answer_names):
+            continue  # a mistake in a function this exercise does not ask for
+        assert m.name in exercise.misconceptions, (name, m.name)

@@ -9,6 +9,8 @@ The harness's mutant check, the case study and exercise 05's catalogue all read
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
+from typing import Any
 
 from ...kernel.flags import PAGE_SHIFT, PAGE_SIZE
 from ...kernel.mm_types import VmAreaDesc, vma_desc_size
@@ -103,8 +105,8 @@ def _no_alignment_check(self: HpetDriver, desc: VmAreaDesc) -> int:
     return 0
 
 
-def _m(name: str, text: str, breaks: str, fn: object, **config: object) -> Mutant:
-    return answer_mutant(name, text, HpetDriver, breaks, {"hpet_mmap_prepare": fn},  # type: ignore[dict-item]
+def _m(name: str, text: str, breaks: str, fn: Callable[..., Any], **config: object) -> Mutant:
+    return answer_mutant(name, text, HpetDriver, breaks, {"hpet_mmap_prepare": fn},
                          config or None)
 
 

@@ -7,6 +7,8 @@ check, the case study and exercise 07's catalogue all read :data:`MUTANTS`.
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
+from typing import Any
 
 from ...kernel.mm_types import VmAreaDesc, vma_desc_test
 from ...kernel.mmap_action import mmap_action_simple_ioremap
@@ -57,9 +59,9 @@ def _mmu_maps_nothing(self: MtdcharDriver, desc: VmAreaDesc) -> int:
     return 0  # "nothing to map on an MMU: succeed"
 
 
-def _m(name: str, text: str, breaks: str, fn: object, **config: object) -> Mutant:
+def _m(name: str, text: str, breaks: str, fn: Callable[..., Any], **config: object) -> Mutant:
     return answer_mutant(name, text, MtdcharDriver, breaks,
-                         {"mtdchar_mmap_prepare": fn}, config or None)  # type: ignore[dict-item]
+                         {"mtdchar_mmap_prepare": fn}, config or None)
 
 
 MUTANTS: tuple[Mutant, ...] = (

@@ -7,6 +7,8 @@ check, the case study and exercise 06's catalogue all read :data:`MUTANTS`.
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
+from typing import Any
 
 from ...kernel.flags import PAGE_SHIFT
 from ...kernel.mm_types import (
@@ -113,9 +115,9 @@ def _eacces(self: OpenDiceDriver, desc: VmAreaDesc) -> int:
     return _finish(desc)
 
 
-def _m(name: str, text: str, breaks: str, fn: object) -> Mutant:
+def _m(name: str, text: str, breaks: str, fn: Callable[..., Any]) -> Mutant:
     return answer_mutant(name, text, OpenDiceDriver, breaks,
-                         {"open_dice_mmap_prepare": fn})  # type: ignore[dict-item]
+                         {"open_dice_mmap_prepare": fn})
 
 
 MUTANTS: tuple[Mutant, ...] = (
