@@ -150,6 +150,13 @@ def test_case_study_page_shows_code_outputs_and_figure(server: str, browser) -> 
     assert errors == [], "\n".join(errors)
 
 
+def test_site_root_has_a_favicon_ico(built_book: Path) -> None:
+    # The root's redirect page names no icon; without this file a browser that opens the root
+    # may log a 404 for /favicon.ico (it did in a clean-clone CI run), depending on timing.
+    icon = built_book / "favicon.ico"
+    assert icon.is_file() and icon.read_bytes()[:4] == b"\0\0\1\0"
+
+
 def test_no_page_loads_an_external_script(built_book: Path) -> None:
     from tests.book.html import book_pages
 

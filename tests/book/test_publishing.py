@@ -176,6 +176,20 @@ def test_favicon_is_our_own_svg() -> None:
     assert text.lstrip().startswith("<svg") and "mmaplab" in text
 
 
+def test_site_root_favicon_ico_is_drawn_from_the_svg(tmp_path: Path) -> None:
+    """The root's redirect page names no icon, so browsers fetch /favicon.ico: it must exist
+    at the site root (html_extra_path) and be what the drawing tool makes today."""
+    assert "book/_extra" in _config()["sphinx"]["config"]["html_extra_path"]
+    committed = ROOT / "book" / "_extra" / "favicon.ico"
+    script = ROOT / "book" / "_tools" / "make_favicon_ico.py"
+    fresh = tmp_path / "favicon.ico"
+    code = (f"import runpy, pathlib; g = runpy.run_path({str(script)!r}, run_name='x'); "
+            f"pathlib.Path({str(fresh)!r}).write_bytes(g['ico'](g['png'](g['pixels']())))")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert committed.read_bytes() == fresh.read_bytes(), "run book/_tools/make_favicon_ico.py"
+    assert committed.read_bytes()[:4] == b"\0\0\1\0"  # an ICO container
+
+
 def test_licences_are_named_in_the_metadata_and_the_readme() -> None:
     project = _pyproject()["project"]
     assert project["license"] == "MIT AND CC-BY-SA-4.0"
