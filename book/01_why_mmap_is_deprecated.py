@@ -55,6 +55,32 @@ def device(name, minor, **fops):
                 FileOperations(name=f"{name}_fops", **fops), RW)
 
 # %% [markdown]
+# ## Where the driver's code runs, and what the merge looks at
+#
+# Two pictures to keep in mind for the whole book. First, the order of the steps of
+# `__mmap_region()` for each kind of hook (chapter 2 steps through it on the model): the
+# legacy `->mmap` runs on a VMA built *after* the merge was decided, `mmap_prepare` runs
+# *before*.
+#
+# ```{figure} images/mmap_region_order.svg
+# :alt: Two columns of steps of __mmap_region(). Legacy f_op->mmap: gather old mappings, try to merge, allocate the VMA, call f_op->mmap, link, complete. mmap_prepare: gather, call f_op->mmap_prepare on a descriptor, try to merge, allocate the VMA from the descriptor, link, complete, run the mmap action, call vm_ops->mapped; on error unmap, which calls close.
+# :width: 640px
+#
+# `__mmap_region()` with a legacy `f_op->mmap` (left) and with `f_op->mmap_prepare`
+# (right), as the model implements it. Drawn by `book/_tools/make_diagrams.py`.
+# ```
+#
+# Second, the merge decision itself: a new range joins a neighbour when nothing tells them
+# apart — the same file, the same flags, offsets that follow on — and never when it is a
+# special (I/O, PFN) mapping. Whatever a legacy hook changes afterwards was not looked at.
+#
+# ```{figure} images/merge_decision.svg
+# :alt: Flowchart of vma_merge_new_range(). VM_SPECIAL flags: never merged. No adjacent VMA: a new VMA. Otherwise test prev and next (same file, same flags but VM_SOFTDIRTY, contiguous pgoff, compatible anon_vma); if both but next has vm_ops->close, merge left only; if neither, a new VMA; otherwise prev and/or next grow and no VMA of its own is made, so neither ->mmap nor the action nor mapped runs.
+# :width: 640px
+#
+# The merge decision, `vma_merge_new_range()` (mm/vma.c), as the model implements it.
+# ```
+#
 # ## Hazard 1: a field changed after the merge decision
 #
 # A driver that wants its buffer kept out of core dumps sets `VM_DONTDUMP`. In the legacy

@@ -61,8 +61,9 @@ print(vma.vm_flags.names())
 # `mprotect()` on the middle of a VMA has to **split** it: one VMA cannot carry two sets of
 # permissions. Putting the old permissions back lets the pieces **merge** again, because
 # neighbours with the same flags, the same backing and contiguous offsets are
-# indistinguishable from one VMA. The slider below steps through a scripted sequence; the
-# text after it is the same information, for readers without JavaScript.
+# indistinguishable from one VMA (chapter 1 drew the {doc}`merge decision
+# <01_why_mmap_is_deprecated>`). The slider below steps through a scripted sequence (it
+# needs JavaScript); the same drawings follow as one static picture, and then as text.
 
 # %%
 steps = [
@@ -75,6 +76,12 @@ steps = [
 ]
 view = AddressSpaceView(scripted_snapshots(mm, steps, initial="mmap 8 pages rw-"))
 view.display()
+
+# %% [markdown]
+# The same steps, drawn by the same code as one static SVG (no JavaScript needed):
+
+# %%
+view.display_static()
 
 # %%
 print(view.text())

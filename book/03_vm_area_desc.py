@@ -26,6 +26,15 @@
 # | further action | `action` | request work for after the VMA exists (chapter 4) |
 #
 # The model enforces the first row: assigning an immutable field raises `HookViolation`.
+# Where the descriptor comes from and where it goes — the hook is one step of its life:
+#
+# ```{figure} images/desc_lifecycle.svg
+# :alt: The life of a vm_area_desc: mmap() fills the descriptor; f_op->mmap_prepare describes the mapping (an error fails mmap with nothing to undo); mmap_action_prepare checks the action; vma_merge_new_range may merge (then the action and mapped are skipped); otherwise a VMA is allocated from the descriptor and linked; mmap_action_complete, vm_ops->mapped and the success hook run; an error in any of these unmaps the VMA (close runs) and calls the error hook.
+# :width: 680px
+#
+# The life of a descriptor, from `mmap()` to a mapping or an error (Linux 7.0 + v4, as
+# modelled). Drawn by `book/_tools/make_diagrams.py`.
+# ```
 #
 # :::{admonition} The crux
 # :class: tip
@@ -45,10 +54,12 @@ import errno
 from mmaplab.kernel.debug.report_text import print_wrapped
 from mmaplab import (
     MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MM, PAGE_SIZE, PROT_READ, PROT_WRITE,
-    VMA_DONTDUMP_BIT, VMA_DONTEXPAND_BIT, VMA_MAYWRITE_BIT, VMA_SHARED_BIT, VMA_WRITE_BIT, File,
-    FileOperations, FMode, HookError, HookViolation, Inode, VmOperationsStruct,
-    pgprot_noncached, vma_desc_clear_flags, vma_desc_is_cow_mapping, vma_desc_set_flags,
-    vma_desc_size, vma_desc_test, vma_desc_test_any,
+    VMA_DONTDUMP_BIT, VMA_DONTEXPAND_BIT, VMA_IO_BIT, VMA_MAYSHARE_BIT, VMA_MAYWRITE_BIT,
+    VMA_PFNMAP_BIT, VMA_SHARED_BIT, VMA_WRITE_BIT, File, FileOperations, FMode, HookError,
+    HookViolation, Inode, VMFlag, VmOperationsStruct, mk_vma_flags, pgprot_noncached,
+    vma_desc_clear_flags, vma_desc_clear_flags_mask, vma_desc_is_cow_mapping,
+    vma_desc_set_flags, vma_desc_set_flags_mask, vma_desc_size, vma_desc_test,
+    vma_desc_test_all, vma_desc_test_any, vma_desc_test_any_mask,
 )
 
 BASE = 0x7F0000000000
@@ -148,7 +159,63 @@ except OSError as exc:
 # translated from a legacy hook by replacing `vm_flags_set(vma, VM_A | VM_B)` with
 # `vma_desc_set_flags(desc, VM_A | VM_B)` compiles and is wrong.
 # :::
-#
+
+# %% [markdown]
+# In the model, as in C, the bit numbers are their own type (`VmaFlagBit`, the kernel's
+# `vma_flag_t`), a `vma_flags_t` is built from them with `mk_vma_flags()`, and every
+# helper has a `_mask` twin that takes such a bitmap. The cell below sets two flags both
+# ways, tests them, shows the numbers behind the names, and then makes the mistake of the
+# warning: the helper names it instead of setting a wrong bit (in C, sparse warns: the type
+# is `__bitwise`).
+
+# %%
+def flags_tour(desc):
+    print("on entry:       ", desc.vma_flags.names())
+    vma_desc_set_flags(desc, VMA_IO_BIT, VMA_PFNMAP_BIT)            # bit numbers, a list
+    print("after set_flags:", desc.vma_flags.names())
+    print("VMA_IO_BIT is bit", int(VMA_IO_BIT), "| VM_IO is the mask", hex(VMFlag.IO.value))
+    print("test_all(IO, PFNMAP):", vma_desc_test_all(desc, VMA_IO_BIT, VMA_PFNMAP_BIT),
+          "| test(MAYSHARE):", vma_desc_test(desc, VMA_MAYSHARE_BIT))
+    mask = mk_vma_flags(VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT)      # a vma_flags_t
+    vma_desc_set_flags_mask(desc, mask)
+    print("after _mask set:", desc.vma_flags.names())
+    print(f"test_any_mask({mask.names()}):", vma_desc_test_any_mask(desc, mask))
+    vma_desc_clear_flags_mask(desc, mk_vma_flags(VMA_DONTDUMP_BIT))
+    print("after _mask clr:", desc.vma_flags.names())
+    try:
+        vma_desc_set_flags(desc, VMFlag.IO | VMFlag.PFNMAP)          # the legacy habit
+    except TypeError as exc:
+        print_wrapped("mask for bits:", exc)
+    return 0
+
+
+mm = MM()
+_ = mm.mmap(BASE, P, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, device("tour", 9, flags_tour))
+print("the VMA:        ", mm.vma_lookup(BASE).vm_flags.names())
+
+# %% [markdown]
+# `vma_desc_test_any` and `vma_desc_clear_flags` complete the set of accessors; a hook can,
+# for instance, drop `VM_MAYWRITE` from a read-only mapping so that `mprotect()` can never
+# make it writable:
+
+
+# %%
+def ro_mmap_prepare(desc):
+    if vma_desc_test_any(desc, VMA_WRITE_BIT):
+        return -errno.EPERM
+    vma_desc_clear_flags(desc, VMA_MAYWRITE_BIT)
+    return 0
+
+
+mm = MM()
+ro = device("ro", 4, ro_mmap_prepare)
+_ = mm.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, ro)
+try:
+    mm.mprotect(BASE, P, PROT_READ | PROT_WRITE)
+except OSError as exc:
+    print_wrapped("mprotect:", exc)
+
+# %% [markdown]
 # ## `file` and `vm_file`
 #
 # `desc->file` is the file `mmap()` was called on and never changes. `desc->vm_file` starts
@@ -173,25 +240,6 @@ mm.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, front)
 vma = mm.vma_lookup(BASE)
 print(f"the VMA maps {vma.vm_file.name}: f_count {vma.vm_file.f_count} (the hook's reference)")
 print(f"{front.name}: f_count {front.f_count} (only the caller's; the VMA took none)")
-# `vma_desc_test_any` and `vma_desc_clear_flags` complete the set of accessors; a hook can,
-# for instance, drop `VM_MAYWRITE` from a read-only mapping so that `mprotect()` can never
-# make it writable:
-
-# %%
-def ro_mmap_prepare(desc):
-    if vma_desc_test_any(desc, VMA_WRITE_BIT):
-        return -errno.EPERM
-    vma_desc_clear_flags(desc, VMA_MAYWRITE_BIT)
-    return 0
-
-
-mm = MM()
-ro = device("ro", 4, ro_mmap_prepare)
-_ = mm.mmap(BASE, P, PROT_READ, MAP_SHARED | MAP_FIXED, ro)
-try:
-    mm.mprotect(BASE, P, PROT_READ | PROT_WRITE)
-except OSError as exc:
-    print_wrapped("mprotect:", exc)
 
 # %% [markdown]
 # ## What may not be changed

@@ -22,7 +22,16 @@
 #
 # Each action has a *prepare* step, run on the descriptor before the merge decision (it
 # sets the flags the mapping will need, so the merge logic sees them), and a *complete*
-# step, run on the new VMA. One section per helper; each shows the resulting PTEs.
+# step, run on the new VMA. One section per helper; each shows the resulting PTEs. The
+# descriptor's life (chapter 3) again, for where the two steps and their errors sit:
+#
+# ```{figure} images/desc_lifecycle.svg
+# :alt: The life of a vm_area_desc: mmap() fills the descriptor; f_op->mmap_prepare describes the mapping (an error fails mmap with nothing to undo); mmap_action_prepare checks the action; vma_merge_new_range may merge (then the action and mapped are skipped); otherwise a VMA is allocated from the descriptor and linked; mmap_action_complete, vm_ops->mapped and the success hook run; an error in any of these unmaps the VMA (close runs) and calls the error hook.
+# :width: 680px
+#
+# The life of a descriptor, from `mmap()` to a mapping or an error (Linux 7.0 + v4, as
+# modelled). Drawn by `book/_tools/make_diagrams.py`.
+# ```
 #
 # :::{admonition} The crux
 # :class: tip

@@ -25,7 +25,17 @@
 #   created by an `mmap_prepare` hook, inserted, and *not merged* into a neighbour.
 #
 # With all three, "+1 on `mapped` and `open`, −1 on `close`" is a count that returns to
-# zero. Let's check that against a scripted life of a mapping.
+# zero. Which of them runs when, executed on the model for each event of a mapping's life:
+#
+# ```{figure} images/vm_ops_lifecycle.svg
+# :alt: A table of events and the callbacks they run on the model. New mapping: mapped once. Merged mapping: nothing. mprotect splitting the middle: open twice. fork: open once. munmap of the last page: open then close. exit: close. mmap_prepare failing: nothing. The action failing after insertion: close without mapped. mapped failing: mapped then close.
+# :width: 680px
+#
+# `mapped`, `open` and `close` across a new mapping, a merge, split, fork, munmap, exit and
+# three failures. Each row is *run* on the model by `book/_tools/make_diagrams.py`.
+# ```
+#
+# Let's check the count against a scripted life of a mapping.
 #
 # :::{admonition} The crux
 # :class: tip

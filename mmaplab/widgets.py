@@ -16,6 +16,7 @@ The SVG drawings (:func:`address_space_svg`) are our own and deterministic.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -218,6 +219,28 @@ class AddressSpaceView:
     def text(self) -> str:
         """Every snapshot as text, in order (the static fallback)."""
         return wrap("\n".join(address_space_text(s) for s in self.shots))
+
+    def static_svg(self) -> str:
+        """Every step's drawing stacked in one SVG, on the common scale: what the slider
+        shows, for a page read without JavaScript (deterministic)."""
+        parts, y = [], 0
+        for svg in self.svgs():
+            found = re.search(r'height="(\d+)"', svg)
+            assert found is not None  # address_space_svg always writes its height
+            parts.append(svg.replace("<svg ", f'<svg x="0" y="{y}" ', 1))
+            y += int(found.group(1)) + 6
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.width}" height="{y}" '
+                f'viewBox="0 0 {self.width} {y}">' + "".join(parts) + "</svg>")
+
+    def display_static(self) -> None:
+        """Display :meth:`static_svg` as an image (``image/svg+xml``), no widget needed."""
+        try:
+            from IPython.display import display
+        except ModuleNotFoundError as exc:
+            raise ModuleNotFoundError(MISSING_FRONT_END.format(name="IPython"),
+                                      name=exc.name) from None
+        display({"image/svg+xml": self.static_svg(),
+                 "text/plain": f"[address-space map: {len(self.shots)} steps]"}, raw=True)
 
     def widget(self) -> Any:
         """``VBox(SelectionSlider, Stack[HTML...])`` linked in JavaScript."""

@@ -112,11 +112,21 @@ print(scenario_text(SPEC, "nonzero-offset", at=None))
 # ## The equivalence harness
 #
 # Two intended differences. The first is the new `mapped` call. The second is the remap
-# failing after the VMA was inserted: the converted driver now reports `ENOMEM` — but the
-# VMA already carried `stm_mmap_vmops`, so when the kernel unmaps it, `close` drops a PM
-# reference that `mapped` never took (the model, following v4, calls `close` without
-# `mapped` here). Alone that is an underflow warning from runtime PM; with a second mapping
-# live, it silently steals that mapping's reference.
+# failing after the VMA was inserted: the converted driver now reports `ENOMEM` where the
+# legacy one ignored the error and returned a mapping without page-table entries.
+#
+# :::{admonition} Bug found: a defect of the upstream conversion
+# :class: danger
+# In the converted driver (v4 15/21), `pm_runtime_get_sync()` moved into `mapped`, but the
+# matching `pm_runtime_put_autosuspend()` stayed in `close`. When the remap fails after the
+# VMA is inserted, the VMA already carries `stm_mmap_vmops`: `mmap_action_finish()`
+# (mm/util.c) skips `mapped` and unmaps the VMA, and `close` drops a PM reference that was
+# never taken. Alone that is a usage-count underflow warning from runtime PM; with a second
+# mapping live, it silently steals that mapping's reference (PM usage 0 while a mapping
+# exists). The model, following v4, calls `close` without `mapped` here, and the harness
+# files the PM-count differences under **DEFECTS of the upstream conversion**, not under
+# intended differences.
+# :::
 
 # %%
 print(compare(SPEC).render())

@@ -127,9 +127,21 @@ print(scenario_text(SPEC, "nonzero-offset", at=None))
 # %% [markdown]
 # ## The equivalence harness
 #
-# The intended differences: the new `mapped` call, and the two failure paths where
-# `close` runs on a VMA whose `mapped` never ran (the model reports the NULL dereference
-# as a readable `HookError` instead of crashing).
+# :::{admonition} Bug found: a defect of the upstream conversion
+# :class: danger
+# The converted driver, as posted in v4 16/21 (and as merged: torvalds/linux
+# @334fbe734e68), installs `vme_user_vm_ops` — with `close` — on the descriptor, but
+# allocates the `vme_user_vma_priv` that `close` dereferences only in `mapped`. When the
+# remap fails after the VMA is inserted, or `mapped` itself fails, `mmap_action_finish()`
+# (mm/util.c) unmaps the VMA; `do_munmap()` → `remove_vma()` → `vma_close()` then runs
+# `vme_user_vm_close()` on a VMA whose `vm_private_data` is NULL: a NULL-pointer oops. The
+# legacy driver had no such path (its `->mmap` failed before `vm_ops` were set). The
+# harness files these two scenarios under **DEFECTS of the upstream conversion**, not under
+# intended differences; the model reports the dereference as a readable `HookError`
+# instead of crashing. A fix would make `close` tolerate a NULL `vm_private_data`.
+# :::
+#
+# The one intended difference is the new `mapped` call.
 
 # %%
 print(compare(SPEC).render())

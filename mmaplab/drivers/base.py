@@ -213,3 +213,7 @@ class DriverSpec:
     #: with the explanation a learner should read.
     intended: dict[str, str] = field(default_factory=dict)
     mutants: tuple[Mutant, ...] = ()
+    #: Differences that are defects of the upstream conversion: the converted kernel
+    #: code (as posted) is wrong there and the model reproduces it faithfully. Keyed
+    #: like ``intended``; the value says what goes wrong and where in the kernel.
+    defects: dict[str, str] = field(default_factory=dict)

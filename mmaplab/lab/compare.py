@@ -16,6 +16,7 @@ API (small on purpose)::
     report.ok            # no undeclared difference
     report.undeclared    # [Difference]  first op where each (scenario, key) differs
     report.intended      # [(Difference, explanation)]  declared as intended
+    report.defects       # [(Difference, explanation)]  defects of the upstream conversion
     report.differences   # [Difference]  every op at which any key differs
     print(report.render())                            # deterministic text
     obs = scenario.run_scenario(driver, scen)         # [Observation], one per op
@@ -38,6 +39,14 @@ difference is intended when the mapping has an entry for its ``key``
 ``state:*``), its scenario name (every difference in that scenario), or
 ``"<key>@<scenario>"`` / ``"<family>@<scenario>"``.  The value is the explanation a
 learner reads.  ``Report.unused_intended`` lists entries that matched nothing.
+
+**Declaring defects of the upstream conversion** (``DriverSpec.defects`` or
+``defects=``), keyed the same way: a difference the converted *kernel* driver really has,
+which the model reproduces on purpose (vme_user's ``close`` dereferencing what only
+``mapped`` allocates; stm dropping a PM reference it never took).  They are neither
+equivalences nor intentions of the series: a third category, rendered apart with the
+bug's explanation.  When both mappings match a difference, the more specific key wins
+(the order above); on a tie the defect wins.
 
 **Fault injection** (``Scenario.inject = (point, nth)``) applies to both runs.  Three
 points exist only on the ``mmap_prepare`` path (``mmap_action_complete``,
@@ -68,7 +77,7 @@ __all__ = ["Report", "compare", "mutant_report"]
 
 # -- reports ------------------------------------------------------------------------------
 
-def _match(intended: Mapping[str, str], d: Difference) -> str | None:
+def _match(intended: Mapping[str, Any], d: Difference) -> str | None:
     for k in (f"{d.key}@{d.scenario}", f"{d.family}@{d.scenario}", d.scenario, d.key,
               d.family):
         if k in intended:
@@ -80,9 +89,10 @@ def _match(intended: Mapping[str, str], d: Difference) -> str | None:
 class Report:
     """The outcome of :func:`compare`.
 
-    ``differences``: every differing (scenario, op, key).  ``undeclared`` and
-    ``intended`` hold the *first* op at which each (scenario, key) differs
-    (later ops usually inherit it); ``intended`` pairs each with its explanation.
+    ``differences``: every differing (scenario, op, key).  ``undeclared``,
+    ``intended`` and ``defects`` hold the *first* op at which each (scenario, key)
+    differs (later ops usually inherit it); ``intended`` and ``defects`` pair each with
+    its explanation.
     """
 
     name: str
@@ -93,16 +103,18 @@ class Report:
     undeclared: list[Difference]
     intended: list[tuple[Difference, str]]
     unused_intended: list[str] = field(default_factory=list)
+    defects: list[tuple[Difference, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """No undeclared difference."""
+        """No undeclared difference (declared defects do not count: they are known)."""
         return not self.undeclared
 
     @property
     def keys(self) -> set[str]:
-        """Keys of all first differences (undeclared and intended)."""
-        return {d.key for d in self.undeclared} | {d.key for d, _ in self.intended}
+        """Keys of all first differences (undeclared, defects and intended)."""
+        return ({d.key for d in self.undeclared} | {d.key for d, _ in self.intended}
+                | {d.key for d, _ in self.defects})
 
     def render(self) -> str:
         """Deterministic text: header, undeclared differences, then intended ones."""
@@ -114,22 +126,30 @@ class Report:
             lines.extend(f"  {d.render()}" for d in self.undeclared)
         else:
             lines.append("undeclared differences: none")
-        if self.intended:
-            groups: dict[str, list[Difference]] = {}
-            for d, why in self.intended:
-                groups.setdefault(why, []).append(d)
-            lines.append(f"intended differences ({len(self.intended)} at "
-                         f"{len(groups)} explained point(s)):")
-            for why, diffs in groups.items():
-                lines.append(f"  {diffs[0].render()}")
-                if len(diffs) > 1:
-                    more = ", ".join(f"{d.key} in {d.scenario} #{d.op_index}" for d in diffs[1:])
-                    lines.append(f"    likewise: {more}")
-                lines.append(f"    why: {why}")
+        lines += _grouped("DEFECTS of the upstream conversion", "bug", self.defects)
+        lines += _grouped("intended differences", "why", self.intended)
         return wrap("\n".join(lines))
 
     def __str__(self) -> str:
         return self.render()
+
+
+def _grouped(title: str, label: str, pairs: list[tuple[Difference, str]]) -> list[str]:
+    """Render declared differences, one group per explanation (its first difference in
+    full, the others listed by key, then the explanation once)."""
+    if not pairs:
+        return []
+    groups: dict[str, list[Difference]] = {}
+    for d, why in pairs:
+        groups.setdefault(why, []).append(d)
+    lines = [f"{title} ({len(pairs)} at {len(groups)} explained point(s)):"]
+    for why, diffs in groups.items():
+        lines.append(f"  {diffs[0].render()}")
+        if len(diffs) > 1:
+            more = ", ".join(f"{d.key} in {d.scenario} #{d.op_index}" for d in diffs[1:])
+            lines.append(f"    likewise: {more}")
+        lines.append(f"    {label}: {why}")
+    return lines
 
 
 Factories = tuple[Callable[[], Driver], Callable[[], Driver]]
@@ -138,11 +158,12 @@ Factories = tuple[Callable[[], Driver], Callable[[], Driver]]
 def compare(spec_or_factories: DriverSpec | Factories,
             scenarios: Sequence[Scenario] | None = None,
             intended: Mapping[str, str] | None = None,
-            labels: tuple[str, str] = LABELS, name: str | None = None) -> Report:
+            labels: tuple[str, str] = LABELS, name: str | None = None,
+            defects: Mapping[str, str] | None = None) -> Report:
     """Run every scenario with both drivers and report the differences.
 
     ``spec_or_factories``: a :class:`DriverSpec` (its ``legacy`` vs ``prepare``
-    variants, its scenarios and ``intended`` unless given) or a pair of
+    variants, its scenarios, ``intended`` and ``defects`` unless given) or a pair of
     zero-argument factories.  Each scenario gets a fresh driver from each factory.
     """
     if isinstance(spec_or_factories, DriverSpec):
@@ -151,17 +172,24 @@ def compare(spec_or_factories: DriverSpec | Factories,
         make_b: Callable[[], Driver] = lambda: spec.make("prepare")  # noqa: E731
         scen = tuple(scenarios) if scenarios is not None else tuple(spec.scenarios)
         declared = dict(intended) if intended is not None else dict(spec.intended)
+        bugs = dict(defects) if defects is not None else dict(spec.defects)
         title = name or spec.name
     else:
         make_a, make_b = spec_or_factories
         scen = tuple(scenarios or ())
         declared = dict(intended or {})
+        bugs = dict(defects or {})
         title = name or "comparison"
     runs: dict[str, tuple[list[Observation], list[Observation]]] = {}
     every: list[Difference] = []
     undeclared: list[Difference] = []
     chosen: list[tuple[Difference, str]] = []
+    found: list[tuple[Difference, str]] = []
     used: set[str] = set()
+    # One lookup over both declarations, so the most specific key wins whichever
+    # category it is in; a key declared in both is a defect.
+    category = {k: (chosen, why) for k, why in declared.items()}
+    category.update({k: (found, why) for k, why in bugs.items()})
     for s in scen:
         ra, rb = run_scenario(make_a, s), run_scenario(make_b, s)
         runs[s.name] = (ra, rb)
@@ -172,14 +200,15 @@ def compare(spec_or_factories: DriverSpec | Factories,
             if d.key in first:
                 continue
             first.add(d.key)
-            k = _match(declared, d)
+            k = _match(category, d)
             if k is None:
                 undeclared.append(d)
             else:
                 used.add(k)
-                chosen.append((d, declared[k]))
-    unused = [k for k in declared if k not in used]
-    return Report(title, labels, scen, runs, every, undeclared, chosen, unused)
+                into, why = category[k]
+                into.append((d, why))
+    unused = [k for k in category if k not in used]
+    return Report(title, labels, scen, runs, every, undeclared, chosen, unused, found)
 
 
 def mutant_report(spec: DriverSpec, mutant: Mutant) -> Report:

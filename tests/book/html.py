@@ -22,6 +22,8 @@ class Page:
     links: list[str] = field(default_factory=list)  # href of every <a>
     anchors: list[tuple[str, str]] = field(default_factory=list)  # (href, text) of every <a>
     scripts: list[str] = field(default_factory=list)  # src of every <script src>
+    images: list[str] = field(default_factory=list)  # src of every <img>
+    admonitions: list[tuple[str, str]] = field(default_factory=list)  # (classes, title)
     ids: set[str] = field(default_factory=set)  # every id= (link targets)
     text: str = ""  # the article's text, outputs included
 
@@ -41,6 +43,8 @@ class _Parser(HTMLParser):
         self.pre: list[str] = []
         self.article: list[str] = []
         self.anchor: tuple[str, list[str]] | None = None
+        self.admonition: str | None = None  # classes of the admonition being read
+        self.title: list[str] | None = None  # the text of its title, while inside it
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
@@ -51,6 +55,13 @@ class _Parser(HTMLParser):
             self.anchor = (a["href"], [])
         if tag == "script" and a.get("src"):
             self.page.scripts.append(a["src"])
+        if tag == "img" and a.get("src"):
+            self.page.images.append(a["src"])
+        classes = a.get("class", "").split()
+        if tag == "div" and "admonition" in classes:
+            self.admonition = " ".join(classes)
+        if tag == "p" and "admonition-title" in classes and self.admonition is not None:
+            self.title = []
         if tag in ("br", "img", "meta", "link", "input", "hr", "source", "wbr"):
             return  # void elements never close
         opens = tag == "div" and "cell_output" in a.get("class", "").split()
@@ -62,6 +73,9 @@ class _Parser(HTMLParser):
             self.pre = []
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "p" and self.title is not None and self.admonition is not None:
+            self.page.admonitions.append((self.admonition, "".join(self.title).strip()))
+            self.title = self.admonition = None
         if tag == "a" and self.anchor is not None:
             self.page.anchors.append((self.anchor[0], "".join(self.anchor[1]).strip()))
             self.anchor = None
@@ -78,6 +92,8 @@ class _Parser(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.anchor is not None:
             self.anchor[1].append(data)
+        if self.title is not None:
+            self.title.append(data)
         if self.in_pre:
             self.pre.append(data)
         if self.in_article:

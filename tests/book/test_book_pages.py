@@ -151,6 +151,17 @@ def test_sources_page_links_every_patch_the_book_cites(pages: dict[str, Page]):
               if href.startswith("https://lore.kernel.org/")
               for m in [re.fullmatch(r"v4 (\d\d)/21", text)] if m}
     assert cited <= linked, f"patches cited but not linked on the sources page: {cited - linked}"
+    # each patch links its own message (<hash>.1774045440.git.ljs@kernel.org), not the thread
+    own = {}
+    for href, text in sources.anchors:
+        m = re.fullmatch(r"v4 (\d\d)/21", text)
+        if m and href.startswith("https://lore.kernel.org/"):
+            own.setdefault(m.group(1), set()).add(href)
+    ids = {n: re.fullmatch(r"https://lore\.kernel\.org/all/([0-9a-f]{40})\.1774045440\.git\."
+                           r"ljs@kernel\.org/", href)
+           for n, hrefs in own.items() for href in hrefs}
+    assert all(ids.values()), f"not a patch's own message: {[n for n, m in ids.items() if not m]}"
+    assert len({m.group(1) for m in ids.values() if m}) == len(own) == 21
     commits = " ".join(href for href, _ in sources.anchors)
     for commit in ("ac0a3fc9c07d", "619eab23e1ce", "3d3544a6c996"):
         assert commit in commits, f"no link to commit {commit}"
@@ -216,6 +227,91 @@ def test_diagrams_match_their_generator():
         assert committed == draw(), (f"book/images/{name} is stale: run .venv/bin/python "
                                      "book/_tools/make_diagrams.py")
         assert "0x" not in committed and committed.startswith("<svg")
+
+
+def _shows(page: Page, svg: str) -> bool:
+    return any(src.rsplit("/", 1)[-1].startswith(svg.removesuffix(".svg")) for src in page.images)
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_diagrams_are_shown_in_the_chapters_that_need_them(pages: dict[str, Page]):
+    sys.path.insert(0, str(BOOK / "_tools"))
+    try:
+        import make_diagrams
+    finally:
+        sys.path.pop(0)
+    need = {"book/01_why_mmap_is_deprecated": ("mmap_region_order.svg", "merge_decision.svg"),
+            "book/02_mmap_path_and_vmas": ("mmap_region_order.svg",),
+            "book/03_vm_area_desc": ("desc_lifecycle.svg",),
+            "book/04_mmap_actions": ("desc_lifecycle.svg",),
+            "book/05_vm_operations": ("vm_ops_lifecycle.svg",)}
+    for name, svgs in need.items():
+        for svg in svgs:
+            assert _shows(pages[name], svg), f"{name} does not show {svg}"
+    for svg in make_diagrams.DIAGRAMS:
+        assert any(_shows(p, svg) for p in pages.values()), f"{svg} is on no page"
+    # before first use: chapter 1 shows the merge decision before its first hazard
+    html = pages["book/01_why_mmap_is_deprecated"].path.read_text(encoding="utf-8")
+    article = html[html.index("<article"):]
+    assert article.index("merge_decision") < article.index("Hazard 1")
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_address_space_view_is_also_a_static_svg(pages: dict[str, Page], built_book: Path):  # noqa: F811
+    page = pages["book/02_mmap_path_and_vmas"]
+    static = [src for src in page.images if src.endswith(".svg") and "_images/" in src
+              and not any(src.rsplit("/", 1)[-1] == d for d in (
+                  "mmap_region_order.svg", "merge_decision.svg"))]
+    drawn = [(page.path.parent / unquote(src)).resolve() for src in static]
+    texts = [p.read_text(encoding="utf-8") for p in drawn if p.is_file()]
+    maps = [t for t in texts if "mprotect pages 2-3 r--" in t]
+    assert maps, f"no static address-space SVG on chapter 2 (images: {page.images})"
+    svg = maps[0]
+    # one drawing per step of the slider, each VMA a bar labelled with its permissions
+    assert svg.count("<svg") == 1 + 6 and "munmap page 5" in svg and ">r--p<" in svg
+    assert "<script" not in svg
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_findings_are_shown_as_defects_of_the_upstream_conversion(pages: dict[str, Page]):
+    rows = {}
+    table = pages["book/case_studies/overview"].outputs[0]  # the summary table's cell
+    for line in table.splitlines():
+        cols = line.split()
+        if cols and cols[0] in ("afs", "open_dice", "hpet", "mtdchar", "stm", "vme_user",
+                                "hv_vmbus", "uio_hv_generic", "uio", "target_core_user"):
+            rows[cols[0]] = cols
+    assert len(rows) == 10, rows
+    header = next(ln for ln in table.splitlines() if ln.startswith("driver"))
+    assert "undeclared" in header and "defects" in header
+    defects = {name: int(cols[4]) for name, cols in rows.items()}
+    assert {n for n, d in defects.items() if d} == {"stm", "vme_user"}, defects
+    assert all(int(cols[3]) == 0 for cols in rows.values()), "undeclared differences shown"
+    for name in ("stm", "vme_user"):
+        page = pages[f"book/case_studies/{name}"]
+        boxes = [(cls, title) for cls, title in page.admonitions if "danger" in cls]
+        assert any("defect of the upstream conversion" in t for _, t in boxes), page.admonitions
+        assert "DEFECTS of the upstream conversion" in page.output_text
+        assert "bug:" in page.output_text
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_chapter_3_executes_the_vma_flags_c_api(pages: dict[str, Page]):
+    out = pages["book/03_vm_area_desc"].output_text
+    assert re.search(r"VMA_IO_BIT is bit (\d+) \| VM_IO is the mask 0x([0-9a-f]+)", out)
+    bit, mask = re.search(r"VMA_IO_BIT is bit (\d+) \| VM_IO is the mask 0x([0-9a-f]+)",
+                          out).groups()
+    assert 1 << int(bit) == int(mask, 16)
+    assert "after set_flags: " in out and "PFNMAP|IO" in out
+    assert "test_all(IO, PFNMAP): True" in out
+    assert "test_any_mask(DONTEXPAND|DONTDUMP): True" in out
+    cleared = next(ln for ln in out.splitlines() if ln.startswith("after _mask clr:"))
+    assert "DONTEXPAND" in cleared and "DONTDUMP" not in cleared
+    assert "takes VMA_*_BIT bit numbers, not the VMFlag mask" in out
 
 
 @pytest.mark.slow

@@ -55,7 +55,8 @@ def test_harness_catches_mutant(spec, mutant) -> None:
     # ... and against the legacy driver too, with the spec's declared differences
     make = mutant.reference or spec.make
     scenarios = mutant.scenarios() if mutant.scenarios is not None else spec.scenarios
-    vs_legacy = C.compare((lambda: make("legacy"), mutant.make), scenarios, spec.intended)
+    vs_legacy = C.compare((lambda: make("legacy"), mutant.make), scenarios, spec.intended,
+                          defects=spec.defects)
     assert not vs_legacy.ok, (
         f"{spec.name}: mutant {mutant.name} hides behind intended differences")
 

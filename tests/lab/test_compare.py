@@ -122,6 +122,32 @@ def test_intended_by_key_family_scenario_and_at() -> None:
     assert r.unused_intended == ["unused"]
 
 
+def test_defects_are_a_third_category_rendered_apart() -> None:
+    make = (lambda: Toy(count=True), Toy)
+    moved = {"hooks": "moved", "vm_ops": "moved", "child_vm_ops": "moved"}
+    r = C.compare(make, SCEN, intended=moved,
+                  defects={"state@fork": "drops a count", "state:users@map": "leaks"})
+    assert r.ok, r.render()
+    bugs = {(d.scenario, d.key): why for d, why in r.defects}
+    assert bugs[("map", "state:users")] == "leaks" and bugs[("fork", "state:users")] == (
+        "drops a count")
+    # what is a defect is not also counted as intended, and vice versa
+    assert not {(d.scenario, d.key) for d, _ in r.intended} & set(bugs)
+    assert all(why == "moved" for _, why in r.intended) and r.intended
+    text = r.render()
+    assert "DEFECTS of the upstream conversion (" in text and "bug: leaks" in text
+    assert text.index("DEFECTS") < text.index("intended differences")
+    # the more specific key wins across categories; on a tie the defect wins
+    r = C.compare(make, SCEN[:1], intended={"state:users@map": "meant"},
+                  defects={"state": "broken"})
+    assert {why for d, why in r.intended if d.key == "state:users"} == {"meant"}
+    r = C.compare(make, SCEN[:1], intended={"state": "meant"}, defects={"state": "broken"})
+    assert [why for d, why in r.defects] == ["broken"] and not any(
+        d.key == "state:users" for d, _ in r.intended)
+    r = C.compare(make, SCEN, defects={"nowhere": "?"})
+    assert "nowhere" in r.unused_intended and not r.ok
+
+
 def test_first_difference_per_scenario_and_key_but_all_recorded() -> None:
     r = C.compare((lambda: Toy(count=True), Toy), SCEN[:1])
     users = [d for d in r.differences if d.key == "state:users"]

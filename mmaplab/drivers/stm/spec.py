@@ -59,15 +59,20 @@ SCENARIOS: tuple[Scenario, ...] = (
 )
 
 _REMAP_FAIL = (
-    "A behaviour change of v4 15/21 plus a latent imbalance. The legacy hook ignored "
-    "vm_iomap_memory()'s result: a failed remap still gave a successful mmap() of a VMA "
-    "without page table entries (any access: SIGBUS) that held a PM reference until "
-    "munmap. The converted driver reports the failure (ENOMEM) — but the VMA already "
-    "carried stm_mmap_vmops when the action failed, so mmap_action_finish() skips "
-    "stm_mmap_mapped() and then unmaps the VMA, which calls stm_mmap_close(): a "
-    "pm_runtime_put_autosuspend() without a matching get. Alone, that is a usage-count "
-    "underflow warning; with another mapping live it silently drops that mapping's "
-    "reference (PM usage 0 while a mapping exists).")
+    "A behaviour change of v4 15/21. The legacy hook ignored vm_iomap_memory()'s result: a "
+    "failed remap still gave a successful mmap() of a VMA without page table entries (any "
+    "access: SIGBUS) that held a PM reference until munmap. The converted driver reports "
+    "the failure (ENOMEM) and leaves no mapping behind.")
+
+# A defect of the upstream conversion (v4 15/21 as posted): when the action fails, the VMA
+# already carries stm_mmap_vmops, mm/util.c mmap_action_finish() skips stm_mmap_mapped()
+# (the pm_runtime_get_sync()) and unmaps the VMA, whose close drops a reference never taken.
+_PM_UNDERFLOW = (
+    "The VMA already carried stm_mmap_vmops when the action failed, so "
+    "mmap_action_finish() skips stm_mmap_mapped() (no pm_runtime_get_sync()) and then "
+    "unmaps the VMA, which calls stm_mmap_close(): a pm_runtime_put_autosuspend() without "
+    "a matching get. Alone, that is a usage-count underflow warning; with another mapping "
+    "live it silently drops that mapping's reference (PM usage 0 while a mapping exists).")
 
 _KERNEL_FILES = ("drivers/hwtracing/stm/core.c", "drivers/base/power/runtime.c")
 _VERSION = ("legacy: stm_char_mmap @01581a218644 ('-' side of v4 15/21); prepare: v4 15/21 "
@@ -89,6 +94,11 @@ SPEC = DriverSpec(
         "remap-fails-with-live-mapping": _REMAP_FAIL,
     },
     mutants=MUTANTS,
+    defects={
+        "state@remap-fails-after-hook": _PM_UNDERFLOW,
+        "hooks@remap-fails-after-hook": _PM_UNDERFLOW,
+        "state@remap-fails-with-live-mapping": _PM_UNDERFLOW,
+    },
 )
 
 _SHORT = tuple(s for s in SCENARIOS if s.name in ("map-channels", "wrong-size",
