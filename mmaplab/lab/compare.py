@@ -65,6 +65,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..drivers.base import Driver, DriverSpec, Mutant, Scenario
 from ..kernel.debug.report_text import wrap
