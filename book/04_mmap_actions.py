@@ -241,7 +241,7 @@ for offset_pages, pages in [(0, 4), (2, 2), (2, 3), (5, 1)]:
 # %% [markdown]
 # ## `mmap_action_map_kernel_pages[_full]`: pages the driver allocated
 #
-# Also new in the series ([v4 20/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/)): the `mmap_prepare` form of
+# Also new in the series ([v4 20/21](https://lore.kernel.org/all/926ac961690d856e67ec847bee2370ab3c6b9046.1774045440.git.ljs@kernel.org/)): the `mmap_prepare` form of
 # `vm_insert_pages()`. The prepare step sets `VM_MIXEDMAP`; the complete step inserts the
 # pages, taking a reference on each (they are real `struct page`s, not special PTEs).
 

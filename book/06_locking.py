@@ -43,7 +43,7 @@
 #
 # :::{warning}
 # `hide_from_rmap_until_complete` is not a driver tool. The commit message of
-# [v4 04/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) calls it a hack for behaviour hugetlb relies on, and
+# [v4 04/21](https://lore.kernel.org/all/d44248be9da68258b07c2c59d4e73485ee0ca943.1774045440.git.ljs@kernel.org/) calls it a hack for behaviour hugetlb relies on, and
 # `mmap_prepare.rst` says `desc->action` should not normally be manipulated directly:
 # drivers fill it through the `mmap_action_*()` helpers. If you do set it, `mapped` and
 # the success hook run with `i_mmap_rwsem` held for write, so they must not take that
@@ -97,7 +97,7 @@ print("after mmap(): rmap lock write-held =", dev.f_mapping.i_mmap_rwsem.writer)
 # `vma_link` reports "(rmap lock held)"; the lock is still held while `mapped` runs, after
 # the PTEs were written, and released before `mmap()` returns.
 #
-# ## A mainline bug, fixed by [v4 04/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/)
+# ## A mainline bug, fixed by [v4 04/21](https://lore.kernel.org/all/d44248be9da68258b07c2c59d4e73485ee0ca943.1774045440.git.ljs@kernel.org/)
 #
 # What if the action **fails** while the lock is held? The VMA must be unmapped — and
 # unmapping a file VMA takes the rmap lock to unlink it (`free_pgtables()` →
@@ -109,7 +109,7 @@ print("after mmap(): rmap lock write-held =", dev.f_mapping.i_mmap_rwsem.writer)
 # in **ac0a3fc9c07d** ("mm: add ability to take further action in vm_area_desc"): there,
 # `call_action_complete()` in `__mmap_region()` unmapped the VMA while it still held
 # `i_mmap_rwsem`, and afterwards read `vma->vm_file` of the VMA it had just freed to find
-# the lock to drop. [v4 04/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) ("mm: avoid deadlock when holding rmap on
+# the lock to drop. [v4 04/21](https://lore.kernel.org/all/d44248be9da68258b07c2c59d4e73485ee0ca943.1774045440.git.ljs@kernel.org/) ("mm: avoid deadlock when holding rmap on
 # mmap_prepare error") fixes both, with `Fixes: ac0a3fc9c07d` and `Cc: stable`; its
 # automatic backport to 7.0-stable failed, so kernels from ac0a3fc9c07d to 7.0 need a
 # hand-made backport ({doc}`sources`).
@@ -237,7 +237,7 @@ print("VMAs:", len(mm.vmas()), "| cb_nr_mmap:", driver.vnode.cb_nr_mmap)
 #
 # When an `mmap_prepare` hook is called *from* a legacy `->mmap` (chapter 7), the VMA is
 # not in the tree or the rmap yet, so there is nothing to hide from;
-# [v4 05/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) forces `hide_from_rmap_until_complete` off there ("mm:
+# [v4 05/21](https://lore.kernel.org/all/dda74230d26a1fcd79a3efab61fa4101dd1cac64.1774045440.git.ljs@kernel.org/) forces `hide_from_rmap_until_complete` off there ("mm:
 # switch the rmap lock held option off in compat layer"). The model does the same; chapter 7 shows the stacked path.
 #
 # :::{admonition} What to take away
@@ -245,7 +245,7 @@ print("VMAs:", len(mm.vmas()), "| cb_nr_mmap:", driver.vnode.cb_nr_mmap)
 # * The rmap lock `i_mmap_rwsem` guards a file's tree of VMAs; unmapping a file VMA takes
 #   it. Never unmap while holding it, and never read a VMA after unmapping it.
 # * The deadlock and the use-after-free on a failed action were in mainline from
-#   ac0a3fc9c07d to 7.0; [v4 04/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) fixes them and is tagged for stable.
+#   ac0a3fc9c07d to 7.0; [v4 04/21](https://lore.kernel.org/all/d44248be9da68258b07c2c59d4e73485ee0ca943.1774045440.git.ljs@kernel.org/) fixes them and is tagged for stable.
 # * `hide_from_rmap_until_complete` exists for hugetlbfs. Drivers leave `desc->action` to
 #   the `mmap_action_*()` helpers.
 # * `MM(sanitize=True)` names the rule a hook breaks, at the moment it breaks it.

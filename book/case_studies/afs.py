@@ -26,8 +26,8 @@
 # or drops off it while still mapped.
 #
 # **The story in the series.** A first conversion of afs to `mmap_prepare` (upstream
-# `9d5403b1036c`) took the reference in the prepare hook. [v4 09/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) reverted it to the
-# legacy `f_op->mmap` hook as a hotfix; [v4 10/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) restored `mmap_prepare` with the count
+# `9d5403b1036c`) took the reference in the prepare hook. [v4 09/21](https://lore.kernel.org/all/08804c94e39d9102a3a8fbd12385e8aa079ba1d3.1774045440.git.ljs@kernel.org/) reverted it to the
+# legacy `f_op->mmap` hook as a hotfix; [v4 10/21](https://lore.kernel.org/all/ad9a94350a9c7d2bdab79fc397ef0f64d3412d71.1774045440.git.ljs@kernel.org/) restored `mmap_prepare` with the count
 # moved into the new `vm_ops->mapped`. The model has all three versions.
 
 # %%
@@ -61,7 +61,7 @@ print(spec_citation(SPEC))
 # }
 # ```
 #
-# **After ([v4 10/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/))** — the prepare hook is stateless; the count moved to `mapped`:
+# **After ([v4 10/21](https://lore.kernel.org/all/ad9a94350a9c7d2bdab79fc397ef0f64d3412d71.1774045440.git.ljs@kernel.org/))** — the prepare hook is stateless; the count moved to `mapped`:
 #
 # ```c
 # static int afs_file_mmap_prepare(struct vm_area_desc *desc)

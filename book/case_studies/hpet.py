@@ -27,8 +27,8 @@
 # `hpet_mmap_enabled`. `hpet_open()` refuses `O_RDWR`/`O_WRONLY` with `EINVAL`. There are
 # no `vm_ops`: nothing to count.
 #
-# The series converts it in [v4 13/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/), using the new `mmap_action_simple_ioremap()` of
-# [v4 11/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/).
+# The series converts it in [v4 13/21](https://lore.kernel.org/all/094c5fcfb2459a4f6d791b1fb852b01e252a44d4.1774045440.git.ljs@kernel.org/), using the new `mmap_action_simple_ioremap()` of
+# [v4 11/21](https://lore.kernel.org/all/a08ef1c4542202684da63bb37f459d5dbbeddd91.1774045440.git.ljs@kernel.org/).
 
 # %%
 from mmaplab.drivers import hpet
@@ -59,7 +59,7 @@ print(spec_citation(SPEC))
 # }
 # ```
 #
-# **After ([v4 13/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/))**:
+# **After ([v4 13/21](https://lore.kernel.org/all/094c5fcfb2459a4f6d791b1fb852b01e252a44d4.1774045440.git.ljs@kernel.org/))**:
 #
 # ```c
 # static int hpet_mmap_prepare(struct vm_area_desc *desc)

@@ -27,8 +27,8 @@
 #
 # **Why it needs the compatibility layer.** sysfs binary attributes have no
 # `mmap_prepare`: kernfs calls the attribute's legacy `mmap(file, kobj, attr, vma)` with a
-# real VMA. [v4 18/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) converts the *callback* to `mmap_prepare_ring_buffer(channel, desc)`,
-# so the wrapper, still called with a VMA, becomes a **stacked caller** ([v4 17/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/)): it
+# real VMA. [v4 18/21](https://lore.kernel.org/all/05467cb62267d750e5c770147517d4df0246cda6.1774045440.git.ljs@kernel.org/) converts the *callback* to `mmap_prepare_ring_buffer(channel, desc)`,
+# so the wrapper, still called with a VMA, becomes a **stacked caller** ([v4 17/21](https://lore.kernel.org/all/24aac3019dd34740e788d169fccbe3c62781e648.1774045440.git.ljs@kernel.org/)): it
 # builds a descriptor from the VMA, calls the prepare callback, then lets
 # `__compat_vma_mmap()` run the action and write the result back into the VMA.
 #
@@ -59,7 +59,7 @@ print(spec_citation(SPEC))
 # }
 # ```
 #
-# **After ([v4 18/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/))** — the callback receives a descriptor built from the VMA:
+# **After ([v4 18/21](https://lore.kernel.org/all/05467cb62267d750e5c770147517d4df0246cda6.1774045440.git.ljs@kernel.org/))** — the callback receives a descriptor built from the VMA:
 #
 # ```c
 # static int hv_mmap_ring_buffer_wrapper(struct file *filp, struct kobject *kobj,

@@ -22,7 +22,7 @@
 # `ENODEV`. On a `!CONFIG_MMU` kernel (where `mtdchar_get_unmapped_area()` already chose
 # the address) it only accepts shared mappings (`EACCES` otherwise).
 #
-# [v4 14/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) converts it and deletes the dead block. The model's address space is an x86-64
+# [v4 14/21](https://lore.kernel.org/all/d036855c21962c58ace0eb24ecd6d973d77424fe.1774045440.git.ljs@kernel.org/) converts it and deletes the dead block. The model's address space is an x86-64
 # MMU one, so every scenario exercises the MMU path; the `!MMU` branch is a method pair
 # that `tests/drivers/test_drivers_a.py` calls on a VMA and on a descriptor.
 
@@ -54,7 +54,7 @@ print(spec_citation(SPEC))
 # }
 # ```
 #
-# **After ([v4 14/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/))**:
+# **After ([v4 14/21](https://lore.kernel.org/all/d036855c21962c58ace0eb24ecd6d973d77424fe.1774045440.git.ljs@kernel.org/))**:
 #
 # ```c
 # static int mtdchar_mmap_prepare(struct vm_area_desc *desc)

@@ -25,7 +25,7 @@
 # writable, and it loses `VM_MAYWRITE` so `mprotect()` cannot add write access later;
 # `VM_DONTCOPY` keeps the secrets out of fork children, `VM_DONTDUMP` out of core dumps.
 #
-# Converted in [v4 12/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/), with `mmap_action_simple_ioremap()` ([v4 11/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/)).
+# Converted in [v4 12/21](https://lore.kernel.org/all/5a83ab00195dc8d0609fa6cc525493010ac4ead1.1774045440.git.ljs@kernel.org/), with `mmap_action_simple_ioremap()` ([v4 11/21](https://lore.kernel.org/all/a08ef1c4542202684da63bb37f459d5dbbeddd91.1774045440.git.ljs@kernel.org/)).
 
 # %%
 from mmaplab.drivers import open_dice
@@ -56,7 +56,7 @@ print(spec_citation(SPEC))
 # }
 # ```
 #
-# **After ([v4 12/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/))**:
+# **After ([v4 12/21](https://lore.kernel.org/all/5a83ab00195dc8d0609fa6cc525493010ac4ead1.1774045440.git.ljs@kernel.org/))**:
 #
 # ```c
 # static int open_dice_mmap_prepare(struct vm_area_desc *desc)

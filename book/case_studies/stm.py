@@ -25,7 +25,7 @@
 # stm VMA holds one PM reference. `stm_mmap_vmops` keeps that invariant: `open` takes one
 # for a split or forked copy, `close` drops one.
 #
-# Converted in [v4 15/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/), which adds `vm_ops->mapped` for the first reference.
+# Converted in [v4 15/21](https://lore.kernel.org/all/9f3d559a264a83cf45518fcf35cc7ef1d7dfd500.1774045440.git.ljs@kernel.org/), which adds `vm_ops->mapped` for the first reference.
 
 # %%
 from mmaplab.drivers import stm
@@ -56,7 +56,7 @@ print(spec_citation(SPEC))
 # }
 # ```
 #
-# **After ([v4 15/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/))**:
+# **After ([v4 15/21](https://lore.kernel.org/all/9f3d559a264a83cf45518fcf35cc7ef1d7dfd500.1774045440.git.ljs@kernel.org/))**:
 #
 # ```c
 # static int stm_char_mmap_prepare(struct vm_area_desc *desc)

@@ -27,7 +27,7 @@
 # `SIGBUS`). `tcmu_vm_ops`: `open` takes a reference for a split or forked copy, `close`
 # drops one, `fault` finds the page.
 #
-# Converted in [v4 19/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) together with the uio core (see {doc}`uio`).
+# Converted in [v4 19/21](https://lore.kernel.org/all/157583e4477705b496896c7acd4ac88a937b8fa6.1774045440.git.ljs@kernel.org/) together with the uio core (see {doc}`uio`).
 
 # %%
 from mmaplab.kernel.debug.report_text import print_wrapped
@@ -61,7 +61,7 @@ print(spec_citation(SPEC))
 # }
 # ```
 #
-# **After ([v4 19/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/))** — `uio_info->mmap_prepare`, called by the uio core through the
+# **After ([v4 19/21](https://lore.kernel.org/all/157583e4477705b496896c7acd4ac88a937b8fa6.1774045440.git.ljs@kernel.org/))** — `uio_info->mmap_prepare`, called by the uio core through the
 # compatibility layer:
 #
 # ```c

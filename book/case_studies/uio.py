@@ -25,7 +25,7 @@
 # protected by `info_lock`, and the `mem[]` table — plus, before the series, an optional
 # driver override `uio_info->mmap(info, vma)`.
 #
-# **What [v4 19/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) changes.** `uio_fops` keeps its legacy `.mmap = uio_mmap`: the core's
+# **What [v4 19/21](https://lore.kernel.org/all/157583e4477705b496896c7acd4ac88a937b8fa6.1774045440.git.ljs@kernel.org/) changes.** `uio_fops` keeps its legacy `.mmap = uio_mmap`: the core's
 # built-in region types still use VMA-based helpers. Only the driver override changes:
 # `uio_info->mmap` is replaced by `uio_info->mmap_prepare(info, desc)`, which the core
 # calls **through the compatibility layer**, still under `info_lock` and after its own
@@ -58,7 +58,7 @@ print(spec_citation(SPEC))
 # }
 # ```
 #
-# **After ([v4 19/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/))**:
+# **After ([v4 19/21](https://lore.kernel.org/all/157583e4477705b496896c7acd4ac88a937b8fa6.1774045440.git.ljs@kernel.org/))**:
 #
 # ```c
 #         if (idev->info->mmap_prepare) {

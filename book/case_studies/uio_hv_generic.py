@@ -24,7 +24,7 @@
 # the channel state: a channel that is not open gives `ENODEV`. The offset is a page offset
 # into the ring (the receive ring starts after the send ring). No `vm_ops`.
 #
-# [v4 18/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) converts the callback together with the vmbus wrapper (see {doc}`hv_vmbus`,
+# [v4 18/21](https://lore.kernel.org/all/05467cb62267d750e5c770147517d4df0246cda6.1774045440.git.ljs@kernel.org/) converts the callback together with the vmbus wrapper (see {doc}`hv_vmbus`,
 # which shows the compatibility layer the wrapper uses). This page maps a *subchannel's*
 # ring, registered later by `hv_uio_new_channel()`.
 
@@ -53,7 +53,7 @@ print(spec_citation(SPEC))
 # }
 # ```
 #
-# **After ([v4 18/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/))**:
+# **After ([v4 18/21](https://lore.kernel.org/all/05467cb62267d750e5c770147517d4df0246cda6.1774045440.git.ljs@kernel.org/))**:
 #
 # ```c
 # static int hv_uio_ring_mmap_prepare(struct vmbus_channel *channel,

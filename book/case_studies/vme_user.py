@@ -26,7 +26,7 @@
 # copies: `open` increments it, `close` decrements it and, at zero, frees it and decrements
 # `mmap_count`.
 #
-# Converted in [v4 16/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/) (identical to upstream `334fbe734e68`).
+# Converted in [v4 16/21](https://lore.kernel.org/all/08ecc1e1d319564fd49b9e9012f994edaff921db.1774045440.git.ljs@kernel.org/) (identical to upstream `334fbe734e68`).
 
 # %%
 from mmaplab.drivers import vme_user
@@ -65,7 +65,7 @@ print(spec_citation(SPEC))
 # }
 # ```
 #
-# **After ([v4 16/21](https://lore.kernel.org/all/cover.1774045440.git.ljs@kernel.org/T/))**:
+# **After ([v4 16/21](https://lore.kernel.org/all/08ecc1e1d319564fd49b9e9012f994edaff921db.1774045440.git.ljs@kernel.org/))**:
 #
 # ```c
 # static int vme_user_master_mmap_prepare(unsigned int minor, struct vm_area_desc *desc)

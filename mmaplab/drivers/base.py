@@ -38,7 +38,7 @@ WINDOW_PAGES = 64
 class Driver:
     """Device state plus the file operations of one variant (``legacy`` or ``prepare``).
 
-    Subclasses set ``name`` and implement :meth:`file_operations` and
+    Subclasses set ``name`` and implement ``file_operations()`` and
     :meth:`observe`; :meth:`open` returns a new ``struct file`` on the device.
     """
 

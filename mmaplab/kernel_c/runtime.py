@@ -5,7 +5,7 @@ is a :class:`~mmaplab.kernel.mm_types.VmAreaDesc`); ``NULL`` is ``None``.  A poi
 a scalar is a *reference*: anything with a ``value`` attribute, such as the model's
 :class:`~mmaplab.kernel.mm_types.Ref` (the ``void **vm_private_data`` of
 ``vm_ops->mapped``), a C local (:class:`LocalRef`), a field (:class:`FieldRef`) or an
-array element (:class:`ElemRef`).  Structures the C allocates itself (``kmalloc``,
+array element (an item of an :class:`ArrayView`).  Structures the C allocates itself (``kmalloc``,
 a ``static`` object of a driver-private type) are :class:`CObject`\\ s.
 """
 

@@ -1,6 +1,6 @@
 """Comparing two runs of a scenario: one diff, two renderings.
 
-Not a kernel structure: the lab's engine.  :func:`_differing` walks two runs
+Not a kernel structure: the lab's engine.  ``_differing()`` walks two runs
 (lists of :class:`~mmaplab.lab.observe.Observation`) request by request and yields
 every key at which they differ.  The harness (:mod:`mmaplab.lab.compare`) keeps them
 all, as :class:`Difference` s over its difference keys (:func:`diff_runs`); the

@@ -160,8 +160,15 @@ def test_sources_page_links_every_patch_the_book_cites(pages: dict[str, Page]):
     ids = {n: re.fullmatch(r"https://lore\.kernel\.org/all/([0-9a-f]{40})\.1774045440\.git\."
                            r"ljs@kernel\.org/", href)
            for n, hrefs in own.items() for href in hrefs}
+    assert all(len(hrefs) == 1 for hrefs in own.values()), own
     assert all(ids.values()), f"not a patch's own message: {[n for n, m in ids.items() if not m]}"
     assert len({m.group(1) for m in ids.values() if m}) == len(own) == 21
+    # and wherever else the book links a patch, it is the same message
+    for name, page in pages.items():
+        for href, text in page.anchors:
+            m = re.fullmatch(r"v4 (\d\d)/21", text)
+            if m and href.startswith("https://lore.kernel.org/"):
+                assert href in own[m.group(1)], f"{name}: {text} links {href}"
     commits = " ".join(href for href, _ in sources.anchors)
     for commit in ("ac0a3fc9c07d", "619eab23e1ce", "3d3544a6c996"):
         assert commit in commits, f"no link to commit {commit}"
@@ -322,3 +329,52 @@ def test_glossary_has_30_terms_linked_from_the_chapters(pages: dict[str, Page]):
     linking = [n for n, p in pages.items() if n.startswith("book/0")
                and any("glossary.html#term-" in h for h in p.links)]
     assert len(linking) >= 3, f"chapters linking the glossary with {{term}}: {linking}"
+
+
+# -- the API reference -------------------------------------------------------------------------
+
+def _make_api():  # book/_tools/make_api.py, imported as the diagrams' tool is
+    sys.path.insert(0, str(BOOK / "_tools"))
+    try:
+        import make_api
+    finally:
+        sys.path.pop(0)
+    return make_api
+
+
+def test_api_reference_matches_its_generator():
+    make_api = _make_api()
+    written = make_api.pages()
+    assert len(written) == len(make_api.LAYERS) + 1
+    for name, text in written.items():
+        committed = (BOOK / "reference" / name).read_text(encoding="utf-8")
+        assert committed == text, (f"book/reference/{name} is stale: run .venv/bin/python "
+                                   "book/_tools/make_api.py")
+    modules = make_api.public_modules()
+    for needed in ("mmaplab.drivers.afs.spec", "mmaplab.lab.compare",
+                   "mmaplab.kernel.debug.sanitizer", "mmaplab.exercises.ex05_hpet"):
+        assert needed in modules
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_api_reference_has_one_section_per_module(pages: dict[str, Page]):
+    make_api = _make_api()
+    sections: dict[str, str] = {}
+    for name, page in pages.items():
+        if name.startswith("book/reference/"):
+            for i in page.ids:
+                if i.startswith("module-"):
+                    sections[i.removeprefix("module-")] = name
+    missing = [m for m in make_api.public_modules() if m not in sections]
+    assert not missing, f"modules without a section in the API reference: {missing}"
+    # the harness, the sanitizer, a driver kit and an exercise each have their members
+    lab = pages["book/reference/api_lab"]
+    assert {"mmaplab.lab.compare.compare", "mmaplab.lab.compare.Report"} <= lab.ids
+    assert "mmaplab.kernel.debug.sanitizer.Sanitizer" in pages["book/reference/api_debug"].ids
+    assert "mmaplab.drivers.base.DriverSpec.defects" in pages["book/reference/api_drivers"].ids
+    assert any(i.startswith("mmaplab.exercises.") for i in pages["book/reference/api_exercises"].ids
+               if not i.startswith("module-"))
+    # a docstring's short name links to the one documented object (book/_ext/reexports.py)
+    assert any(h.endswith("api_drivers.html#mmaplab.drivers.base.DriverSpec")
+               for h in lab.links), "compare()'s DriverSpec does not link to drivers.base"
