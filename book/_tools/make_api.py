@@ -20,16 +20,14 @@ import importlib
 import inspect
 import pkgutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "book" / "reference"
 
 
-@dataclass(frozen=True)
-class Layer:
+class Layer(NamedTuple):
     page: str  # file name under book/reference/, without .md
     title: str
     intro: str

@@ -238,6 +238,15 @@ def test_diagrams_match_their_generator():
         assert "0x" not in committed and committed.startswith("<svg")
 
 
+def _tool(name: str):
+    """Load ``book/_tools/<name>.py`` by path (the tools are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, BOOK / "_tools" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _shows(page: Page, svg: str) -> bool:
     return any(src.rsplit("/", 1)[-1].startswith(svg.removesuffix(".svg")) for src in page.images)
 
@@ -245,11 +254,7 @@ def _shows(page: Page, svg: str) -> bool:
 @pytest.mark.slow
 @pytest.mark.kernel
 def test_diagrams_are_shown_in_the_chapters_that_need_them(pages: dict[str, Page]):
-    sys.path.insert(0, str(BOOK / "_tools"))
-    try:
-        import make_diagrams
-    finally:
-        sys.path.pop(0)
+    make_diagrams = _tool("make_diagrams")
     need = {"book/01_why_mmap_is_deprecated": ("mmap_region_order.svg", "merge_decision.svg"),
             "book/02_mmap_path_and_vmas": ("mmap_region_order.svg",),
             "book/03_vm_area_desc": ("desc_lifecycle.svg",),
@@ -335,13 +340,8 @@ def test_glossary_has_30_terms_linked_from_the_chapters(pages: dict[str, Page]):
 
 # -- the API reference -------------------------------------------------------------------------
 
-def _make_api():  # book/_tools/make_api.py, imported as the diagrams' tool is
-    sys.path.insert(0, str(BOOK / "_tools"))
-    try:
-        import make_api
-    finally:
-        sys.path.pop(0)
-    return make_api
+def _make_api():  # book/_tools/make_api.py, loaded as the diagrams' tool is
+    return _tool("make_api")
 
 
 def test_api_reference_matches_its_generator():
