@@ -395,6 +395,11 @@ def insert_pages(vma: VmAreaStruct, addr: int, pages: list[Page], prot: Pgprot) 
     assert mm is not None  # a VMA handed to a driver is linked into an mm
     try:
         for i, page in enumerate(pages):
+            if not isinstance(page, Page):
+                # Not a struct page at all (a hook's bug; C could not express it): refused
+                # as validate_page_before_insert() refuses a page it cannot insert.
+                mm.warn(f"insert_pages: element {i} is {type(page).__name__}, not a page")
+                return -errno.EINVAL
             if i % 512 == 0:
                 _pte_alloc(mm)
             va = addr + i * PAGE_SIZE

@@ -22,7 +22,7 @@ from .config import DEFAULT, KernelConfig, running_config
 from .debug import events
 from .debug.fault_inject import FaultInjector
 from .debug.sanitizer import Sanitizer, default_enabled
-from .errors import DeadlockError, UseAfterFreeError, kerr
+from .errors import DeadlockError, KernelError, UseAfterFreeError, kerr
 from .flags import (
     DEFAULT_MAX_MAP_COUNT,
     DEFAULT_MMAP_MIN_ADDR,
@@ -41,6 +41,7 @@ from .flags import (
 )
 from .fork import dup_mmap
 from .fs import File, fput
+from .hooks import Deferred
 from .hugetlb import huge_page_size_for, hugetlb_file_setup
 from .locks import LockLeak, lockdep
 from .madvise import do_madvise
@@ -149,19 +150,37 @@ class MM(MmStruct):
         return None
 
     def _locked(self, what: str, fn: Callable[[], R]) -> R:
-        """Run ``fn`` under ``mmap_write_lock``; on any error release what it took."""
-        mark = lockdep.mark()
-        self.mmap_lock.down_write(what)
-        try:
+        """Run ``fn`` under ``mmap_write_lock``; on any error release what it took.
+
+        A hook that went wrong inside made the path take its error path
+        (:class:`~mmaplab.kernel.hooks.Deferred`); its report is raised here, on the way
+        out, in place of the plain errno the path raised (or after the path succeeded,
+        for ``open``/``close``, which cannot fail).
+        """
+        def locked() -> R:
             with running_config(self.config):
+                return fn()
+
+        return self._run(what, self.mmap_lock.down_write, locked)
+
+    def _run(self, what: str, lock: Callable[[str], None], fn: Callable[[], R]) -> R:
+        mark = lockdep.mark()
+        lock(what)
+        with Deferred() as deferred:
+            try:
                 ret = fn()
-        except BaseException as exc:
-            self._sys_exit(what, mark, exc)
-            raise
-        else:
-            self._sys_exit(what, mark, None)
-        finally:
-            lockdep.unwind(mark)
+            except BaseException as exc:
+                self._sys_exit(what, mark, exc)
+                if deferred.report is None or deferred.report is exc or isinstance(
+                        exc, (KeyboardInterrupt, SystemExit)):
+                    raise
+                # else: the path failed because a hook did; name the hook's problem below
+            else:
+                self._sys_exit(what, mark, None)
+            finally:
+                lockdep.unwind(mark)
+        if deferred.report is not None:
+            raise deferred.report
         return ret
 
     def _sys_exit(self, what: str, mark: int, failure: BaseException | None) -> None:
@@ -378,7 +397,17 @@ class MM(MmStruct):
                 raise
             child.mmap_lock.up_write()  # dup_mmap() ends with mmap_write_unlock(mm)
 
-        self._locked("dup_mmap", work)
+        try:
+            self._locked("dup_mmap", work)
+        except Exception:
+            # The fork is reported failed (e.g. a copy's ->open raised: open cannot fail, so
+            # dup_mmap() completed): nobody gets the child, so it must not keep references.
+            if child.map_count:
+                try:
+                    child.exit()
+                except KernelError:
+                    pass  # its close hooks misbehave too; the failure above says why
+            raise
         return child
 
     @_syscall
@@ -401,19 +430,8 @@ class MM(MmStruct):
                                  lambda: mm_populate(self, start, length, ignore_errors))
 
     def _read_locked(self, what: str, fn: Callable[[], R]) -> R:
-        """Run ``fn`` under ``mmap_read_lock``, reporting locks it leaves held."""
-        mark = lockdep.mark()
-        self.mmap_lock.down_read(what)
-        try:
-            ret = fn()
-        except BaseException as exc:
-            self._sys_exit(what, mark, exc)
-            raise
-        else:
-            self._sys_exit(what, mark, None)
-        finally:
-            lockdep.unwind(mark)
-        return ret
+        """Run ``fn`` under ``mmap_read_lock``, as :meth:`_locked` does under the write lock."""
+        return self._run(what, self.mmap_lock.down_read, fn)
 
     # -- inspection --------------------------------------------------------------
     def vmas(self) -> list[VmAreaStruct]:

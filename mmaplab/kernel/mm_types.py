@@ -62,7 +62,8 @@ __all__ = ["MmStruct", "AnonVma", "VmOperationsStruct", "VmAreaStruct", "VmAreaD
            "vma_desc_set_flags", "vma_desc_clear_flags", "vma_desc_test", "vma_desc_test_any",
            "vma_desc_test_all", "vma_desc_is_cow_mapping", "vma_desc_size", "vma_desc_pages",
            "vma_desc_set_flags_mask", "vma_desc_clear_flags_mask", "vma_desc_test_any_mask",
-           "vma_desc_test_all_mask", "desc_legacy_flags"]
+           "vma_desc_test_all_mask", "desc_legacy_flags", "HookVmArea", "HookMmapAction",
+           "HookVmFault", "check_mmap_action", "hooks_running"]
 
 _serial = itertools.count(1)
 
@@ -310,6 +311,42 @@ class FreedVmArea(VmAreaStruct):
         return f"<freed vma #{object.__getattribute__(self, 'nr')}>"
 
 
+#: The hooks running now, innermost last: whose write a :class:`HookViolation` names.
+hooks_running: list[str] = []
+
+
+def _hook_name() -> str:
+    return hooks_running[-1] if hooks_running else "a hook"
+
+
+def _refuse_write(kind: str, fields: dict[str, tuple[str, Callable[[Any], bool]]],
+                  attr: str, value: Any) -> None:
+    """Raise HookViolation unless ``value`` fits field ``attr`` of a ``kind``."""
+    check = fields.get(attr)
+    if check is None:
+        raise HookViolation(_hook_name(), f"{kind} has no field '{attr}'")
+    expected, ok = check
+    if not ok(value):
+        raise HookViolation(_hook_name(), f"{kind.split()[-1]}.{attr} must be {expected}, "
+                            f"not {_describe(value)}")
+
+
+class HookVmArea(VmAreaStruct):
+    """A VMA while a hook holds it: every write is type-checked, at the write.
+
+    ``mmaplab.kernel.hooks`` swaps the class of each VMA it passes to a hook to this
+    one for the duration of the call and back afterwards, so a wrong-typed write
+    (``vma.vm_ops = 42``, ``vma.vm_flags = "rw"``) raises a HookViolation naming the
+    field and the C type, while the model's own writes outside hooks cost nothing.
+    """
+
+    __slots__ = ()
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        _refuse_write("struct vm_area_struct vma", _VMA_FIELDS, attr, value)
+        object.__setattr__(self, attr, value)
+
+
 def vm_area_free(vma: VmAreaStruct, where: str) -> None:
     """``vm_area_free()``: the object becomes poisoned."""
     vma.freed_at = where
@@ -346,7 +383,9 @@ class MmapAction:
     ``map_kernel_nr_pages``/``map_kernel_pgoff`` are ``action->map_kernel.*``.  Only the
     fields of ``type`` mean anything (the others keep their zero values, as the union's
     other view would).  ``success_hook(vma) -> int`` runs after the action and
-    ``mapped``; ``error_hook(err) -> int`` may rewrite the error but not clear it.
+    ``mapped``; ``error_hook(err) -> int`` may rewrite the error and must not clear it
+    (one that returns 0 makes mmap report success for a mapping it removed, as in the
+    kernel: see ``mmap_action_finish()``).
     ``remap_pgprot`` is used exactly as captured (C5): the helpers capture
     ``desc->page_prot``; a hook that fills the action by hand leaves it zero.
     """
@@ -368,6 +407,24 @@ class MmapAction:
     success_hook: Callable[[VmAreaStruct], int | None] | None = None
     error_hook: Callable[[int], int] | None = None
     hide_from_rmap_until_complete: bool = False
+
+
+class HookMmapAction(MmapAction):
+    """A descriptor's ``mmap_action`` while its ``mmap_prepare`` hook runs: writes are
+    type-checked (a pfn, a size, a hook), as :class:`HookVmArea` does for VMAs."""
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        _refuse_write("struct mmap_action action", _ACTION_FIELDS, attr, value)
+        object.__setattr__(self, attr, value)
+
+
+def check_mmap_action(action: MmapAction) -> str:
+    """The first field of ``action`` holding a value of the wrong type, as a message ("")."""
+    for attr, (expected, ok) in _ACTION_FIELDS.items():
+        value = getattr(action, attr)
+        if not ok(value):
+            return f"action.{attr} must be {expected}, not {_describe(value)}"
+    return ""
 
 
 class VmAreaDesc:
@@ -397,6 +454,7 @@ class VmAreaDesc:
     _file: File | None
     _start: int
     _end: int
+    action: MmapAction
 
     def __init__(self, mm: MmStruct | None, file: File | None, start: int, end: int, pgoff: int,
                  vm_file: File | None, vma_flags: VmaFlags | VMFlag, page_prot: Pgprot) -> None:
@@ -413,7 +471,7 @@ class VmAreaDesc:
         self.page_prot = page_prot
         self.vm_ops: VmOperationsStruct | None = None
         self.private_data: Any = None
-        self.action = MmapAction()
+        object.__setattr__(self, "action", MmapAction())  # a fresh one needs no check
 
     def __setattr__(self, attr: str, value: Any) -> None:
         if attr in ("mm", "file", "start", "end"):
@@ -500,9 +558,81 @@ _DESC_FIELDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "vm_ops": ("a const struct vm_operations_struct * (VmOperationsStruct or None)",
                lambda v: v is None or isinstance(v, VmOperationsStruct)),
     "private_data": ("a void *", lambda v: True),
-    "action": ("a struct mmap_action (MmapAction)", lambda v: isinstance(v, MmapAction)),
+    "action": ("a struct mmap_action (MmapAction) whose fields have their C types",
+               lambda v: isinstance(v, MmapAction) and not check_mmap_action(v)),
     # not a kernel field: the model's name for the hook holding the descriptor
     "hook": ("a str", lambda v: isinstance(v, str)),
+}
+
+
+def _is_page_aligned(value: Any) -> bool:
+    return _is_ulong(value) and not value & ((1 << PAGE_SHIFT) - 1)
+
+
+def _is_ops(value: Any) -> bool:
+    return value is None or isinstance(value, VmOperationsStruct)
+
+
+def _is_mm(value: Any) -> bool:
+    return value is None or isinstance(value, MmStruct)
+
+
+def _is_hook(value: Any) -> bool:
+    return value is None or callable(value)
+
+
+def _is_pages(value: Any) -> bool:
+    # An array: a list of Page, or the C front end's view of a struct page * array
+    # (what each element is, insert_pages() checks as it maps it).
+    return (hasattr(value, "__getitem__") and hasattr(value, "__len__")
+            and not isinstance(value, (str, bytes, dict)))
+
+
+_ULONG = "an unsigned long (an int in 0..2**64-1)"
+
+#: What each field of a VMA holds in C (include/linux/mm_types.h), checked while a hook
+#: holds the VMA; the last four are the model's own bookkeeping.
+_VMA_FIELDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "vm_start": ("a page-aligned unsigned long", _is_page_aligned),
+    "vm_end": ("a page-aligned unsigned long", _is_page_aligned),
+    "vm_pgoff": ("a pgoff_t (an int in 0..2**64-1)", _is_ulong),
+    "vm_flags": ("a vm_flags_t (VMFlag, e.g. VMFlag.IO | VMFlag.PFNMAP)",
+                 lambda v: isinstance(v, VMFlag)),
+    "vm_page_prot": ("a pgprot_t (Pgprot)", lambda v: isinstance(v, Pgprot)),
+    "vm_file": ("a struct file * (File or None)", _is_file_or_none),
+    "vm_ops": ("a const struct vm_operations_struct * (VmOperationsStruct or None)", _is_ops),
+    "vm_private_data": ("a void *", lambda v: True),
+    "vm_mm": ("a struct mm_struct *", _is_mm),
+    "anon_vma": ("a struct anon_vma * (AnonVma or None)",
+                 lambda v: v is None or isinstance(v, AnonVma)),
+    "anon_vma_chain": ("a tuple of AnonVma", lambda v: isinstance(v, tuple)),
+    "serial": ("an int", lambda v: isinstance(v, int)),
+    "nr": ("an int", lambda v: isinstance(v, int)),
+    "detached": ("a bool", lambda v: isinstance(v, bool)),
+    "freed_at": ("a str", lambda v: isinstance(v, str)),
+    "null_vm_ops": ("a bool", lambda v: isinstance(v, bool)),
+}
+# A field added to the VMA later and not listed above is let through unchecked.
+for _slot in VmAreaStruct.__slots__:
+    _VMA_FIELDS.setdefault(_slot, ("any value", lambda v: True))
+
+#: What each field of ``struct mmap_action`` holds (v4 series), checked at a hook's write.
+_ACTION_FIELDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "type": ("an enum mmap_action_type (MmapActionType)",
+             lambda v: isinstance(v, MmapActionType)),
+    "remap_start": (_ULONG, _is_ulong),
+    "remap_start_pfn": ("an unsigned long pfn (an int in 0..2**64-1)", _is_ulong),
+    "remap_size": (_ULONG, _is_ulong),
+    "remap_pgprot": ("a pgprot_t (Pgprot or None)", lambda v: v is None or isinstance(v, Pgprot)),
+    "simple_ioremap_start_phys_addr": ("a phys_addr_t (an int in 0..2**64-1)", _is_ulong),
+    "simple_ioremap_size": (_ULONG, _is_ulong),
+    "map_kernel_start": (_ULONG, _is_ulong),
+    "map_kernel_pages": ("a struct page *[] (a list of Page)", _is_pages),
+    "map_kernel_nr_pages": (_ULONG, _is_ulong),
+    "map_kernel_pgoff": ("a pgoff_t (an int in 0..2**64-1)", _is_ulong),
+    "success_hook": ("a function or None", _is_hook),
+    "error_hook": ("a function or None", _is_hook),
+    "hide_from_rmap_until_complete": ("a bool", lambda v: isinstance(v, bool)),
 }
 
 
@@ -592,3 +722,27 @@ class VmFault:
     pgoff: int
     write: bool
     page: Page | None = None
+
+
+class HookVmFault(VmFault):
+    """A ``vm_fault`` while the fault handler runs: ``vmf.page`` must be a page."""
+
+    __slots__ = ()  # the same layout as VmFault, so the class can be swapped
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        _refuse_write("struct vm_fault vmf", _VMF_FIELDS, attr, value)
+        object.__setattr__(self, attr, value)
+
+
+def _is_page(value: Any) -> bool:
+    from .page_alloc import Page
+    return value is None or isinstance(value, Page)
+
+
+_VMF_FIELDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "vma": ("a struct vm_area_struct *", lambda v: isinstance(v, VmAreaStruct)),
+    "address": (_ULONG, _is_ulong),
+    "pgoff": ("a pgoff_t (an int in 0..2**64-1)", _is_ulong),
+    "write": ("a bool", lambda v: isinstance(v, bool)),
+    "page": ("a struct page * (Page or None)", _is_page),
+}

@@ -306,6 +306,13 @@ def mmap_action_finish(mm: MmStruct, vma: VmAreaStruct, action: MmapAction, err:
 
     With the 619eab23e1ce fix, compat callers get the error back without an
     unmap (their VMA was never inserted; the outer ->mmap path cleans up).
+
+    The error hook's result *is* the result (D6, v4 07/21 and 08/21): one that returns
+    0 makes this return 0 after the VMA was unmapped, and ``__mmap_region()`` then
+    reports success with the address of a mapping that no longer exists.  The kernel
+    only warns (a debug-build WARN) and documents it as the caller's bug: an error hook
+    may change the error, never clear it.  The model does the same, so such an mmap
+    "succeeds" with nothing mapped, and ``mm.warnings`` says why.
     """
     if not err:
         err = call_vma_mapped(mm, vma)
@@ -327,8 +334,8 @@ def mmap_action_finish(mm: MmStruct, vma: VmAreaStruct, action: MmapAction, err:
     if action.error_hook is not None:
         new = call_hook("mmap_action.error_hook", action.error_hook, err)
         if not new:
-            mm.warn("mmap_action error_hook cleared the error; the caller must not do that")
-        else:
-            err = new
+            mm.warn(f"mmap_action error_hook turned {err} into 0: mmap will report success "
+                    f"for {start:#x}-{end:#x}, which it has just unmapped (a caller bug)")
+        err = new
     return err
 
