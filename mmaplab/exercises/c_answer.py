@@ -9,8 +9,10 @@ misconceptions.  Where the Python answer takes the device as ``self`` first, the
 function takes one argument less and reads the device through the globals and helpers
 the header declares: it is bound to that device (``mmaplab.kernel_c.method``).
 
-The reference solutions and the catalogued wrong answers in C live next to this module
-(``c/NN_slug/reference.c``, ``c/NN_slug/<misconception>.c``).
+The reference solutions and the catalogued wrong answers in C live next to this module:
+``c/NN_slug/reference.c``, and each wrong answer as the change it makes to the reference,
+``c/NN_slug/wrong/<misconception>.patch`` (a unified diff, applied by :mod:`._patch`), so
+every line of C is written once.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 from ..kernel_c import CError, CProgram, compile_c
 from ._catalogue import get
+from ._patch import apply_patch
 
 __all__ = ["answer_from_c", "verify_c", "check_c", "c_sources", "c_exercises",
            "render_c_result"]
@@ -134,8 +137,16 @@ def c_exercises() -> list[str]:
 
 
 def c_sources(nn: str) -> dict[str, str]:
-    """``{"reference": C, <misconception id>: C, ...}`` for exercise ``nn``."""
+    """``{"reference": C, <misconception id>: C, ...}`` for exercise ``nn``: the reference,
+    and each wrong answer as its patch applied to the reference."""
     root = resources.files(__package__).joinpath("c")
     (folder,) = [p for p in root.iterdir() if p.is_dir() and p.name.startswith(nn + "_")]
-    return {p.name[:-2]: p.read_text() for p in sorted(folder.iterdir(), key=lambda p: p.name)
-            if p.name.endswith(".c")}
+    ref = folder.joinpath("reference.c").read_text()
+    out = {"reference": ref}
+    wrong = folder.joinpath("wrong")
+    if wrong.is_dir():
+        for p in sorted(wrong.iterdir(), key=lambda p: p.name):
+            if p.name.endswith(".patch"):
+                name = p.name[:-len(".patch")]
+                out[name] = apply_patch(ref, p.read_text(), f"{folder.name}/wrong/{p.name}")
+    return out
