@@ -58,6 +58,12 @@ class Driver:
         """Driver-private state worth comparing (refcounts, counters, ...), JSON-like."""
         return {}
 
+    def kconfig(self) -> frozenset[str]:
+        """The ``CONFIG_*`` options of the kernel this device runs on, as far as a driver
+        tests them (``#ifdef CONFIG_MMU``): a C hook is compiled for them.  The model's
+        kernel is x86-64 with an MMU; a device that models another build says so."""
+        return frozenset({"CONFIG_MMU"})
+
 
 class CharDevice(Driver):
     """A made-up but kernel-shaped character device of a concept kit (exercises 01-04).

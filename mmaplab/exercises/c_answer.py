@@ -17,17 +17,18 @@ every line of C is written once.
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 from importlib import resources
 from typing import Any
 
-from ..kernel_c import CError, CProgram, compile_c
+from ..kernel_c import DEFAULT_CONFIG, CError, CProgram, compile_c
 from ._catalogue import get
 from ._patch import apply_patch
 
-__all__ = ["answer_from_c", "verify_c", "check_c", "c_sources", "c_exercises",
-           "render_c_result"]
+__all__ = ["CAnswer", "answer_from_c", "verify_c", "check_c", "c_sources", "c_exercises",
+           "render_c_result", "exercise_configs"]
 
 
 def exercise_helpers(nn: str) -> dict[str, Any]:
@@ -41,29 +42,81 @@ def exercise_helpers(nn: str) -> dict[str, Any]:
     return {}
 
 
-def _callable(prog: CProgram, name: str) -> Any:
+class CAnswer:
+    """A C answer compiled once for each kernel configuration its exercise's devices run
+    (:meth:`~mmaplab.drivers.base.Driver.kconfig`: mtdchar's ``!CONFIG_MMU`` case
+    builds the other branch of ``#ifdef CONFIG_MMU``), as Kbuild would build it for each.
+
+    A compile error in any configuration is a compile error of the answer.
+    """
+
+    def __init__(self, nn: str, source: str, filename: str = "answer.c") -> None:
+        helpers = exercise_helpers(nn)
+        self.programs = {cfg: compile_c(source, filename, helpers, cfg)
+                         for cfg in exercise_configs(nn)}
+        #: The program for the model's default kernel: what names and objects come from.
+        self.prog = self.programs.get(DEFAULT_CONFIG) or next(iter(self.programs.values()))
+
+    @classmethod
+    def of(cls, prog: CProgram) -> CAnswer:
+        """One program, for every device (a cell compiled for no exercise)."""
+        self = cls.__new__(cls)
+        self.programs = {prog.config: prog}
+        self.prog = prog
+        return self
+
+    def for_device(self, dev: Any) -> CProgram:
+        """The program built for ``dev``'s kernel configuration."""
+        kconfig = getattr(dev, "kconfig", None)
+        cfg = frozenset(kconfig()) if callable(kconfig) else DEFAULT_CONFIG
+        prog = self.programs.get(cfg)
+        if prog is None and len(self.programs) == 1:
+            return self.prog
+        if prog is None:
+            raise CError(self.prog.prog.where(None), "no build of the C for the device's "
+                         f"configuration {sorted(cfg)}")
+        return prog
+
+
+@functools.cache
+def exercise_configs(nn: str) -> tuple[frozenset[str], ...]:
+    """The kernel configurations exercise ``nn``'s devices run (the default first)."""
+    ex = get(nn)
+    ref = ex.extra.get("reference_args")
+    found = [DEFAULT_CONFIG]
+    if ref is not None:
+        for case in ex.cases(*ref()):
+            kconfig = getattr(case.reference(), "kconfig", None)
+            cfg = frozenset(kconfig()) if callable(kconfig) else DEFAULT_CONFIG
+            if cfg not in found:
+                found.append(cfg)
+    return tuple(found)
+
+
+def c_callable(answer: CAnswer, name: str) -> Any:
     """``name`` as the check expects it: one callable that binds the C to ``self`` when
     the check passes the device first, and runs it unbound otherwise."""
-    sym = prog.prog.funcs[name]
+    sym = answer.prog.prog.funcs[name]
     nparams = len(sym.type.params)
 
     def call(*args: Any) -> Any:
         if len(args) == nparams + 1:
-            return prog.bind(args[0]).function(name)(*args[1:])
-        return prog.bind().function(name)(*args)
+            return answer.for_device(args[0]).bind(args[0]).function(name)(*args[1:])
+        return answer.prog.bind().function(name)(*args)
 
     call.__name__ = call.__qualname__ = name
     return call
 
 
-def answer_from_c(nn: str, prog: CProgram) -> tuple[Any, ...]:
+def answer_from_c(nn: str, answer: CAnswer) -> tuple[Any, ...]:
     """The answer values exercise ``nn`` checks, taken from the compiled C."""
     ex = get(nn)
+    prog = answer.prog
     out = []
     for name in ex.answer_names:
         fn = prog.prog.funcs.get(name)
         if fn is not None and fn.body is not None:
-            out.append(_callable(prog, name))
+            out.append(c_callable(answer, name))
         elif name in prog.prog.vars and not prog.prog.vars[name].extern:
             out.append(getattr(prog.bind().store, name))
         else:
@@ -77,8 +130,7 @@ def verify_c(nn: str, source: str, filename: str = "answer.c") -> tuple[int, Any
     from . import verify
 
     try:
-        prog = compile_c(source, filename, exercise_helpers(nn))
-        answer = answer_from_c(nn, prog)
+        answer = answer_from_c(nn, CAnswer(nn, source, filename))
     except CError as exc:
         return 0, None, str(exc)
     n, failure = verify(nn, *answer)

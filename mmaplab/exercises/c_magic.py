@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..kernel_c import CError, compile_c
-from .c_answer import _callable, answer_from_c, check_c, exercise_helpers, render_c_result
+from .c_answer import CAnswer, answer_from_c, c_callable, check_c, render_c_result
 
 __all__ = ["kernel_c", "load_ipython_extension"]
 
@@ -33,14 +33,14 @@ def kernel_c(line: str, cell: str, namespace: dict[str, Any] | None = None) -> b
     """The cell magic: compile ``cell``; with an exercise number in ``line``, check it."""
     nn = line.strip()
     try:
-        prog = compile_c(cell, CELL_FILE, exercise_helpers(nn) if nn else None)
         if nn:
-            names = answer_from_c(nn, prog)
+            names = answer_from_c(nn, CAnswer(nn, cell, CELL_FILE))
             from ._catalogue import get
 
             defined = dict(zip(get(nn).answer_names, names, strict=True))
         else:
-            defined = {name: _callable(prog, name) for name in prog.functions}
+            answer = CAnswer.of(compile_c(cell, CELL_FILE))
+            defined = {name: c_callable(answer, name) for name in answer.prog.functions}
     except CError as exc:
         if nn:
             print(render_c_result(nn, 0, None, str(exc)))

@@ -27,10 +27,16 @@ from typing import Any
 
 from .bindings import constants, dmesg
 from .errors import CCompileError, CError, COops, CRuntimeError, Where
-from .preprocess import preprocess, strip_comments
+from .preprocess import Macro, preprocess, strip_comments
 
 __all__ = ["compile_c", "CProgram", "CCompileError", "CError", "COops", "CRuntimeError",
-           "header_text", "dmesg", "method", "SUBSET"]
+           "header_text", "dmesg", "method", "SUBSET", "DEFAULT_CONFIG"]
+
+#: The kernel configuration a hook is compiled for unless told otherwise: the model's
+#: x86-64 kernel has an MMU.  Each name is ``#define``\ d to 1 before the answer, as
+#: Kbuild's autoconf.h does, so ``#ifdef CONFIG_MMU`` picks the branch the device's
+#: kernel would build (:meth:`mmaplab.drivers.base.Driver.kconfig`).
+DEFAULT_CONFIG: frozenset[str] = frozenset({"CONFIG_MMU"})
 
 SUBSET = """\
 Supported: declarations with initialisers (scalars, pointers, structures with designated
@@ -115,11 +121,14 @@ class CProgram:
     """A compiled C translation unit; :meth:`bind` it to a device to run it."""
 
     def __init__(self, source: str, filename: str = "answer.c",
-                 helpers: dict[str, Callable[..., Any]] | None = None) -> None:
+                 helpers: dict[str, Callable[..., Any]] | None = None,
+                 config: frozenset[str] = DEFAULT_CONFIG) -> None:
         self.source = source
         self.filename = filename
+        self.config = frozenset(config)
         macros, base, prelude = _header()
-        text, _ = preprocess(source, filename, macros)
+        kconfig = {name: Macro(name, ["1"]) for name in sorted(self.config)}
+        text, _ = preprocess(source, filename, {**macros, **kconfig})
         ast = _parse(prelude + text, filename)
         self.prog = base.derive(filename, strip_comments(source).split("\n"))
         self.prog.macro_names = {n for n, m in macros.items() if m.params is None}
@@ -178,13 +187,15 @@ def _parse(text: str, filename: str) -> Any:
 
 
 def compile_c(source: str, filename: str = "answer.c",
-              helpers: dict[str, Callable[..., Any]] | None = None) -> CProgram:
+              helpers: dict[str, Callable[..., Any]] | None = None,
+              config: frozenset[str] = DEFAULT_CONFIG) -> CProgram:
     """Preprocess, parse and type-check ``source``; :class:`CCompileError` at its line.
 
     ``helpers``: Python implementations of functions the header declares for a device
-    that has no driver model of its own (an exercise's made-up device).
+    that has no driver model of its own (an exercise's made-up device).  ``config``:
+    the ``CONFIG_*`` options defined for the answer (:data:`DEFAULT_CONFIG`).
     """
-    return CProgram(source, filename, helpers)
+    return CProgram(source, filename, helpers, config)
 
 
 def method(prog: CProgram, name: str) -> Callable[..., Any]:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..drivers.hv_vmbus import model as hv_vmbus
+from ..drivers.mtdchar import model as mtdchar
 from ..drivers.uio import model as uio
 from ..kernel import memory, pgtable
 from ..kernel import mm_types as mt
@@ -61,6 +62,8 @@ def constants() -> str:
     states = ", ".join(f"{s.name} = {int(s)}" for s in hv_vmbus.VmbusChannelState)
     out.append(f"enum vmbus_channel_state {{ {states} }};")
     out.append(f"#define MAX_UIO_MAPS {uio.MAX_UIO_MAPS}")
+    for name in ("MTD_RAM", "MTD_ROM", "MTD_NORFLASH"):
+        out.append(f"#define {name} {getattr(mtdchar, name)}")
     for name in ("NONE", "PHYS", "LOGICAL", "VIRTUAL", "IOVA", "DMA_COHERENT"):
         out.append(f"#define UIO_MEM_{name} {getattr(uio, 'UIO_MEM_' + name)}")
     return "\n".join(out) + "\n"

@@ -15,6 +15,19 @@ struct hpet_dev {
 };
 extern bool hpet_mmap_enabled;		/* the boot option hpet_mmap= */
 
+/* drivers/mtd/mtdchar.c, include/linux/mtd/mtd.h, map.h (MTD_RAM... are generated) */
+struct map_info {
+	resource_size_t phys;		/* the chip's physical window */
+};
+struct mtd_info {
+	u_char type;			/* MTD_RAM, MTD_ROM, MTD_NORFLASH, ... */
+	uint64_t size;
+	void *priv;			/* a map-based chip: its struct map_info */
+};
+struct mtd_file_info {			/* what mtdchar_open() leaves in private_data */
+	struct mtd_info *mtd;
+};
+
 /* include/linux/uio_driver.h */
 struct uio_mem {
 	const char *name;

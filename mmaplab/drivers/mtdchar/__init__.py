@@ -9,6 +9,7 @@ from .model import (
     MTD_NORFLASH,
     MTD_RAM,
     MTD_ROM,
+    MapInfo,
     MtdcharDriver,
     MtdInfo,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "MTD_RAM",
     "MTD_ROM",
     "MTD_NORFLASH",
+    "MapInfo",
     "MtdInfo",
     "MtdcharDriver",
     "RW",

@@ -37,12 +37,20 @@ MTD_RAM, MTD_ROM, MTD_NORFLASH = 1, 2, 3
 
 
 @dataclass
+class MapInfo:
+    """``struct map_info`` (include/linux/mtd/map.h): the chip's physical window."""
+
+    phys: int
+
+
+@dataclass
 class MtdInfo:
-    """``struct mtd_info`` (+ its ``map_info``'s ``phys`` the dead branch would have used)."""
+    """``struct mtd_info``: ``type``, ``size``, and ``priv``, the ``map_info`` of a
+    map-based chip (the window the dead MTD_RAM/ROM branch would have mapped)."""
 
     type: int
     size: int
-    map_phys: int
+    priv: MapInfo
 
 
 class MtdcharDriver(Driver):
@@ -54,7 +62,7 @@ class MtdcharDriver(Driver):
                  mtd_type: int = MTD_RAM) -> None:
         super().__init__(variant)
         self.mmu = mmu
-        self.mtd = MtdInfo(mtd_type, 4 * PAGE_SIZE, 0xA000_0000)
+        self.mtd = MtdInfo(mtd_type, 4 * PAGE_SIZE, MapInfo(0xA000_0000))
         self.inode = Inode("/dev/mtd0", 0, dev=(MTD_CHAR_MAJOR, 0))
         if variant == "legacy":
             self.fops = FileOperations(name="mtd_fops", mmap=self.mtdchar_mmap)
@@ -62,11 +70,15 @@ class MtdcharDriver(Driver):
             self.fops = FileOperations(name="mtd_fops", mmap_prepare=self.mtdchar_mmap_prepare)
 
     def open(self, mode: FMode = FMode.READ | FMode.WRITE) -> File:
-        """``mtdchar_open()``: ``private_data`` is the ``mtd_file_info`` (here the driver)."""
+        """``mtdchar_open()``: ``private_data`` is the ``mtd_file_info`` (here the driver,
+        whose ``mtd`` is ``mfi->mtd``)."""
         return File(self.inode, self.fops, mode, private_data=self)
 
     def observe(self) -> dict[str, Any]:
         return {"mmu": self.mmu}
+
+    def kconfig(self) -> frozenset[str]:
+        return super().kconfig() if self.mmu else super().kconfig() - {"CONFIG_MMU"}
 
     # -- legacy ---------------------------------------------------------------------------
     def mtdchar_mmap(self, file: File, vma: VmAreaStruct) -> int:

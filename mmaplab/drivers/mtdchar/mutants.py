@@ -27,7 +27,7 @@ def _revived_ram_branch(self: MtdcharDriver, desc: VmAreaDesc) -> int:
     if not self.mmu:
         return _shared_only(desc)
     if self.mtd.type in (MTD_RAM, MTD_ROM):  # the `if (0 && ...)` branch, made live
-        mmap_action_simple_ioremap(desc, self.mtd.map_phys, self.mtd.size)
+        mmap_action_simple_ioremap(desc, self.mtd.priv.phys, self.mtd.size)
         return 0
     return -errno.ENODEV
 

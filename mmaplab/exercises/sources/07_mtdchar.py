@@ -29,7 +29,7 @@
 #
 # The device state is the driver model `MtdcharDriver` (`mmaplab/drivers/mtdchar/model.py`):
 # `self.mmu` (`True` for an MMU kernel, standing for `#ifdef CONFIG_MMU`), `self.mtd`
-# (`type`, `size`, `map_phys`). The flag test on a descriptor is
+# (`type`, `size`, `priv`, whose `phys` is the chip's window). The flag test on a descriptor is
 # `vma_desc_test(desc, VMA_SHARED_BIT)`.
 
 
@@ -92,7 +92,7 @@ def mtdchar_mmap_prepare(self, desc):
 def mtdchar_mmap_prepare(self, desc):
     # TODO: what does mtdchar_mmap() really do on each configuration?
     if self.mtd.type in (MTD_RAM, MTD_ROM):
-        mmap_action_simple_ioremap(desc, self.mtd.map_phys, self.mtd.size)
+        mmap_action_simple_ioremap(desc, self.mtd.priv.phys, self.mtd.size)
         return 0
     return -errno.ENODEV
 ### END STUB
