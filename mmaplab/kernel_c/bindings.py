@@ -50,7 +50,8 @@ def constants() -> str:
     out = [f"#define PAGE_SHIFT {PAGE_SHIFT}", f"#define PAGE_SIZE {PAGE_SIZE}UL",
            f"#define PAGE_MASK (~(PAGE_SIZE - 1))  /* {PAGE_MASK & (2**64 - 1):#x} */",
            "#define GFP_KERNEL 0xcc0U", "#define VM_NONE 0UL"]
-    for name in sorted(errno.errorcode.values()):
+    # Every name, aliases included (errorcode keeps one per number: ENOTSUP, not EOPNOTSUPP).
+    for name in sorted(n for n in dir(errno) if n.startswith("E") and n.isupper()):
         out.append(f"#define {name} {getattr(errno, name)}")
     for flag in VMFlag:
         if flag.name and flag.value:
@@ -157,6 +158,11 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "page_address": uio.page_address,
     "virt_to_phys": uio.virt_to_phys,
     "pfn_to_page": pfn_to_page,
+    # drivers/base/power/runtime.c: the model's struct device carries the PM state
+    "pm_runtime_get_sync": lambda dev: dev.pm_runtime_get_sync(),
+    "pm_runtime_get": lambda dev: dev.pm_runtime_get(),
+    "pm_runtime_put_autosuspend": lambda dev: dev.pm_runtime_put_autosuspend(),
+    "pm_runtime_mark_last_busy": lambda dev: None,
 }
 
 

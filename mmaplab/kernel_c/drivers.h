@@ -28,6 +28,35 @@ struct mtd_file_info {			/* what mtdchar_open() leaves in private_data */
 	struct mtd_info *mtd;
 };
 
+/* drivers/hwtracing/stm/stm.h, include/linux/stm.h, include/linux/pm_runtime.h */
+struct device {				/* its runtime-PM state lives in the model */
+	const char *init_name;
+};
+int pm_runtime_get_sync(struct device *dev);
+int pm_runtime_get(struct device *dev);
+int pm_runtime_put_autosuspend(struct device *dev);
+void pm_runtime_mark_last_busy(struct device *dev);
+struct stm_data {
+	unsigned int sw_mmiosz;
+	phys_addr_t (*mmio_addr)(struct stm_data *data, unsigned int master,
+				 unsigned int channel, unsigned int nr_chans);
+};
+struct stm_device {
+	struct device dev;
+	struct stm_data *data;
+};
+struct stm_output {
+	unsigned int master;
+	unsigned int channel;
+	unsigned int nr_chans;
+};
+struct stm_file {			/* what stm_char_open() leaves in private_data */
+	struct stm_device *stm;
+	struct stm_output output;
+};
+void stm_mmap_open(struct vm_area_struct *vma);		/* given: pm_runtime_get() */
+void stm_mmap_close(struct vm_area_struct *vma);	/* given: put_autosuspend() */
+
 /* include/linux/uio_driver.h */
 struct uio_mem {
 	const char *name;

@@ -21,15 +21,15 @@ def test_stm_rejections_and_pm_count(variant: str) -> None:
     assert try_mmap(stm.StmDriver(variant, nr_chans=0), pages, RW)[1] == -errno.EINVAL
     drv = stm.StmDriver(variant)
     mm, addr = try_mmap(drv, pages, RW)
-    assert addr == WINDOW and drv.stm.usage_count == 1
+    assert addr == WINDOW and drv.stm.dev.usage_count == 1
     assert mm.fault(WINDOW).pfn == stm.SW_MMIO_BASE >> 12
     mm.munmap(WINDOW + PAGE_SIZE, PAGE_SIZE)  # split: open +1, close -1
-    assert drv.stm.usage_count == 1
+    assert drv.stm.dev.usage_count == 1
     child = mm.fork()
-    assert drv.stm.usage_count == 2
+    assert drv.stm.dev.usage_count == 2
     child.exit()
     mm.exit()
-    assert (drv.stm.usage_count, drv.stm.underflows) == (0, 0)
+    assert (drv.stm.dev.usage_count, drv.stm.dev.underflows) == (0, 0)
 
 
 def test_stm_pm_underflow_is_a_defect_of_the_conversion_not_an_intention() -> None:

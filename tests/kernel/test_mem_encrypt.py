@@ -127,11 +127,11 @@ def test_stm_runtime_pm_state_and_underflow() -> None:
     mm = MM()
     pages = 2
     addr = mm.mmap(None, pages * P, PROT_READ | PROT_WRITE, MAP_SHARED, drv.open())
-    assert drv.stm.usage_count == 1 and drv.stm.runtime_status == "active"
+    assert drv.stm.dev.usage_count == 1 and drv.stm.dev.runtime_status == "active"
     mm.munmap(addr, pages * P)
-    assert drv.stm.usage_count == 0 and drv.stm.runtime_status == "suspended"
-    drv.stm.pm_runtime_put_autosuspend()
-    assert drv.stm.underflows == 1 and drv.stm.usage_count == 0
+    assert drv.stm.dev.usage_count == 0 and drv.stm.dev.runtime_status == "suspended"
+    drv.stm.dev.pm_runtime_put_autosuspend()
+    assert drv.stm.dev.underflows == 1 and drv.stm.dev.usage_count == 0
 
 
 def test_second_hpet_block() -> None:

@@ -10,9 +10,11 @@ from .model import (
     STM_MAJOR,
     SW_MMIO_BASE,
     SW_MMIOSZ,
+    Device,
     StmData,
     StmDevice,
     StmDriver,
+    StmFile,
     StmOutput,
 )
 from .mutants import MUTANTS, POLICY
@@ -30,6 +32,8 @@ __all__ = [
     "NR_CHANS",
     "CHANNELS_PER_MASTER",
     "STM_MAJOR",
+    "Device",
+    "StmFile",
     "StmOutput",
     "StmData",
     "StmDevice",

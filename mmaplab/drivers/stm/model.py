@@ -77,11 +77,19 @@ class StmData:
     sw_mmiosz: int
 
 
-class StmDevice:
-    """``struct stm_device``: ``data`` plus the runtime-PM state of ``stm->dev``."""
+@dataclass
+class StmFile:
+    """``struct stm_file``: what ``stm_char_open()`` leaves in ``file->private_data``."""
 
-    def __init__(self, data: StmData) -> None:
-        self.data = data
+    stm: StmDevice
+    output: StmOutput
+
+
+class Device:
+    """``struct device``, as far as runtime PM goes (``dev->power``,
+    drivers/base/power/runtime.c): the usage count and the status it drives."""
+
+    def __init__(self) -> None:
         #: ``dev->power.usage_count``.
         self.usage_count = 0
         #: "Runtime PM usage count underflow!" warnings.
@@ -90,26 +98,37 @@ class StmDevice:
         #: modelled as immediate once the count is back at zero).
         self.runtime_status = "suspended"
 
-    # drivers/base/power/runtime.c, as far as the usage count goes
-    def pm_runtime_get_sync(self) -> None:
-        """``pm_runtime_get_sync()``: +1 and resume now."""
+    def pm_runtime_get_sync(self) -> int:
+        """``pm_runtime_get_sync()``: +1 and resume now; 1 if it was already active."""
+        was_active = self.runtime_status == "active"
         self.usage_count += 1
         self.runtime_status = "active"
+        return int(was_active)
 
-    def pm_runtime_get(self) -> None:
-        """``pm_runtime_get()``: +1, resume asynchronously."""
+    def pm_runtime_get(self) -> int:
+        """``pm_runtime_get()``: +1, resume asynchronously (0: the resume is queued)."""
         self.usage_count += 1
         self.runtime_status = "active"
+        return 0
 
-    def pm_runtime_put_autosuspend(self) -> None:
+    def pm_runtime_put_autosuspend(self) -> int:
         """``pm_runtime_put_autosuspend()`` → ``rpm_drop_usage_count()``: -1, but a put at
-        zero warns and restores the count."""
+        zero warns and restores the count (-EINVAL, as the kernel returns)."""
         if self.usage_count == 0:
             self.underflows += 1
-            return
+            return -errno.EINVAL
         self.usage_count -= 1
         if self.usage_count == 0:
             self.runtime_status = "suspended"
+        return 0
+
+
+class StmDevice:
+    """``struct stm_device``: ``data`` and ``dev`` (whose runtime PM the mappings hold)."""
+
+    def __init__(self, data: StmData) -> None:
+        self.data = data
+        self.dev = Device()
 
 
 def _intel_th_mmio_addr(data: StmData, master: int, channel: int, nr_chans: int) -> int:
@@ -154,18 +173,19 @@ class StmDriver(Driver):
 
     def open(self, mode: FMode = FMode.READ | FMode.WRITE) -> File:
         """``stm_char_open()`` + the policy assignment (``STP_POLICY_ID_SET``)."""
-        return File(self.inode, self.fops, mode,
-                    private_data=StmOutput(self.master, self.channel, self.nr_chans))
+        output = StmOutput(self.master, self.channel, self.nr_chans)
+        return File(self.inode, self.fops, mode, private_data=StmFile(self.stm, output))
 
     def observe(self) -> dict[str, Any]:
-        return {"pm_usage": self.stm.usage_count, "pm_underflows": self.stm.underflows}
+        dev = self.stm.dev
+        return {"pm_usage": dev.usage_count, "pm_underflows": dev.underflows}
 
 
     # -- legacy ------------------------------------------------------------------------------
     def stm_char_mmap(self, file: File, vma: VmAreaStruct) -> int:
         """``stm_char_mmap()`` (pre-series)."""
         stm = self.stm
-        output: StmOutput = file.private_data
+        output = file.private_data.output
         if stm.data.mmio_addr is None:
             return -errno.EOPNOTSUPP
         if vma.vm_pgoff:
@@ -176,7 +196,7 @@ class StmDriver(Driver):
         phys = stm.data.mmio_addr(stm.data, output.master, output.channel, output.nr_chans)
         if not phys:
             return -errno.EINVAL
-        stm.pm_runtime_get_sync()
+        stm.dev.pm_runtime_get_sync()
         vma.vm_page_prot = pgprot_noncached(vma.vm_page_prot)
         vma.vm_flags |= VMFlag.IO | VMFlag.DONTEXPAND | VMFlag.DONTDUMP
         vma.vm_ops = self.vm_ops
@@ -188,7 +208,7 @@ class StmDriver(Driver):
         """``stm_char_mmap_prepare()`` (v4 15/21): checks, no PM get, simple_ioremap."""
         assert desc.file is not None
         stm = self.stm
-        output: StmOutput = desc.file.private_data
+        output = desc.file.private_data.output
         if stm.data.mmio_addr is None:
             return -errno.EOPNOTSUPP
         if desc.pgoff:
@@ -215,14 +235,14 @@ class StmDriver(Driver):
     def stm_mmap_mapped(self, start: int, end: int, pgoff: int, file: File,
                         vm_private_data: Ref) -> int:
         """``stm_mmap_mapped()`` (v4 15/21): ``pm_runtime_get_sync(&stm->dev)``."""
-        self.stm.pm_runtime_get_sync()
+        self.stm.dev.pm_runtime_get_sync()
         return 0
 
     # -- stm_mmap_vmops ----------------------------------------------------------------------
     def stm_mmap_open(self, vma: VmAreaStruct) -> None:
         """``stm_mmap_open()``: ``pm_runtime_get()``."""
-        self.stm.pm_runtime_get()
+        self.stm.dev.pm_runtime_get()
 
     def stm_mmap_close(self, vma: VmAreaStruct) -> None:
         """``stm_mmap_close()``: ``pm_runtime_mark_last_busy()`` + ``put_autosuspend``."""
-        self.stm.pm_runtime_put_autosuspend()
+        self.stm.dev.pm_runtime_put_autosuspend()

@@ -21,7 +21,7 @@ from ...kernel.mmap_action import mmap_action_simple_ioremap
 from ...kernel.pgtable import pgprot_noncached
 from ...kernel.vma_flags import VMA_DONTDUMP_BIT, VMA_DONTEXPAND_BIT, VMA_IO_BIT
 from ..base import Mutant, answer_mutant
-from .model import StmDriver, StmOutput, _zero_mmio_addr
+from .model import StmDriver, StmFile, StmOutput, _zero_mmio_addr
 
 __all__ = ["MUTANTS", "POLICY"]
 
@@ -31,9 +31,9 @@ POLICY: dict[str, Any] = {"master": 1, "channel": 64}
 
 def _output(desc: VmAreaDesc) -> StmOutput:
     assert desc.file is not None
-    out = desc.file.private_data
-    assert isinstance(out, StmOutput)
-    return out
+    stmf = desc.file.private_data
+    assert isinstance(stmf, StmFile)
+    return stmf.output
 
 
 def _prepare(self: StmDriver, desc: VmAreaDesc, *, size_check: bool = True,
@@ -71,7 +71,7 @@ def _pm_get_in_prepare(self: StmDriver, desc: VmAreaDesc) -> int:
     err = _prepare(self, desc, vm_ops=VmOperationsStruct(
         name="stm_mmap_vmops", open=self.stm_mmap_open, close=self.stm_mmap_close))
     if not err:
-        self.stm.pm_runtime_get_sync()  # as the legacy hook did
+        self.stm.dev.pm_runtime_get_sync()  # as the legacy hook did
     return err
 
 

@@ -32,8 +32,10 @@
 #
 # * `self.stm` — the `stm_device`: `stm.data.mmio_addr` (a callback
 #   `mmio_addr(data, master, channel, nr_chans) -> phys`, or `None` when the hardware has no
-#   MMIO channels), `stm.data.sw_mmiosz`, and the PM calls `stm.pm_runtime_get_sync()`;
-# * `file.private_data` — the `stm_output` (`master`, `channel`, `nr_chans`);
+#   MMIO channels), `stm.data.sw_mmiosz`, and `stm.dev`, whose runtime-PM calls are
+#   `stm.dev.pm_runtime_get_sync()`;
+# * `file.private_data` — the `stm_file`: `stmf.stm`, and `stmf.output`, the policy's
+#   `stm_output` (`master`, `channel`, `nr_chans`);
 # * `self.vm_ops` — `stm_mmap_vmops`, already built with `open`, `close` and
 #   `mapped=self.stm_mmap_mapped`; `pgprot_noncached(prot)` is the kernel's function.
 
@@ -105,7 +107,7 @@ from mmaplab.kernel.mmap_action import mmap_action_simple_ioremap
 ### BEGIN SOLUTION
 def stm_char_mmap_prepare(self, desc):
     stm = self.stm
-    output = desc.file.private_data
+    output = desc.file.private_data.output
     if stm.data.mmio_addr is None:
         return -errno.EOPNOTSUPP
     if desc.pgoff:
@@ -124,13 +126,13 @@ def stm_char_mmap_prepare(self, desc):
 
 
 def stm_mmap_mapped(self, start, end, pgoff, file, vm_private_data):
-    self.stm.pm_runtime_get_sync()
+    self.stm.dev.pm_runtime_get_sync()
     return 0
 ### END SOLUTION
 ### BEGIN STUB
 def stm_char_mmap_prepare(self, desc):
     stm = self.stm
-    output = desc.file.private_data
+    output = desc.file.private_data.output
     # TODO: the checks of stm_char_mmap(), page_prot, flags, vm_ops, the action
     return -errno.EOPNOTSUPP
 
