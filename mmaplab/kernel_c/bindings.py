@@ -19,6 +19,7 @@ from ..drivers.hv_vmbus import model as hv_vmbus
 from ..drivers.mtdchar import model as mtdchar
 from ..drivers.uio import model as uio
 from ..kernel import memory, pgtable
+from ..kernel.filemap import filemap_fault
 from ..kernel import mm_types as mt
 from ..kernel import mmap_action as act
 from ..kernel.flags import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, VMFlag
@@ -158,6 +159,7 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "page_address": uio.page_address,
     "virt_to_phys": uio.virt_to_phys,
     "pfn_to_page": pfn_to_page,
+    "filemap_fault": filemap_fault,
     # drivers/base/power/runtime.c: the model's struct device carries the PM state
     "pm_runtime_get_sync": lambda dev: dev.pm_runtime_get_sync(),
     "pm_runtime_get": lambda dev: dev.pm_runtime_get(),

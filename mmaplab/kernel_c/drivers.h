@@ -57,6 +57,15 @@ struct stm_file {			/* what stm_char_open() leaves in private_data */
 void stm_mmap_open(struct vm_area_struct *vma);		/* given: pm_runtime_get() */
 void stm_mmap_close(struct vm_area_struct *vma);	/* given: put_autosuspend() */
 
+/* fs/afs/internal.h, fs/afs/file.c; the model's address space decides read_folio */
+struct afs_vnode;
+struct afs_vnode *AFS_FS_I(struct inode *inode);
+void afs_add_open_mmap(struct afs_vnode *vnode);
+void afs_drop_open_mmap(struct afs_vnode *vnode);
+void afs_vm_open(struct vm_area_struct *vma);		/* given: one more mapping */
+void afs_vm_close(struct vm_area_struct *vma);		/* given: one fewer */
+int generic_file_mmap_prepare(struct vm_area_desc *desc);	/* mm/filemap.c */
+
 /* include/linux/uio_driver.h */
 struct uio_mem {
 	const char *name;

@@ -213,6 +213,9 @@ void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags);
 unsigned long vma_pages(const struct vm_area_struct *vma);
 int compat_vma_mmap(struct file *file, struct vm_area_struct *vma);
 
+/* The page cache (mm/filemap.c). */
+vm_fault_t filemap_fault(struct vm_fault *vmf);
+
 /* Memory, references, locks (mm/slub.c, lib/refcount.c, kernel/locking/mutex.c). */
 void *kmalloc(size_t size, gfp_t flags);
 void *kzalloc(size_t size, gfp_t flags);

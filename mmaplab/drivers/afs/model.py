@@ -122,6 +122,12 @@ class AfsDriver(Driver):
         assert isinstance(vnode, AfsVnode)
         return vnode
 
+    def AFS_FS_I(self, inode: Inode) -> AfsVnode:  # the kernel's name (fs/afs/internal.h)
+        """``AFS_FS_I()``: the vnode that embeds ``inode`` (``container_of`` there)."""
+        if inode is not self.vnode.inode:
+            raise LookupError(f"AFS_FS_I(): {inode.name} is not this volume's AFS inode")
+        return self.vnode
+
     # -- fs/afs/file.c helpers -----------------------------------------------------------
     def afs_add_open_mmap(self, vnode: AfsVnode) -> None:
         """``afs_add_open_mmap()``: count the mapping; the first one lists the vnode."""
