@@ -18,10 +18,10 @@ from typing import Any
 from ..drivers.hv_vmbus import model as hv_vmbus
 from ..drivers.mtdchar import model as mtdchar
 from ..drivers.uio import model as uio
-from ..kernel import memory, pgtable
-from ..kernel.filemap import filemap_fault
+from ..kernel import compat, memory, pgtable
 from ..kernel import mm_types as mt
 from ..kernel import mmap_action as act
+from ..kernel.filemap import filemap_fault
 from ..kernel.flags import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, VMFlag
 from ..kernel.fs import FMode
 from ..kernel.mm_types import VmAreaDesc, VmAreaStruct, vma_pages
@@ -100,6 +100,19 @@ def _warn_on(cond: int, where: str = "") -> bool:
     return bool(cond)
 
 
+def _compat_set_desc_from_vma(desc: VmAreaDesc, file: Any, vma: VmAreaStruct) -> None:
+    """The kernel's form, which fills the caller's descriptor (the model returns one)."""
+    filled = compat.compat_set_desc_from_vma(file, vma)
+    for slot in VmAreaDesc.__slots__:
+        if hasattr(filled, slot):
+            object.__setattr__(desc, slot, getattr(filled, slot))
+
+
+def _mmap_action_complete(vma: VmAreaStruct, action: Any) -> int:
+    """``mmap_action_complete()`` as a stacked caller reaches it (a compat path)."""
+    return act.mmap_action_complete(vma.vm_mm, vma, action, is_compat=True)
+
+
 def _kref_get(r: Any) -> None:
     r.value += 1
 
@@ -160,6 +173,11 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "virt_to_phys": uio.virt_to_phys,
     "pfn_to_page": pfn_to_page,
     "filemap_fault": filemap_fault,
+    "compat_set_desc_from_vma": _compat_set_desc_from_vma,
+    "compat_set_vma_from_desc": compat.compat_set_vma_from_desc,
+    "__compat_vma_mmap": compat.__compat_vma_mmap,
+    "compat_vma_mmap": compat.compat_vma_mmap,
+    "mmap_action_complete": _mmap_action_complete,
     # drivers/base/power/runtime.c: the model's struct device carries the PM state
     "pm_runtime_get_sync": lambda dev: dev.pm_runtime_get_sync(),
     "pm_runtime_get": lambda dev: dev.pm_runtime_get(),

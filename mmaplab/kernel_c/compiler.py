@@ -20,7 +20,7 @@ from typing import Any
 from pycparser import c_ast
 
 from ..kernel.errors import UseAfterFreeError
-from .bindings import HELPERS, LEGACY_VMA_HELPERS
+from .bindings import HELPERS, LEGACY_VMA_HELPERS, MODEL_TYPES
 from .ctype import (
     BOOL,
     CHAR,
@@ -489,6 +489,11 @@ class Compiler:
         const = "const" in (node.quals or [])
         if node.init is None:
             scope[node.name] = _Local(idx, t, const)
+            if isinstance(t, StructType) and t.tag in MODEL_TYPES:
+                # A model structure on the stack (a stacked caller's struct vm_area_desc):
+                # the model's own object, its fields unset until a helper fills them.
+                cls = MODEL_TYPES[t.tag]
+                return lambda fr: fr.vars.__setitem__(idx, cls.__new__(cls))
             if isinstance(t, StructType) and t.spell() not in _COUNTERS:
                 name = t.spell()
                 return lambda fr: fr.vars.__setitem__(idx, CObject(name, zeroed=False))
@@ -776,6 +781,9 @@ class Compiler:
 
                 def set_local(fr: Frame, v: Any) -> None:
                     fr.vars[idx] = v
+                if isinstance(loc.type, StructType) and loc.type.spell() not in _COUNTERS:
+                    # A pointer to a structure is the object itself (runtime.py).
+                    return loc.type, get, set_local, lambda fr: fr.vars[idx]
                 return loc.type, get, set_local, lambda fr: LocalRef(fr.vars, idx)
             var = self.prog.vars.get(node.name)
             if var is not None:

@@ -99,9 +99,12 @@ static inline struct open_dice_drvdata *to_open_dice_drvdata(struct file *filp)
 
 /* include/linux/hyperv.h (enum vmbus_channel_state is generated from the model) */
 struct vmbus_channel {
+	struct kobject kobj;
 	enum vmbus_channel_state state;
 	struct page *ringbuffer_page;
 	u32 ringbuffer_pagecount;
+	int (*mmap_prepare_ring_buffer)(struct vmbus_channel *channel,
+					struct vm_area_desc *desc);
 };
 void *page_address(const struct page *page);
 phys_addr_t virt_to_phys(volatile void *address);

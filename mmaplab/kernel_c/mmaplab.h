@@ -76,6 +76,10 @@ struct mutex { int owner; };
 
 struct mm_struct;
 struct page;
+struct kobject {
+	const char *name;
+};
+struct bin_attribute;
 struct address_space;
 
 struct inode {
@@ -212,6 +216,13 @@ void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags);
 void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags);
 unsigned long vma_pages(const struct vm_area_struct *vma);
 int compat_vma_mmap(struct file *file, struct vm_area_struct *vma);
+
+/* The compat layer for stacked callers (mm/util.c, v4 17/21). */
+void compat_set_desc_from_vma(struct vm_area_desc *desc, const struct file *file,
+			      const struct vm_area_struct *vma);
+void compat_set_vma_from_desc(struct vm_area_struct *vma, struct vm_area_desc *desc);
+int __compat_vma_mmap(struct vm_area_desc *desc, struct vm_area_struct *vma);
+int mmap_action_complete(struct vm_area_struct *vma, struct mmap_action *action);
 
 /* The page cache (mm/filemap.c). */
 vm_fault_t filemap_fault(struct vm_fault *vmf);

@@ -73,6 +73,13 @@ class VmbusChannel:
     def sysfs_path(self) -> str:
         return f"/sys/bus/vmbus/devices/{self.device}/channels/{self.relid}/ring"
 
+    def container_of(self, type_name: str, member: str) -> VmbusChannel:
+        """``container_of(kobj, struct vmbus_channel, kobj)``: the model hands the channel
+        itself to the ring attribute as its ``kobj``."""
+        if (type_name, member) != ("struct vmbus_channel", "kobj"):
+            raise LookupError(f"a vmbus channel's kobj is not the {member} of {type_name}")
+        return self
+
 
 def vmbus_open(channel: VmbusChannel, send_pages: int, recv_pages: int) -> None:
     """``vmbus_open()``: one contiguous block for both rings, then OPENED."""
