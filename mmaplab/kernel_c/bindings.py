@@ -110,7 +110,9 @@ def _compat_set_desc_from_vma(desc: VmAreaDesc, file: Any, vma: VmAreaStruct) ->
 
 def _mmap_action_complete(vma: VmAreaStruct, action: Any) -> int:
     """``mmap_action_complete()`` as a stacked caller reaches it (a compat path)."""
-    return act.mmap_action_complete(vma.vm_mm, vma, action, is_compat=True)
+    mm = vma.vm_mm
+    assert mm is not None  # a VMA handed to ->mmap belongs to an mm
+    return act.mmap_action_complete(mm, vma, action, is_compat=True)
 
 
 def _kref_get(r: Any) -> None:

@@ -492,8 +492,8 @@ class Compiler:
             if isinstance(t, StructType) and t.tag in MODEL_TYPES:
                 # A model structure on the stack (a stacked caller's struct vm_area_desc):
                 # the model's own object, its fields unset until a helper fills them.
-                cls = MODEL_TYPES[t.tag]
-                return lambda fr: fr.vars.__setitem__(idx, cls.__new__(cls))
+                cls: Any = MODEL_TYPES[t.tag]
+                return lambda fr: fr.vars.__setitem__(idx, object.__new__(cls))
             if isinstance(t, StructType) and t.spell() not in _COUNTERS:
                 name = t.spell()
                 return lambda fr: fr.vars.__setitem__(idx, CObject(name, zeroed=False))
