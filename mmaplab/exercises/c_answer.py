@@ -141,7 +141,7 @@ def verify_c(nn: str, source: str, filename: str = "answer.c") -> tuple[int, Any
 _C_FAILURE = re.compile(r"\n  got: +(COops|CRuntimeError) \((?P<diag>.*?)\)\nMisconception", re.S)
 
 
-def _crash(nn: str, text: str) -> str | None:
+def _crash(nn: str, text: str, misconception: str | None = None) -> str | None:
     """A C answer that oopsed or hit undefined behaviour: the C's own diagnostic first,
     with the request that triggered it (no misconception: the C is wrong as C)."""
     m = _C_FAILURE.search(text)
@@ -149,8 +149,19 @@ def _crash(nn: str, text: str) -> str | None:
         return None
     where = [line for line in text.splitlines()[1:4] if line.startswith(("In case", "  ->"))]
     request = [w.split("  =>")[0] for w in where]
-    return "\n".join([f"Exercise {nn} ({get(nn).slug}) is not solved yet: the C failed while "
-                      "it ran.", *request, m.group("diag")])
+    out = [f"Exercise {nn} ({get(nn).slug}) is not solved yet: the C failed while it ran.",
+           *request, m.group("diag")]
+    # A crash that is the symptom of a catalogued wrong answer (a NULL private_data that
+    # mapped() dereferences) also names that misconception, as for the Python answer.
+    if misconception in _catalogued(nn):
+        out.append(text[text.index("\nMisconception [") + 1:])
+    return "\n".join(out)
+
+
+def _catalogued(nn: str) -> set[str]:
+    """The misconceptions of exercise ``nn``'s catalogued wrong answers."""
+    catalogue = get(nn).extra.get("catalogue")
+    return {name for name, _ in catalogue()} if catalogue is not None else set()
 
 
 def _wrap(text: str, width: int = 100) -> str:
@@ -171,7 +182,7 @@ def render_c_result(nn: str, n: int, failure: Any, error: str | None) -> str:
     if error is not None:
         return _wrap(f"Exercise {nn}: the C does not compile.\n{error}")
     if failure is not None:
-        return _wrap(_crash(nn, str(failure)) or str(failure))
+        return _wrap(_crash(nn, str(failure), failure.misconception) or str(failure))
     return str(get(nn).verdict(n))
 
 

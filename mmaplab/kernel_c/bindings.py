@@ -27,7 +27,7 @@ from ..kernel.fs import FMode
 from ..kernel.mm_types import VmAreaDesc, VmAreaStruct, vma_pages
 from ..kernel.page_alloc import pfn_to_page
 from ..kernel.vma_flags import mk_vma_flags
-from .runtime import CObject
+from .runtime import CObject, FieldRef
 
 __all__ = ["constants", "HELPERS", "LEGACY_VMA_HELPERS", "dmesg", "vma_flag_bit"]
 
@@ -119,6 +119,16 @@ def _kref_get(r: Any) -> None:
     r.value += 1
 
 
+def _kref_get_owner(r: Any) -> None:
+    """``kref_get(&obj->kref)``: the model's own ``kref_get()`` when the structure has one
+    (it checks for a use after the last put), else a plain increment."""
+    owner_get = getattr(getattr(r, "obj", None), "kref_get", None)
+    if isinstance(r, FieldRef) and r.attr == "kref" and callable(owner_get):
+        owner_get()
+    else:
+        _kref_get(r)
+
+
 HELPERS: dict[str, Callable[..., Any]] = {
     "printk": _printk(""), "pr_info": _printk("info: "), "pr_err": _printk("err: "),
     "pr_warn": _printk("warn: "), "pr_debug": _printk("debug: "),
@@ -161,6 +171,7 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "kzalloc": lambda size, gfp: CObject(zeroed=True),
     "refcount_set": lambda r, n: setattr(r, "value", n),
     "refcount_inc": _kref_get,
+    "kref_get": _kref_get_owner,
     "refcount_read": lambda r: r.value,
     "atomic_inc": _kref_get,
     "atomic_dec": lambda r: setattr(r, "value", r.value - 1),

@@ -80,6 +80,16 @@ struct uio_info {
 	int (*mmap_prepare)(struct uio_info *info, struct vm_area_desc *desc);
 };
 
+/* drivers/target/target_core_user.c */
+struct tcmu_dev {
+	struct kref kref;
+	struct uio_info uio_info;
+	u32 mmap_pages;			/* the exact size of the mapping, in pages */
+};
+void tcmu_vma_open(struct vm_area_struct *vma);		/* given: kref_get() */
+void tcmu_vma_close(struct vm_area_struct *vma);	/* given: kref_put() */
+vm_fault_t tcmu_vma_fault(struct vm_fault *vmf);	/* given: ring and data pages */
+
 /* drivers/misc/open-dice.c (and include/linux/of_reserved_mem.h) */
 struct reserved_mem {
 	phys_addr_t base;

@@ -110,10 +110,20 @@ class Instance:
     def _helper(self, name: str) -> Any:
         """The Python behind a declared-only function: the program's own helpers, the
         model's, or a method of the bound device."""
+        if name == "__container_of":
+            return self._container_of
         impl = self.prog.extra_helpers.get(name) or HELPERS.get(name)
         if impl is None:
             impl = getattr(self.env, name, None)
         return impl if callable(impl) else None
+
+    def _container_of(self, ptr: Any, type_name: str, member: str) -> Any:
+        """``container_of()``: the bound device when the model embeds ``ptr`` in it as
+        ``member`` (``container_of(info, struct tcmu_dev, uio_info)`` on a TcmuDev),
+        else what the object itself knows of its container."""
+        if self.env is not None and ptr is not None and getattr(self.env, member, None) is ptr:
+            return self.env
+        return HELPERS["__container_of"](ptr, type_name, member)
 
     def run(self, sym: FuncSym, vals: list[Any]) -> Any:
         assert sym.body is not None

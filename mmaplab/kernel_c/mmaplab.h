@@ -231,6 +231,7 @@ vm_fault_t filemap_fault(struct vm_fault *vmf);
 void *kmalloc(size_t size, gfp_t flags);
 void *kzalloc(size_t size, gfp_t flags);
 void kfree(const void *ptr);
+void kref_get(struct kref *kref);
 void refcount_set(refcount_t *r, int n);
 void refcount_inc(refcount_t *r);
 bool refcount_dec_and_test(refcount_t *r);
