@@ -178,6 +178,9 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "atomic_read": lambda r: r.value,
     "atomic_set": lambda r, n: setattr(r, "value", n),
     "file_inode": lambda f: f.f_inode,
+    # kernel/locking/mutex.c: the model's locks are RwSemaphores (lockdep-tracked)
+    "mutex_lock": lambda m: m.down_write("mutex_lock"),
+    "mutex_unlock": lambda m: m.up_write(),
     "IS_ERR": lambda p: isinstance(p, int) and -4095 <= p < 0,
     "PTR_ERR": lambda p: p if isinstance(p, int) else 0,
     "ERR_PTR": lambda e: e,

@@ -79,6 +79,18 @@ struct uio_info {
 	struct uio_mem mem[MAX_UIO_MAPS];
 	int (*mmap_prepare)(struct uio_info *info, struct vm_area_desc *desc);
 };
+struct uio_device {			/* drivers/uio/uio.c */
+	struct uio_info *info;		/* NULL once the device is unregistered */
+	struct mutex info_lock;
+};
+struct uio_listener {			/* what uio_open() leaves in private_data */
+	struct uio_device *dev;
+};
+/* uio.c's own helpers, given: the region of vm_pgoff, and the built-in memory types. */
+int uio_find_mem_index(struct vm_area_struct *vma);
+int uio_mmap_physical(struct vm_area_struct *vma);
+int uio_mmap_logical(struct vm_area_struct *vma);
+int uio_mmap_dma_coherent(struct vm_area_struct *vma);
 
 /* drivers/target/target_core_user.c */
 struct tcmu_dev {
