@@ -28,7 +28,7 @@ from ._catalogue import get
 from ._patch import apply_patch
 
 __all__ = ["CAnswer", "answer_from_c", "verify_c", "check_c", "c_sources", "c_exercises",
-           "render_c_result", "exercise_configs"]
+           "render_c_result", "exercise_configs", "c_stub"]
 
 
 def exercise_helpers(nn: str) -> dict[str, Any]:
@@ -171,9 +171,22 @@ def _wrap(text: str, width: int = 100) -> str:
             out.append(line)
             continue
         indent = " " * (len(line) - len(line.lstrip()))
-        out.extend(textwrap.wrap(line.strip(), width, initial_indent=indent,
-                                 subsequent_indent=indent + "    ", break_long_words=False))
+        for part in textwrap.wrap(line.strip(), width, initial_indent=indent,
+                                  subsequent_indent=indent + "    ", break_long_words=False):
+            out.extend(_split_flags(part, width))
     return "\n".join(out)
+
+
+def _split_flags(line: str, width: int) -> list[str]:
+    """A line that is one long word, such as a VMA's ``READ|WRITE|...`` flags, broken
+    after a ``|`` (never inside a name) so that it fits ``width``."""
+    out = []
+    indent = " " * (len(line) - len(line.lstrip()))
+    while len(line) > width and "|" in line[len(indent):width]:
+        cut = line.rindex("|", len(indent), width) + 1
+        out.append(line[:cut])
+        line = indent + line[cut:]
+    return [*out, line]
 
 
 def render_c_result(nn: str, n: int, failure: Any, error: str | None) -> str:
@@ -191,6 +204,40 @@ def check_c(nn: str, source: str, filename: str = "answer.c") -> bool:
     n, failure, error = verify_c(nn, source, filename)
     print(render_c_result(nn, n, failure, error))
     return failure is None and error is None
+
+
+#: A function definition's first line, in kernel style (type and name at column 0).
+_FUNC_START = re.compile(r"^(?:static\s+)?(?:inline\s+)?(?P<ret>[A-Za-z_][\w\s*]*?)\b\w+\(")
+
+
+def c_stub(nn: str) -> str | None:
+    """The C a learner starts from: the reference with every function body replaced by
+    a TODO (declarations outside functions, such as a vm_operations_struct, are kept:
+    they name the functions to write).  ``None`` for an exercise with no C reference."""
+    if nn not in c_exercises():
+        return None
+    out: list[str] = []
+    lines = c_sources(nn)["reference"].split("\n")
+    head = f"/* Exercise {nn} in kernel C: write the hook as the kernel writes it. */"
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        m = _FUNC_START.match(line) if i == 0 or lines[i - 1].strip() != "{" else None
+        if i == 0 and line.startswith("/*") and line.endswith("*/"):
+            out.append(head)
+        elif m is not None and "{" in lines[i + 1:i + 4] and not line.rstrip().endswith(";"):
+            open_at = lines.index("{", i)
+            close_at = lines.index("}", open_at)
+            out.extend(lines[i:open_at + 1])
+            out.append("\t/* TODO */")
+            if m.group("ret").split()[-1] != "void":
+                out.append("\treturn 0;")
+            out.append("}")
+            i = close_at
+        else:
+            out.append(line)
+        i += 1
+    return "\n".join(out)
 
 
 def c_exercises() -> list[str]:

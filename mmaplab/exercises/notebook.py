@@ -9,7 +9,11 @@ test fails when a committed one differs.  Cells, in order:
    ``metadata.mmaplab``, as nbgrader locks its cells);
 3. the answer cell: the stub;
 4. the check cell, locked, storing **the output the stub really produces**;
-5. the solution, in a ``<details>`` block (closed by default in JupyterLab and on the
+5. for an exercise with a C reference (``c/NN_slug/reference.c``): the same answer in
+   kernel C, a ``%%kernel_c NN`` cell (tagged ``answer_c``) holding the C stub
+   (:func:`~mmaplab.exercises.c_answer.c_stub`) and the output the magic really prints
+   for it;
+6. the solution, in a ``<details>`` block (closed by default in JupyterLab and on the
    published page), and how to get hints.
 
 The stored output is computed by running the setup, stub and check cells the way a kernel
@@ -53,7 +57,7 @@ def _md(text: str) -> dict[str, Any]:
 
 def _code(source: str, role: str, count: int | None, outputs: list[Any]) -> dict[str, Any]:
     meta: dict[str, Any] = {"tags": [role]}
-    if role != "answer":
+    if role not in ("answer", "answer_c"):
         meta.update(editable=False, deletable=False)
         meta["mmaplab"] = {"locked": True, "checksum": checksum(source)}
     return {"cell_type": "code", "execution_count": count, "metadata": meta,
@@ -85,8 +89,37 @@ def _footer(ex: Exercise) -> str:
             "under `.backup/`).")
 
 
-def render(ex: Exercise, check_output: str) -> dict[str, Any]:
-    """The notebook of ``ex``: the stub in the answer cell, ``check_output`` stored."""
+def _c_cell(ex: Exercise) -> str | None:
+    """The source of ``ex``'s ``%%kernel_c`` cell (``None``: no C reference yet)."""
+    from .c_answer import c_stub
+
+    stub = c_stub(ex.nn)
+    return None if stub is None else f"%%kernel_c {ex.nn}\n{stub}"
+
+
+def _c_output(ex: Exercise) -> str:
+    """What the ``%%kernel_c`` cell prints for the C stub (the magic, run as Jupyter runs it)."""
+    from .c_magic import kernel_c
+
+    cell = _c_cell(ex)
+    assert cell is not None
+    line, body = cell.split("\n", 1)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        kernel_c(line.removeprefix("%%kernel_c "), body, {})
+    return out.getvalue()
+
+
+_C_INTRO = ("## Or answer in kernel C\n\nThe same exercise, written as the kernel writes it. "
+            "`%%kernel_c {nn}` compiles the cell against our kernel header "
+            "(`mmaplab/kernel_c/mmaplab.h`: `<linux/mm.h>` and friends, cut down), "
+            "reports a mistake at its C line, and runs the check above on the C. "
+            "From a shell: `mmaplab exercises check {nn} --file answer.c`.")
+
+
+def render(ex: Exercise, check_output: str, c_output: str = "") -> dict[str, Any]:
+    """The notebook of ``ex``: the stub in the answer cell, ``check_output`` stored (and
+    ``c_output`` for the C stub's cell)."""
     src = ex.source
     cells: list[dict[str, Any]] = []
     prose = [c for c in src.cells if c.role == "prose"]
@@ -98,7 +131,7 @@ def render(ex: Exercise, check_output: str) -> dict[str, Any]:
                 cells.append(_md(_chapter_link(src.chapter)))
         elif cell.role == "setup":
             count += 1
-            cells.append(_code(cell.text, "setup", count, []))
+            cells.append(_code(src.setup, "setup", count, []))
         elif cell.role == "answer":
             cells.append(_md("## Your answer\n\nEdit the cell below, run it, then run the "
                              "check. The check runs your hooks and the reference through the "
@@ -109,6 +142,12 @@ def render(ex: Exercise, check_output: str) -> dict[str, Any]:
             count += 1
             out = [{"name": "stdout", "output_type": "stream", "text": check_output}]
             cells.append(_code(cell.text, "check", count, out if check_output else []))
+            c_cell = _c_cell(ex)
+            if c_cell is not None:
+                cells.append(_md(_C_INTRO.format(nn=ex.nn)))
+                count += 1
+                c_out = [{"name": "stdout", "output_type": "stream", "text": c_output}]
+                cells.append(_code(c_cell, "answer_c", count, c_out if c_output else []))
     cells += [_md(_solution(ex)), _md(_footer(ex))]
     for i, c in enumerate(cells):
         c["id"] = f"ex{ex.nn}-{i:02d}"
@@ -138,7 +177,8 @@ def run_cells(cells: list[str]) -> str:
 def generate(ex: Exercise) -> dict[str, Any]:
     """The committed form of ``ex``'s notebook, with the stub's real check output."""
     src = ex.source
-    return render(ex, run_cells([src.setup, src.stub, src.check]))
+    check_output = run_cells([src.setup, src.stub, src.check])
+    return render(ex, check_output, _c_output(ex) if _c_cell(ex) is not None else "")
 
 
 def write(nb: dict[str, Any], path: Path) -> None:

@@ -8,7 +8,8 @@ edit it as text) holding everything a learner sees and everything the check need
   concept exercises), the ``catalogue`` module holding its cases and mutants, and the
   ``chapter`` that teaches it (a path of the book without suffix);
 * markdown cells (``# %% [markdown]``): the prose, in order;
-* a code cell tagged ``setup`` (imports; locked in the learner notebook);
+* a code cell tagged ``setup`` (imports; locked in the learner notebook; the generator
+  ends it with :data:`SETUP_C_MAGIC`, which loads ``%%kernel_c``);
 * a code cell tagged ``answer``: the stub *and* the reference solution, marked
   nbgrader-style: lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` are the
   solution only, lines between ``### BEGIN STUB`` and ``### END STUB`` the stub only,
@@ -37,6 +38,9 @@ __all__ = ["Cell", "ExerciseSource", "load", "names", "parse", "checksum", "Sour
 _CELL = re.compile(r"^# %%(?P<md> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
 _MARKERS = {"### BEGIN SOLUTION": ("solution", True), "### END SOLUTION": ("solution", False),
             "### BEGIN STUB": ("stub", True), "### END STUB": ("stub", False)}
+#: The last line of every setup cell: in Jupyter, importing the exercises registers the
+#: ``%%kernel_c`` cell magic (:mod:`mmaplab.exercises.c_magic`) for the C answer cell.
+SETUP_C_MAGIC = "import mmaplab.exercises  # in Jupyter: loads %%kernel_c, for the C answer"
 #: Roles of code cells, by tag; every code cell has exactly one.
 CODE_ROLES = ("setup", "answer", "check")
 
@@ -116,7 +120,9 @@ class ExerciseSource:
 
     @property
     def setup(self) -> str:
-        return self._code("setup").text
+        """The setup cell, ending with the import that loads ``%%kernel_c`` in Jupyter
+        (added here, once for every exercise, so a C cell can follow the Python one)."""
+        return self._code("setup").text + "\n\n" + SETUP_C_MAGIC
 
     @property
     def check(self) -> str:

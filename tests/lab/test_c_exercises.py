@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from contextlib import redirect_stdout
+from pathlib import Path
 
 import pytest
 
@@ -117,3 +118,32 @@ def test_a_c_run_time_failure_is_reported_as_the_c_diagnostic(tmp_path, capsys) 
     assert out.rstrip().endswith("answer.c:16: runtime error: 'addr' is used uninitialized "
                                  "[-Werror=uninitialized]")
     assert max(len(line) for line in out.splitlines()) <= 100
+
+
+@pytest.mark.parametrize("nn", c_exercises())
+def test_every_notebook_has_a_c_answer_cell_with_its_real_output(nn: str) -> None:
+    """Beside the Python answer: a %%kernel_c cell holding the C stub, storing what the
+    magic prints for it (the setup cell loads the magic)."""
+    import json
+
+    from mmaplab.exercises import get
+    from mmaplab.exercises.c_answer import c_stub
+    from mmaplab.exercises.notebook import notebook_path
+    from mmaplab.exercises.source import SETUP_C_MAGIC
+
+    ex = get(nn)
+    root = Path(__file__).resolve().parents[2] / "exercises"
+    nb = json.loads(notebook_path(root, ex).read_text(encoding="utf-8"))
+    cells = [c for c in nb["cells"] if "answer_c" in c["metadata"].get("tags", [])]
+    assert len(cells) == 1
+    (cell,) = cells
+    assert cell["source"] == f"%%kernel_c {nn}\n{c_stub(nn)}".rstrip("\n")
+    assert cell["metadata"].get("editable", True) is not False
+    text = "".join(o["text"] for o in cell["outputs"])
+    assert text.startswith(f"Exercise {nn} ({ex.slug}) is not solved yet")
+    assert max(len(line) for line in text.splitlines()) <= 100
+    with redirect_stdout(io.StringIO()) as out:
+        kernel_c(nn, c_stub(nn) or "", {})
+    assert out.getvalue() == text
+    (setup,) = [c for c in nb["cells"] if "setup" in c["metadata"].get("tags", [])]
+    assert setup["source"].endswith(SETUP_C_MAGIC)
