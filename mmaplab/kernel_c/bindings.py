@@ -18,6 +18,7 @@ from typing import Any
 from ..drivers.hv_vmbus import model as hv_vmbus
 from ..drivers.mtdchar import model as mtdchar
 from ..drivers.uio import model as uio
+from ..drivers.vme_user import model as vme_user
 from ..kernel import compat, memory, pgtable
 from ..kernel import mm_types as mt
 from ..kernel import mmap_action as act
@@ -66,6 +67,8 @@ def constants() -> str:
     out.append(f"#define MAX_UIO_MAPS {uio.MAX_UIO_MAPS}")
     for name in ("MTD_RAM", "MTD_ROM", "MTD_NORFLASH"):
         out.append(f"#define {name} {getattr(mtdchar, name)}")
+    for name in ("VME_DEVS", "VME_MASTER", "VME_SLAVE", "VME_DMA", "VME_LM"):
+        out.append(f"#define {name} {getattr(vme_user, name)}")
     for name in ("NONE", "PHYS", "LOGICAL", "VIRTUAL", "IOVA", "DMA_COHERENT"):
         out.append(f"#define UIO_MEM_{name} {getattr(uio, 'UIO_MEM_' + name)}")
     return "\n".join(out) + "\n"
@@ -178,6 +181,8 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "atomic_read": lambda r: r.value,
     "atomic_set": lambda r, n: setattr(r, "value", n),
     "file_inode": lambda f: f.f_inode,
+    "iminor": lambda inode: inode.dev[1],
+    "dev_err": lambda dev, fmt, *a: _printk("err: ")(fmt, *a),
     # kernel/locking/mutex.c: the model's locks are RwSemaphores (lockdep-tracked)
     "mutex_lock": lambda m: m.down_write("mutex_lock"),
     "mutex_unlock": lambda m: m.up_write(),

@@ -92,6 +92,32 @@ int uio_mmap_physical(struct vm_area_struct *vma);
 int uio_mmap_logical(struct vm_area_struct *vma);
 int uio_mmap_dma_coherent(struct vm_area_struct *vma);
 
+/* drivers/staging/vme_user/vme.h, vme_bridge.h, vme_user.c (VME_* are generated) */
+struct vme_resource {
+	int type;			/* enum vme_resource_type: VME_MASTER, ... */
+	struct list_head *entry;
+};
+struct vme_master_resource {
+	struct list_head list;
+	struct resource bus_resource;
+};
+struct vme_bridge {
+	struct device *parent;
+};
+struct vme_bridge *find_bridge(struct vme_resource *resource);
+struct image_desc {
+	struct mutex mutex;
+	struct vme_resource *resource;
+	unsigned int mmap_count;
+};
+extern struct image_desc image[VME_DEVS];
+struct vme_user_vma_priv {
+	unsigned int minor;
+	refcount_t refcnt;
+};
+void vme_user_vm_open(struct vm_area_struct *vma);	/* given: refcount_inc() */
+void vme_user_vm_close(struct vm_area_struct *vma);	/* given: the last put frees */
+
 /* drivers/target/target_core_user.c */
 struct tcmu_dev {
 	struct kref kref;

@@ -112,6 +112,9 @@ class Instance:
         model's, or a method of the bound device."""
         if name == "__container_of":
             return self._container_of
+        if name in ("kmalloc", "kzalloc") and callable(getattr(self.env, name, None)):
+            # a device model that tracks its driver's allocations (vme_user's vma_priv)
+            return getattr(self.env, name)
         impl = self.prog.extra_helpers.get(name) or HELPERS.get(name)
         if impl is None:
             impl = getattr(self.env, name, None)

@@ -37,6 +37,7 @@
 #define PAGE_ALIGN(addr) (((addr) + PAGE_SIZE - 1) & PAGE_MASK)
 #define PHYS_PFN(x) ((unsigned long)((x) >> PAGE_SHIFT))
 #define NULL ((void *)0)
+#define list_entry(ptr, type, member) container_of(ptr, type, member)
 #define true 1
 #define false 0
 #define EXPORT_SYMBOL(sym)
@@ -76,6 +77,13 @@ struct mutex { int owner; };
 
 struct mm_struct;
 struct page;
+struct resource {			/* include/linux/ioport.h: [start, end] */
+	resource_size_t start;
+	resource_size_t end;
+};
+struct list_head {
+	struct list_head *next, *prev;
+};
 struct kobject {
 	const char *name;
 };
@@ -244,6 +252,8 @@ void mutex_lock(struct mutex *lock);
 void mutex_unlock(struct mutex *lock);
 struct inode *file_inode(const struct file *file);
 unsigned int iminor(const struct inode *inode);
+struct device;
+int dev_err(const struct device *dev, const char *fmt, ...);
 bool IS_ERR(const void *ptr);
 long PTR_ERR(const void *ptr);
 void *ERR_PTR(long error);

@@ -56,12 +56,48 @@ WINDOW_PHYS = 0xC000_0000
 
 
 @dataclass
+class Resource:
+    """``struct resource`` (include/linux/ioport.h): ``[start, end]``, end inclusive."""
+
+    start: int
+    end: int
+
+
+@dataclass
 class VmeResource:
-    """``struct vme_resource`` + ``vme_master_resource->bus_resource`` (inclusive end)."""
+    """``struct vme_resource`` + ``vme_master_resource->bus_resource`` (inclusive end).
+
+    In the kernel, ``resource->entry`` points into the bridge's ``vme_master_resource``
+    and ``list_entry()`` finds it; here one object stands for both (:meth:`container_of`),
+    so a C hook reads ``image->bus_resource.start`` as the kernel writes it.
+    """
 
     type: int
     bus_start: int
     bus_end: int
+
+    @property
+    def entry(self) -> VmeResource:
+        """``resource->entry``: the ``list`` member of the master resource (this object)."""
+        return self
+
+    def container_of(self, type_name: str, member: str) -> VmeResource:
+        """``list_entry(resource->entry, struct vme_master_resource, list)``."""
+        if (type_name, member) != ("struct vme_master_resource", "list"):
+            raise LookupError(f"a VME resource's entry is not the {member} of {type_name}")
+        return self
+
+    @property
+    def bus_resource(self) -> Resource:
+        """``vme_master_resource->bus_resource``: the window on the VME bus."""
+        return Resource(self.bus_start, self.bus_end)
+
+
+@dataclass
+class VmeBridge:
+    """``struct vme_bridge`` as the mmap path uses it: ``parent``, for ``dev_err()``."""
+
+    parent: Any = None
 
 
 @dataclass
@@ -137,6 +173,18 @@ class VmeUser(Driver):
         return {"mmap_count": self.image[self.minor].mmap_count,
                 "vma_priv_live": len(live),
                 "vma_priv_refcnt": sorted(p.refcnt for p in live)}
+
+    def find_bridge(self, resource: VmeResource) -> VmeBridge:
+        """``find_bridge()`` (vme.c): the bridge a resource belongs to (one, here)."""
+        return VmeBridge()
+
+    def kmalloc(self, size: int, flags: int) -> VmeUserVmaPriv:
+        """The slab a C hook's ``kmalloc()`` uses on this device: its one allocation on
+        the mmap path is the ``vme_user_vma_priv``, which the model tracks (``privs``)
+        and the C fills in (``minor``, ``refcount_set(&refcnt, 1)``)."""
+        priv = VmeUserVmaPriv(-1, 0)
+        self.privs.append(priv)
+        return priv
 
     # -- vme.c ---------------------------------------------------------------------
     def vme_master_mmap(self, resource: VmeResource, vma: VmAreaStruct) -> int:
