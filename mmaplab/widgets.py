@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .kernel.mm import MM
 
 __all__ = ["VmaView", "Snapshot", "snapshot", "scripted_snapshots", "address_space_svg",
-           "spec_citation", "scenario_text", "mutant_text",
+           "spec_citation", "scenario_text", "mutant_text", "c_hook_text",
            "address_space_text", "AddressSpaceView", "TraceStepper", "trace_steps", "show"]
 
 #: Flags worth drawing as tags on a bar (the rest are in the /proc line).
@@ -478,3 +478,16 @@ def mutant_text(spec: Any, name: str, limit: int = 3,
     if len(found) > limit:
         lines.append(f"  ... and {len(found) - limit} more")
     return wrap("\n".join(lines))
+
+
+def c_hook_text(nn: str) -> str:
+    """Exercise ``nn``'s C reference as the book shows it: the source, then the verdict of
+    the exercise's own check on exactly that source — the C a reader sees is the C that
+    ran (:mod:`mmaplab.kernel_c`, against the driver model)."""
+    from .exercises.c_answer import c_sources, render_c_result, verify_c
+
+    source = c_sources(nn)["reference"]
+    n, failure, error = verify_c(nn, source, "reference.c")
+    lines = [line.expandtabs(8) for line in source.rstrip("\n").split("\n")]
+    return "\n".join([*lines, "", f"-- compiled and checked (mmaplab exercises check {nn} "
+                       "--file reference.c):", render_c_result(nn, n, failure, error)])

@@ -63,32 +63,16 @@ print(spec_citation(SPEC))
 #
 # **After ([v4 10/21](https://lore.kernel.org/all/ad9a94350a9c7d2bdab79fc397ef0f64d3412d71.1774045440.git.ljs@kernel.org/))** — the prepare hook is stateless; the count moved to `mapped`:
 #
-# ```c
-# static int afs_file_mmap_prepare(struct vm_area_desc *desc)
-# {
-#         int err = generic_file_mmap_prepare(desc);  /* -ENOEXEC without read_folio */
-#
-#         if (err)
-#                 return err;
-#         desc->vm_ops = &afs_vm_ops;        /* nothing counted here           */
-#         return 0;
-# }
-#
-# static int afs_mapped(unsigned long start, unsigned long end, pgoff_t pgoff,
-#                       const struct file *file, void **vm_private_data)
-# {
-#         afs_add_open_mmap(AFS_FS_I(file_inode(file)));  /* a new VMA exists */
-#         return 0;
-# }
-#
-# static const struct vm_operations_struct afs_vm_ops = {
-#         .mapped = afs_mapped,              /* new: first VMA of an mmap()    */
-#         .open   = afs_vm_open,             /* unchanged: split/fork copies   */
-#         .close  = afs_vm_close,            /* unchanged                      */
-#         .fault  = filemap_fault,
-#         /* ... */
-# };
-# ```
+# The hook as the series writes it is exercise 09's C reference: the cell
+# below compiles it with our C front end (`mmaplab.kernel_c`) and runs it against
+# the driver model through the exercise's check, so the C shown is the C that ran.
+
+# %%
+from mmaplab.widgets import c_hook_text
+
+print(c_hook_text("09"))
+
+# %% [markdown]
 #
 # What changed, and why:
 #

@@ -61,19 +61,16 @@ print(spec_citation(SPEC))
 #
 # **After ([v4 13/21](https://lore.kernel.org/all/094c5fcfb2459a4f6d791b1fb852b01e252a44d4.1774045440.git.ljs@kernel.org/))**:
 #
-# ```c
-# static int hpet_mmap_prepare(struct vm_area_desc *desc)
-# {
-#         struct hpet_dev *devp = desc->file->private_data;
-#         unsigned long base = devp->hd_hpets->hp_hpet_phys;
-#
-#         /* the same two refusals, unchanged */
-#
-#         desc->page_prot = pgprot_noncached(desc->page_prot);
-#         mmap_action_simple_ioremap(desc, base, PAGE_SIZE);  /* remap later */
-#         return 0;
-# }
-# ```
+# The hook as the series writes it is exercise 05's C reference: the cell
+# below compiles it with our C front end (`mmaplab.kernel_c`) and runs it against
+# the driver model through the exercise's check, so the C shown is the C that ran.
+
+# %%
+from mmaplab.widgets import c_hook_text
+
+print(c_hook_text("05"))
+
+# %% [markdown]
 #
 # What changed, and why:
 #

@@ -61,24 +61,16 @@ print(spec_citation(SPEC))
 #
 # **After ([v4 18/21](https://lore.kernel.org/all/05467cb62267d750e5c770147517d4df0246cda6.1774045440.git.ljs@kernel.org/))** — the callback receives a descriptor built from the VMA:
 #
-# ```c
-# static int hv_mmap_ring_buffer_wrapper(struct file *filp, struct kobject *kobj,
-#                                        const struct bin_attribute *attr,
-#                                        struct vm_area_struct *vma)
-# {
-#         struct vmbus_channel *channel = container_of(kobj, struct vmbus_channel, kobj);
-#         struct vm_area_desc desc;
-#         int err;
-#
-#         compat_set_desc_from_vma(&desc, filp, vma);  /* VMA -> descriptor          */
-#         err = channel->mmap_prepare_ring_buffer(channel, &desc);
-#         if (err)
-#                 return err;
-#         return __compat_vma_mmap(&desc, vma);        /* action prepare, descriptor
-#                                                         -> VMA, action complete,
-#                                                         vm_ops->mapped            */
-# }
-# ```
+# The hook as the series writes it is exercise 11's C reference: the cell
+# below compiles it with our C front end (`mmaplab.kernel_c`) and runs it against
+# the driver model through the exercise's check, so the C shown is the C that ran.
+
+# %%
+from mmaplab.widgets import c_hook_text
+
+print(c_hook_text("11"))
+
+# %% [markdown]
 #
 # What changed, and why:
 #

@@ -56,16 +56,16 @@ print(spec_citation(SPEC))
 #
 # **After ([v4 14/21](https://lore.kernel.org/all/d036855c21962c58ace0eb24ecd6d973d77424fe.1774045440.git.ljs@kernel.org/))**:
 #
-# ```c
-# static int mtdchar_mmap_prepare(struct vm_area_desc *desc)
-# {
-# #ifdef CONFIG_MMU
-#         return -ENODEV;
-# #else
-#         return vma_desc_test(desc, VMA_SHARED_BIT) ? 0 : -EACCES;
-# #endif
-# }
-# ```
+# The hook as the series writes it is exercise 07's C reference: the cell
+# below compiles it with our C front end (`mmaplab.kernel_c`) and runs it against
+# the driver model through the exercise's check, so the C shown is the C that ran.
+
+# %%
+from mmaplab.widgets import c_hook_text
+
+print(c_hook_text("07"))
+
+# %% [markdown]
 #
 # What changed, and why: the dead branch is gone (nothing to convert into an action), and
 # the `!MMU` flag test reads the descriptor through `vma_desc_test()`. Behaviour is the

@@ -58,22 +58,16 @@ print(spec_citation(SPEC))
 #
 # **After ([v4 12/21](https://lore.kernel.org/all/5a83ab00195dc8d0609fa6cc525493010ac4ead1.1774045440.git.ljs@kernel.org/))**:
 #
-# ```c
-# static int open_dice_mmap_prepare(struct vm_area_desc *desc)
-# {
-#         struct open_dice_drvdata *drvdata = to_open_dice_drvdata(desc->file);
-#
-#         if (vma_desc_test(desc, VMA_MAYSHARE_BIT)) {
-#                 if (vma_desc_test(desc, VMA_WRITE_BIT))
-#                         return -EPERM;
-#                 vma_desc_clear_flags(desc, VMA_MAYWRITE_BIT);
-#         }
-#         desc->page_prot = pgprot_writecombine(desc->page_prot);
-#         vma_desc_set_flags(desc, VMA_DONTCOPY_BIT, VMA_DONTDUMP_BIT);
-#         mmap_action_simple_ioremap(desc, drvdata->rmem->base, drvdata->rmem->size);
-#         return 0;
-# }
-# ```
+# The hook as the series writes it is exercise 06's C reference: the cell
+# below compiles it with our C front end (`mmaplab.kernel_c`) and runs it against
+# the driver model through the exercise's check, so the C shown is the C that ran.
+
+# %%
+from mmaplab.widgets import c_hook_text
+
+print(c_hook_text("06"))
+
+# %% [markdown]
 #
 # What changed, and why:
 #

@@ -58,27 +58,16 @@ print(spec_citation(SPEC))
 #
 # **After ([v4 15/21](https://lore.kernel.org/all/9f3d559a264a83cf45518fcf35cc7ef1d7dfd500.1774045440.git.ljs@kernel.org/))**:
 #
-# ```c
-# static int stm_char_mmap_prepare(struct vm_area_desc *desc)
-# {
-#         /* the same refusals, reading desc->pgoff and vma_desc_size(desc) */
-#
-#         desc->page_prot = pgprot_noncached(desc->page_prot);
-#         vma_desc_set_flags(desc, VMA_IO_BIT, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT);
-#         desc->vm_ops = &stm_mmap_vmops;
-#         mmap_action_simple_ioremap(desc, phys, size);  /* failure fails mmap() */
-#         return 0;
-# }
-#
-# static int stm_mmap_mapped(unsigned long start, unsigned long end, pgoff_t pgoff,
-#                            const struct file *file, void **vm_private_data)
-# {
-#         pm_runtime_get_sync(&stm->dev);            /* the VMA exists and is mapped */
-#         return 0;
-# }
-#
-# /* stm_mmap_vmops gains .mapped = stm_mmap_mapped; .open and .close are unchanged */
-# ```
+# The hook as the series writes it is exercise 08's C reference: the cell
+# below compiles it with our C front end (`mmaplab.kernel_c`) and runs it against
+# the driver model through the exercise's check, so the C shown is the C that ran.
+
+# %%
+from mmaplab.widgets import c_hook_text
+
+print(c_hook_text("08"))
+
+# %% [markdown]
 #
 # What changed, and why:
 #

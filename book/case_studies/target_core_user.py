@@ -64,30 +64,16 @@ print(spec_citation(SPEC))
 # **After ([v4 19/21](https://lore.kernel.org/all/157583e4477705b496896c7acd4ac88a937b8fa6.1774045440.git.ljs@kernel.org/))** — `uio_info->mmap_prepare`, called by the uio core through the
 # compatibility layer:
 #
-# ```c
-# static int tcmu_mmap_prepare(struct uio_info *info, struct vm_area_desc *desc)
-# {
-#         struct tcmu_dev *udev = container_of(info, struct tcmu_dev, uio_info);
-#
-#         vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT);
-#         desc->vm_ops = &tcmu_vm_ops;
-#         desc->private_data = udev;               /* copied to vm_private_data */
-#
-#         if (vma_desc_pages(desc) != udev->mmap_pages)
-#                 return -EINVAL;
-#         return 0;                                /* no reference taken here   */
-# }
-#
-# static int tcmu_vma_mapped(unsigned long start, unsigned long end, pgoff_t pgoff,
-#                            const struct file *file, void **vm_private_data)
-# {
-#         struct tcmu_dev *udev = *vm_private_data;
-#
-#         kref_get(&udev->kref);                   /* the new VMA's reference   */
-#         return 0;
-# }
-# /* tcmu_vm_ops gains .mapped = tcmu_vma_mapped */
-# ```
+# The hook as the series writes it is exercise 14's C reference: the cell
+# below compiles it with our C front end (`mmaplab.kernel_c`) and runs it against
+# the driver model through the exercise's check, so the C shown is the C that ran.
+
+# %%
+from mmaplab.widgets import c_hook_text
+
+print(c_hook_text("14"))
+
+# %% [markdown]
 #
 # What changed, and why:
 #

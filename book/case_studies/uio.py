@@ -60,18 +60,16 @@ print(spec_citation(SPEC))
 #
 # **After ([v4 19/21](https://lore.kernel.org/all/157583e4477705b496896c7acd4ac88a937b8fa6.1774045440.git.ljs@kernel.org/))**:
 #
-# ```c
-#         if (idev->info->mmap_prepare) {
-#                 struct vm_area_desc desc;
-#
-#                 compat_set_desc_from_vma(&desc, filep, vma);
-#                 ret = idev->info->mmap_prepare(idev->info, &desc);
-#                 if (!ret)
-#                         ret = __compat_vma_mmap(&desc, vma);  /* may call ->mapped */
-#                 goto out;
-#         }
-#         /* ... built-in types unchanged ... */
-# ```
+# The hook as the series writes it is exercise 12's C reference: the cell
+# below compiles it with our C front end (`mmaplab.kernel_c`) and runs it against
+# the driver model through the exercise's check, so the C shown is the C that ran.
+
+# %%
+from mmaplab.widgets import c_hook_text
+
+print(c_hook_text("12"))
+
+# %% [markdown]
 #
 # What changed, and why:
 #

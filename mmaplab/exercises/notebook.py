@@ -90,8 +90,14 @@ def _footer(ex: Exercise) -> str:
 
 
 def _c_cell(ex: Exercise) -> str | None:
-    """The source of ``ex``'s ``%%kernel_c`` cell (``None``: no C reference yet)."""
+    """The source of ``ex``'s ``%%kernel_c`` cell (``None``: no C reference yet, or the
+    optional C front end, ``mmaplab[c]``, is not installed: no magic, so no C cell)."""
+    import importlib.util
+
     from .c_answer import c_stub
+
+    if importlib.util.find_spec("pycparser") is None:
+        return None
 
     stub = c_stub(ex.nn)
     return None if stub is None else f"%%kernel_c {ex.nn}\n{stub}"
