@@ -60,6 +60,7 @@ from mmaplab.kernel.mmap_action import (
 )
 from mmaplab.kernel.page_alloc import alloc_pages, reset_allocator
 from mmaplab.kernel.pgtable import pgprot_noncached
+from mmaplab.kernel_c import compile_c
 from mmaplab.widgets import TraceStepper, trace_steps
 
 BASE = 0x7F0000000000
@@ -85,22 +86,21 @@ def show(mm, start, pages):
 # The equivalent of calling `remap_pfn_range()` from the hook. `_full` covers the whole
 # proposed mapping:
 #
-# ```c
-# static int fb_mmap_prepare(struct vm_area_desc *desc)
-# {
-#         mmap_action_remap_full(desc, fb_base_pfn + desc->pgoff);
-#         return 0;
-# }
-# ```
+# (The hook is C, compiled by our C front end, `mmaplab.kernel_c`: the C you read is the
+# C that runs.)
 
 # %%
-FB_PFN = 0xC0000
+fb = compile_c(r"""
+static unsigned long fb_base_pfn = 0xc0000;
 
-
-def fb_mmap_prepare(desc):
-    mmap_action_remap_full(desc, FB_PFN + desc.pgoff)
-    return 0
-
+static int fb_mmap_prepare(struct vm_area_desc *desc)
+{
+	mmap_action_remap_full(desc, fb_base_pfn + desc->pgoff);
+	return 0;
+}
+""", "fb.c").bind()
+fb_mmap_prepare = fb.function("fb_mmap_prepare")
+FB_PFN = fb.store.fb_base_pfn  # the C's global, for the Python hooks below
 
 mm = MM()
 lines, outcome = trace_steps(mm, lambda m: m.mmap(BASE, 3 * P, RW, SHARED,
@@ -208,24 +208,20 @@ for name, hook in [("ioremap, then noncached", late_noncached),
 # physical address and size of its region; the core honours `pgoff`, checks that the
 # mapping fits, and refuses otherwise — checks every driver used to open-code.
 #
-# ```c
-# static int bar_mmap_prepare(struct vm_area_desc *desc)
-# {
-#         desc->page_prot = pgprot_noncached(desc->page_prot);
-#         mmap_action_simple_ioremap(desc, bar_phys, bar_len);
-#         return 0;
-# }
-# ```
+# In C, run as it is written:
 
 # %%
-BAR_PHYS, BAR_LEN = 0xFE000000, 4 * P
+bar_mmap_prepare = compile_c(r"""
+static phys_addr_t bar_phys = 0xfe000000;
+static unsigned long bar_len = 4 * PAGE_SIZE;
 
-
-def bar_mmap_prepare(desc):
-    desc.page_prot = pgprot_noncached(desc.page_prot)
-    mmap_action_simple_ioremap(desc, BAR_PHYS, BAR_LEN)
-    return 0
-
+static int bar_mmap_prepare(struct vm_area_desc *desc)
+{
+	desc->page_prot = pgprot_noncached(desc->page_prot);
+	mmap_action_simple_ioremap(desc, bar_phys, bar_len);
+	return 0;
+}
+""", "bar.c").function("bar_mmap_prepare")
 
 bar = device("bar", 4, bar_mmap_prepare)
 for offset_pages, pages in [(0, 4), (2, 2), (2, 3), (5, 1)]:
