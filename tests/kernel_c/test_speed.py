@@ -1,7 +1,7 @@
 """Fast: checking a C answer from a shell takes at most 0.5 s (issue #14).
 
 Measured as the CPU time (user + system) of ``mmaplab exercises check 05 --file
-reference.c`` in a child process, the best of three after one warm-up run (which writes
+reference.c`` in a child process, the best of five after one warm-up run (which writes
 the bytecode and the preprocessed-header cache a learner's machine keeps between runs).
 CPU time, not wall time: two cores are shared by many jobs while the suite runs, and
 waiting for a core is not the check's cost.
@@ -14,6 +14,8 @@ import resource
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from mmaplab.exercises.c_answer import c_sources
 
@@ -30,6 +32,7 @@ def _cpu_seconds(cmd: list[str], env: dict[str, str]) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+@pytest.mark.slow  # five CLI runs; and CPU time means little on a box the fast tier saturates
 def test_checking_a_c_answer_from_a_shell_takes_at_most_half_a_second(tmp_path: Path) -> None:
     answer = tmp_path / "reference.c"
     answer.write_text(c_sources("05")["reference"])
@@ -39,5 +42,5 @@ def test_checking_a_c_answer_from_a_shell_takes_at_most_half_a_second(tmp_path: 
     cmd = [str(MMAPLAB), "exercises", "check", "05", "--file", str(answer)]
     _cpu_seconds(cmd, env)  # warm-up: bytecode and the header cache
     assert any((tmp_path / "cache" / "mmaplab").glob("kernel_c-header-*.pickle"))
-    best = min(_cpu_seconds(cmd, env) for _ in range(3))
+    best = min(_cpu_seconds(cmd, env) for _ in range(5))
     assert best <= LIMIT, f"{best:.2f} s of CPU for one check (limit {LIMIT} s)"
