@@ -272,7 +272,7 @@ def calc_vm_prot_bits(prot: int) -> VMFlag:
     """PROT_* to VM_READ/WRITE/EXEC — ``calc_vm_prot_bits()``, include/linux/mman.h.
 
     The kernel's ``_calc_vm_trans()`` is a constant-folded bit move; here a table of the
-    eight READ/WRITE/EXEC combinations (built once by :func:`_calc_vm_prot_bits`).
+    eight READ/WRITE/EXEC combinations (built once, at import, by ``_calc_vm_prot_bits``).
     """
     return _PROT_TO_VM[prot & (PROT_READ | PROT_WRITE | PROT_EXEC)]
 
