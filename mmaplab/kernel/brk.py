@@ -33,7 +33,7 @@ from .flags import PAGE_SHIFT, PAGE_SIZE, RLIM_INFINITY, VMFlag, page_align
 from .maple_tree import vm_start_gap
 from .mlock import mlock_future_ok
 from .mm_types import MmStruct, VmAreaStruct, vm_area_free
-from .mmap import may_expand_vm
+from .mmap import expand_vm_refusal, may_expand_vm
 from .pgtable import vm_get_page_prot
 from .vma import VmaMergeStruct, do_vmi_munmap, vma_link, vma_merge_new_range
 
@@ -84,7 +84,7 @@ def do_brk_flags(mm: MmStruct, brkvma: VmAreaStruct | None, addr: int, length: i
     flags |= VM_DATA_DEFAULT_FLAGS | VMFlag.ACCOUNT | mm.def_flags
     npages = length >> PAGE_SHIFT
     if not may_expand_vm(mm, flags, npages):
-        raise kerr(errno.ENOMEM, "brk: RLIMIT_AS would be exceeded")
+        raise kerr(errno.ENOMEM, f"brk: {expand_vm_refusal(mm, npages)} would be exceeded")
     if mm.map_count > mm.max_map_count:
         raise kerr(errno.ENOMEM, f"brk: too many mappings ({mm.map_count})")
     if mm.should_fail("vm_enough_memory"):

@@ -61,6 +61,17 @@ class KernelConfig:
     #: 7.0 and before the series).  That looks like a kernel bug; ``True`` reproduces it,
     #: ``False`` gives the charge back as the other error paths do.
     keep_charge_on_prepare_error: bool = True
+    #: The ``ignore_rlimit_data`` boot option (mm/mmap.c ``may_expand_vm()``): a data
+    #: mapping over RLIMIT_DATA is only warned about, not refused.  Off by default.
+    ignore_rlimit_data: bool = False
+    #: When ``mmap_prepare`` swapped in another file (``desc->vm_file``, a reference the
+    #: mapping owns: ``file_doesnt_need_get``) and the new range then merges with a
+    #: neighbour mapping that file, ``__mmap_region()`` at 7.0 drops that reference on
+    #: its abort path only: after the merge nobody drops it, so it leaks (mm/vma.c
+    #: @334fbe73).  Probably a kernel bug (the mm tree later reworked this as "mm/vma:
+    #: fix mmap_prepare file handling, remove file_doesnt_need_get"); ``True``
+    #: reproduces it, ``False`` drops the unused reference (``fput``).
+    leak_swapped_file_on_merge: bool = True
 
     def with_options(self, **changes: Any) -> KernelConfig:
         """This config with some fields changed, e.g. ``V4_FIXED.with_options(

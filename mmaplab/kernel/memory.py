@@ -23,7 +23,7 @@ from .flags import (
     VMFlag,
     is_cow_mapping,
 )
-from .hooks import call_hook
+from .hooks import Deferred, call_hook
 from .mm_types import AnonVma, MmStruct, VmAreaStruct, VmFault
 from .page_alloc import ZERO_PAGE, Page, alloc_page, pfn_to_page
 from .pgtable import Pgprot, Pte, pgprot_decrypted
@@ -213,11 +213,28 @@ def populate_vma_page_range(mm: MmStruct, vma: VmAreaStruct, start: int, end: in
 def mm_populate(mm: MmStruct, start: int, length: int, ignore_errors: bool) -> int:
     """``__mm_populate()`` (mm/gup.c, Linux 7.0): populate every VMA of the range.
 
-    VM_IO/VM_PFNMAP VMAs are skipped.  With ``ignore_errors`` (mmap's
-    MAP_POPULATE/MAP_LOCKED, mlockall) a failing VMA is passed over; otherwise
-    (mlock) the first error is returned as a negative errno.
+    VM_IO/VM_PFNMAP VMAs are skipped.  With ``ignore_errors`` (``mm_populate()``:
+    mmap's MAP_POPULATE/MAP_LOCKED, mlockall, brk and mremap of a locked mapping) a
+    failing VMA is passed over and the call that asked for the populate succeeds, its
+    mapping in place; otherwise (mlock) the first error is returned as a negative errno.
+
+    A fault handler that misbehaves (returns a negative errno or garbage, raises) is
+    named by a report that, inside a system call, is raised on the way out.  When the
+    errors are ignored the kernel gives no sign at all; the model records that report
+    in ``mm.warnings`` instead, so the broken hook is still named but the mmap returns
+    its address as Linux's does.
     """
-    end = start + length
+    if not ignore_errors:
+        return _populate_range(mm, start, start + length, ignore_errors)
+    with Deferred() as ignored:
+        _populate_range(mm, start, start + length, ignore_errors)
+    if ignored.report is not None:
+        mm.warn(f"__mm_populate ignored a fault error (the mapping stays): {ignored.report}")
+    return 0
+
+
+def _populate_range(mm: MmStruct, start: int, end: int, ignore_errors: bool) -> int:
+    """The loop of ``__mm_populate()``: one ``populate_vma_page_range()`` per VMA."""
     for vma in list(mm.mt.range(start, end)):
         if vma.vm_flags & (VMFlag.IO | VMFlag.PFNMAP):
             continue

@@ -53,7 +53,13 @@ def can_do_mlock(mm: MmStruct) -> bool:
 
 
 def vma_supports_mlock(vma: VmAreaStruct) -> bool:
-    """``vma_supports_mlock()`` (mm/internal.h, 7.0): not special, droppable or hugetlb."""
+    """``vma_supports_mlock()`` (mm/internal.h, 7.0): not VM_SPECIAL, droppable or hugetlb.
+
+    The kernel also refuses DAX VMAs (``vma_is_dax()``) and the gate VMA
+    (``get_gate_vma()``, x86-64's vsyscall page).  The model has no DAX files, and the
+    gate VMA is not in the mm's tree (it is never walked by mlock or mmap there
+    either), so neither case can arise here.
+    """
     return not vma.vm_flags & (VM_SPECIAL | VMFlag.DROPPABLE | VMFlag.HUGETLB)
 
 

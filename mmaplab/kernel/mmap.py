@@ -54,7 +54,7 @@ from .flags import (
 )
 from .fs import File, FMode, can_mmap_file, fput, get_file
 from .maple_tree import vm_start_gap
-from .mlock import vma_supports_mlock
+from .mlock import can_do_mlock, mlock_future_ok, vma_supports_mlock
 from .mm_types import (
     MmStruct,
     VmAreaDesc,
@@ -78,7 +78,8 @@ from .vma import (
     vms_gather_munmap_vmas,
 )
 
-__all__ = ["do_mmap", "get_unmapped_area", "mmap_region", "MmapState"]
+__all__ = ["do_mmap", "get_unmapped_area", "mmap_region", "MmapState", "may_expand_vm",
+           "is_data_mapping", "data_vm", "expand_vm_refusal"]
 
 _U64 = 1 << 64
 #: Caching bits a driver put in the page protection survive ``vma_set_page_prot()``.
@@ -91,6 +92,10 @@ _HUGETLB, _WRITE, _LOCKED, _SOFTDIRTY = (VMFlag.HUGETLB._value_, VMFlag.WRITE._v
                                          VMFlag.LOCKED._value_, VMFlag.SOFTDIRTY._value_)
 _ACCOUNT = VMFlag.ACCOUNT._value_
 _CHARGE_BITS = (VMFlag.NORESERVE | VMFlag.SHARED | VMFlag.WRITE)._value_
+_DATA_TEST = (VMFlag.WRITE | VMFlag.SHARED | VMFlag.GROWSDOWN)._value_
+#: The kernel's pr_warn_once() when RLIMIT_DATA refuses starts "<comm> (<pid>): VmData";
+#: the model has no task, so its warning starts with "VmData".
+_VMDATA_WARNING = "VmData"
 
 
 # -- address selection -----------------------------------------------------------
@@ -198,7 +203,10 @@ def do_mmap(mm: MmStruct, file: File | None, addr: int, length: int, prot: int, 
             pgoff: int) -> tuple[int, bool]:
     """``do_mmap()``: validate, pick an address, compute vm_flags, call ``mmap_region``.
 
-    Returns ``(address, populate)``.  Error order follows the kernel's.
+    Returns ``(address, populate)``.  Error order follows the kernel's, including the
+    mlock checks before the file checks (``can_do_mlock()`` for MAP_LOCKED: EPERM;
+    ``mlock_future_ok()`` for a VM_LOCKED mapping over RLIMIT_MEMLOCK: EAGAIN).  Not
+    modelled: READ_IMPLIES_EXEC, the swapfile ETXTBSY and ``memfd_check_seals_mmap()``.
     """
     if not length:
         raise kerr(errno.EINVAL, "length is zero")
@@ -222,6 +230,12 @@ def do_mmap(mm: MmStruct, file: File | None, addr: int, length: int, prot: int, 
     if flags & MAP_FIXED_NOREPLACE and mm.mt.range(addr, addr + length):
         raise kerr(errno.EEXIST, f"MAP_FIXED_NOREPLACE: {addr:#x}-{addr + length:#x} is "
                    "already mapped")
+    if flags & MAP_LOCKED and not can_do_mlock(mm):
+        raise kerr(errno.EPERM, "MAP_LOCKED with RLIMIT_MEMLOCK 0 and no CAP_IPC_LOCK")
+    # VM_LOCKED comes from MAP_LOCKED or from mm->def_flags (mlockall(MCL_FUTURE)).
+    if not mlock_future_ok(mm, vm_flags, length):
+        raise kerr(errno.EAGAIN, f"a locked mapping of {length:#x} bytes would exceed "
+                   f"RLIMIT_MEMLOCK ({mm.rlimit_memlock:#x} bytes)")
 
     map_type = flags & MAP_TYPE
     if file is not None:
@@ -316,8 +330,11 @@ def mmap_region(mm: MmStruct, file: File | None, addr: int, length: int, vm_flag
                 pgoff: int) -> int:
     """``mmap_region()``: MDWE, then the writable-mapping count around ``__mmap_region()``.
 
-    ``arch_validate_flags()`` (always true on x86) and the sealed-memfd refusal of
-    ``mapping_map_writable()`` are not modelled.
+    Not modelled, and why: ``arch_validate_flags()`` (always true on x86, only arm64 MTE
+    and sparc ADI refuse flags); the EPERM of ``mapping_map_writable()`` for a memfd
+    sealed against writes (the model has no memfd seals); and the KSM flag update
+    (``ksm_vma_flags()``: VM_MERGEABLE only under prctl(PR_SET_MEMORY_MERGE), which the
+    model has no KSM for).
     """
     if map_deny_write_exec(mm.mdwe, vm_flags, vm_flags):
         raise kerr(errno.EACCES, "MDWE: a writable and executable mapping is refused")
@@ -334,16 +351,66 @@ def mmap_region(mm: MmStruct, file: File | None, addr: int, length: int, vm_flag
             file.f_mapping.i_mmap_writable -= 1
 
 
-def may_expand_vm(mm: MmStruct, flags: VMFlag, npages: int) -> bool:
-    """``may_expand_vm()`` (mm/mmap.c, 7.0): may ``npages`` more fit in RLIMIT_AS?
+def is_data_mapping(flags: VMFlag) -> bool:
+    """``is_data_mapping()`` (mm/internal.h): private, writable, not a stack (VM_GROWSDOWN
+    is x86's VM_STACK).  These pages are ``mm->data_vm``, which RLIMIT_DATA bounds."""
+    return flags._value_ & _DATA_TEST == _WRITE
 
-    Called by mmap (``__mmap_setup()``), brk (``do_brk_flags()``) and mremap.  The
-    RLIMIT_DATA half (``data_vm`` of private writable mappings) is not modelled: the
-    model keeps no ``data_vm``; ``flags`` is the kernel's argument for it.
+
+def data_vm(mm: MmStruct, replaced: MunmapState | None = None) -> int:
+    """``mm->data_vm``: pages of the mm's data mappings.
+
+    The kernel keeps a counter (``vm_stat_account()`` at every map, unmap, resize and
+    mprotect); the model counts the VMAs, which gives the same number because every
+    change of VM_WRITE/VM_SHARED/VM_GROWSDOWN goes through one of those.  Counted only
+    when RLIMIT_DATA is finite, so the hot path never pays for it.  ``replaced``: the
+    VMAs an mmap in progress gathered, which the model took out of the tree but the
+    kernel's counter still holds.
     """
-    del flags  # only the RLIMIT_DATA half, not modelled, looks at them
+    vmas = list(mm.mt) + (replaced.detached if replaced is not None else [])
+    return sum((v.vm_end - v.vm_start) >> PAGE_SHIFT for v in vmas
+               if is_data_mapping(v.vm_flags))
+
+
+def may_expand_vm(mm: MmStruct, flags: VMFlag, npages: int,
+                  replaced: MunmapState | None = None) -> bool:
+    """``may_expand_vm()`` (mm/mmap.c, 7.0): may ``npages`` more fit in RLIMIT_AS and,
+    for a data mapping (``is_data_mapping()``), in RLIMIT_DATA?
+
+    Called by mmap (``__mmap_setup()``, ``replaced`` = its gathered VMAs), brk
+    (``do_brk_flags()``) and mremap.  Over RLIMIT_DATA the kernel prints (once per boot;
+    the model: once per mm, in ``mm.warnings``) "VmData ... exceed data ulimit ..." and
+    refuses, unless booted with ``ignore_rlimit_data`` (the config field of that
+    name), which only prints.  A zero RLIMIT_DATA is let through up to
+    the hard limit (the kernel's "workaround for Valgrind"); the model has no hard limit
+    (RLIM_INFINITY, the usual one), so a zero soft limit never refuses here.
+    """
     limit = mm.rlimit_as
-    return limit == RLIM_INFINITY or mm.total_vm + npages <= limit >> PAGE_SHIFT
+    if limit != RLIM_INFINITY and mm.total_vm + npages > limit >> PAGE_SHIFT:
+        return False
+    limit = mm.rlimit_data
+    if limit == RLIM_INFINITY or limit == 0 or not is_data_mapping(flags):
+        return True
+    # The kernel's npages for an mmap is net of the replaced pages (pglen - nr_pages),
+    # while its data_vm still holds the replaced data pages.
+    data = data_vm(mm, replaced)
+    if replaced is not None:
+        npages -= replaced.nr_pages
+    if data + npages <= limit >> PAGE_SHIFT:
+        return True
+    ignore = mm.config.ignore_rlimit_data
+    if not any(w.startswith(_VMDATA_WARNING) for w in mm.warnings):
+        hint = "" if ignore else " or use boot option ignore_rlimit_data"
+        mm.warn(f"{_VMDATA_WARNING} {(data + npages) << PAGE_SHIFT} exceed data ulimit "
+                f"{limit}. Update limits{hint}.")
+    return ignore
+
+
+def expand_vm_refusal(mm: MmStruct, npages: int) -> str:
+    """Which limit a refused ``may_expand_vm()`` hit, for the error message."""
+    if mm.rlimit_as != RLIM_INFINITY and mm.total_vm + npages > mm.rlimit_as >> PAGE_SHIFT:
+        return f"RLIMIT_AS ({mm.rlimit_as:#x} bytes)"
+    return f"RLIMIT_DATA ({mm.rlimit_data:#x} bytes)"
 
 
 def _accountable_mapping(flags: VMFlag) -> bool:
@@ -362,10 +429,10 @@ def __mmap_setup(mm: MmStruct, m: MmapState) -> MunmapState:
     try:
         pglen = (m.end - m.addr) >> PAGE_SHIFT
         # may_expand_vm() on pglen - vms->nr_pages: the model's gather already took the
-        # replaced pages out of total_vm.
-        if not may_expand_vm(mm, m.flags, pglen):
-            raise kerr(errno.ENOMEM, f"mapping {pglen} pages would exceed RLIMIT_AS "
-                       f"({mm.rlimit_as:#x} bytes)")
+        # replaced pages out of total_vm (the data half is told which they were).
+        if not may_expand_vm(mm, m.flags, pglen, vms):
+            raise kerr(errno.ENOMEM, f"mapping {pglen} pages would exceed "
+                       + expand_vm_refusal(mm, pglen))
         if _accountable_mapping(m.flags):
             charged = pglen - vms.nr_accounted
             if mm.should_fail("vm_enough_memory"):
@@ -464,6 +531,18 @@ def __mmap_complete(mm: MmStruct, m: MmapState, vma: VmAreaStruct, vms: MunmapSt
         vma.vm_page_prot = (vm_get_page_prot(flags) & _NOT_CACHE_BITS) | (cache & _CACHE_BITS)
 
 
+def _swapped_file_merged(mm: MmStruct, m: MmapState) -> None:
+    """The range merged, and ``mmap_prepare`` had swapped in a file whose reference the
+    mapping owns: the neighbour holds its own, so this one is unused.  7.0 never drops it
+    (see ``KernelConfig.leak_swapped_file_on_merge``)."""
+    assert m.file is not None
+    if mm.config.leak_swapped_file_on_merge:
+        mm.trace.step("vma_merge_new_range", f"merged: the reference {m.file.name} got "
+                      "from mmap_prepare is never dropped (leaks, as in 7.0)")
+        return
+    fput(m.file)
+
+
 def __mmap_region(mm: MmStruct, file: File | None, addr: int, length: int, vm_flags: VMFlag,
                   pgoff: int) -> int:
     """``__mmap_region()``: see the module docstring for the order of steps."""
@@ -497,6 +576,8 @@ def _mmap_region_rest(mm: MmStruct, m: MmapState, vms: MunmapState, have_prepare
         allocated_new = vma is None
         if vma is None:
             vma = __mmap_new_vma(mm, m, desc)
+        elif m.file_doesnt_need_get:
+            _swapped_file_merged(mm, m)
     except KernelError:
         # D2: a failed mmap_prepare jumps past the unaccount step in the kernel (the
         # charge is kept, probably a kernel bug); see KernelConfig.keep_charge_on_...

@@ -21,6 +21,7 @@ from .flags import (
     PROT_READ,
     PROT_SEM,
     PROT_WRITE,
+    RLIM_INFINITY,
     VM_ACCESS_FLAGS,
     VMFlag,
     calc_vm_prot_bits,
@@ -31,6 +32,7 @@ from .flags import (
 from .hooks import call_hook
 from .memory import populate_vma_page_range
 from .mm_types import MmStruct, VmAreaStruct
+from .mmap import may_expand_vm
 from .pgtable import CC_BITS, Pgprot, vm_get_page_prot
 from .vma import vma_modify_flags
 
@@ -84,6 +86,12 @@ def mprotect_fixup(mm: MmStruct, prev: VmAreaStruct | None, vma: VmAreaStruct, s
     nrpages = (end - start) >> PAGE_SHIFT
     charged = 0
     if newflags._value_ & _WRITE:
+        # The area turns into data: RLIMIT_DATA (and RLIMIT_AS, which holds it already,
+        # so only the data half can tell the two calls apart).
+        if (mm.rlimit_data != RLIM_INFINITY and not may_expand_vm(mm, newflags, nrpages)
+                and may_expand_vm(mm, oldflags, nrpages)):
+            raise kerr(errno.ENOMEM, "the mapping turns into data beyond RLIMIT_DATA "
+                       f"({mm.rlimit_data:#x} bytes)")
         if not old & _NOT_CHARGED:
             if mm.should_fail("vm_enough_memory"):
                 raise kerr(errno.ENOMEM, "not enough memory to commit to a writable mapping")

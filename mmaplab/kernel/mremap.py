@@ -41,7 +41,7 @@ from .flags import (
 from .hooks import call_hook
 from .mlock import mlock_future_ok
 from .mm_types import MmStruct, VmAreaStruct
-from .mmap import get_unmapped_area, may_expand_vm
+from .mmap import expand_vm_refusal, get_unmapped_area, may_expand_vm
 from .pgtable import Pgprot
 from .vma import copy_vma, do_vmi_munmap, vma_merge_extend
 
@@ -137,7 +137,8 @@ def check_prep_vma(mm: MmStruct, vrm: VmaRemapStruct) -> None:
     if not mlock_future_ok(mm, vma.vm_flags, vrm.delta):
         raise kerr(errno.EAGAIN, "growing a locked mapping beyond RLIMIT_MEMLOCK")
     if not may_expand_vm(mm, vma.vm_flags, vrm.delta >> PAGE_SHIFT):
-        raise kerr(errno.ENOMEM, "growing the mapping would exceed RLIMIT_AS")
+        raise kerr(errno.ENOMEM, "growing the mapping would exceed "
+                   + expand_vm_refusal(mm, vrm.delta >> PAGE_SHIFT))
 
 
 def vrm_calc_charge(mm: MmStruct, vrm: VmaRemapStruct) -> None:
@@ -317,7 +318,8 @@ def mremap_to(mm: MmStruct, vrm: VmaRemapStruct) -> int:
     assert vrm.vma is not None
     if vrm.flags & MREMAP_DONTUNMAP and not may_expand_vm(mm, vrm.vma.vm_flags,
                                                           vrm.old_len >> PAGE_SHIFT):
-        raise kerr(errno.ENOMEM, "MREMAP_DONTUNMAP keeps the source: RLIMIT_AS exceeded")
+        raise kerr(errno.ENOMEM, "MREMAP_DONTUNMAP keeps the source: "
+                   + expand_vm_refusal(mm, vrm.old_len >> PAGE_SHIFT) + " exceeded")
     _set_new_addr(mm, vrm)
     return move_vma(mm, vrm)
 

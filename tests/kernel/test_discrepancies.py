@@ -12,6 +12,7 @@ import pytest
 from mmaplab import (
     MAP_ANONYMOUS,
     MAP_FIXED,
+    MAP_GROWSDOWN,
     MAP_PRIVATE,
     MAP_SHARED,
     MM,
@@ -88,6 +89,48 @@ def test_d3_swapped_vm_file_reference_is_dropped_when_vma_alloc_fails():
         assert backing.f_count == 1 and outer.f_count == 1
     mm.mmap(BASE, 2 * P, RW, MAP_SHARED | MAP_FIXED, outer, 0)
     assert backing.f_count == 2 and outer.f_count == 1  # the VMA owns the swapped reference
+
+
+def _stacked_over(backing: File) -> File:
+    def prepare(desc):
+        desc.vm_file = get_file(backing)  # the mapping owns this reference
+        return 0
+
+    return File(Inode("/dev/stacked", 16 * P), FileOperations(
+        name="stacked_fops", mmap_prepare=prepare), FMode.READ | FMode.WRITE)
+
+
+@pytest.mark.parametrize("leak", [True, False])
+def test_d3_swapped_vm_file_reference_on_a_merge(leak):
+    """A swapped file whose range merges with a neighbour mapping it: 7.0 drops the
+    owned reference on the abort path only, so after a merge it leaks (mm/vma.c
+    ``__mmap_region()`` @334fbe73); ``leak_swapped_file_on_merge=False`` fputs it."""
+    from mmaplab.kernel.config import DEFAULT
+
+    backing = File(Inode("/backing", 16 * P), FileOperations(
+        name="backing_fops", mmap_prepare=lambda desc: 0), FMode.READ | FMode.WRITE)
+    outer = _stacked_over(backing)
+    mm = MM(config=DEFAULT.with_options(leak_swapped_file_on_merge=leak))
+    mm.mmap(BASE, 2 * P, RW, MAP_SHARED | MAP_FIXED, outer, 0)
+    mm.mmap(BASE + 2 * P, 2 * P, RW, MAP_SHARED | MAP_FIXED, outer, 2 * P)
+    [vma] = mm.vmas()  # merged: one VMA mapping the backing file
+    assert vma.vm_file is backing and (vma.vm_start, vma.vm_end) == (BASE, BASE + 4 * P)
+    assert outer.f_count == 1
+    assert backing.f_count == (3 if leak else 2)  # ours + the VMA's (+ the leaked one)
+    mm.munmap(BASE, 4 * P)
+    assert backing.f_count == (2 if leak else 1)
+
+
+def test_d3_swapped_file_that_does_not_merge_is_owned_by_the_new_vma():
+    backing = File(Inode("/backing", 16 * P), FileOperations(
+        name="backing_fops", mmap_prepare=lambda desc: 0), FMode.READ | FMode.WRITE)
+    outer = _stacked_over(backing)
+    mm = MM()
+    mm.mmap(BASE, 2 * P, RW, MAP_SHARED | MAP_FIXED, outer, 0)
+    mm.mmap(BASE + 2 * P, 2 * P, RW, MAP_SHARED | MAP_FIXED, outer, 8 * P)  # pgoff gap
+    assert len(mm.vmas()) == 2 and backing.f_count == 3
+    mm.munmap(BASE, 4 * P)
+    assert backing.f_count == 1
 
 
 # -- D5: legacy remap_pfn_range() has no in-VMA range check -------------------------
@@ -445,3 +488,85 @@ def test_d11_rlimit_as_limits_mremap_growth_and_dontunmap():
         mm.mremap(BASE, 2 * P, 2 * P, MREMAP_MAYMOVE | MREMAP_DONTUNMAP)
     assert ei.value.errno == errno.ENOMEM
     assert mm.mremap(BASE, 2 * P, 3 * P, MREMAP_MAYMOVE) == BASE  # fits exactly
+
+
+# -- D11, the RLIMIT_DATA half of may_expand_vm() (mm/mmap.c, 7.0) ---------------------
+
+ANON_FIXED = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED
+
+
+def test_d11_rlimit_data_refuses_private_writable_mmap_and_warns_once():
+    mm = MM(rlimit_data=4 * P)
+    mm.mmap(BASE, 4 * P, RW, ANON_FIXED)  # exactly the limit: data_vm = 4
+    for _ in range(2):
+        with pytest.raises(OSError) as ei:
+            mm.mmap(BASE + 8 * P, P, RW, ANON_FIXED)
+        assert ei.value.errno == errno.ENOMEM and "RLIMIT_DATA" in str(ei.value)
+    assert len(mm.vmas()) == 1
+    # pr_warn_once(): the kernel names the boot option that would let it through
+    vmdata = [w for w in mm.warnings if w.startswith("VmData")]
+    assert vmdata == [f"VmData {5 * P} exceed data ulimit {4 * P}. Update limits or use "
+                      "boot option ignore_rlimit_data."]
+    # not data: read-only, shared, or a stack (VM_GROWSDOWN)
+    mm.mmap(BASE + 8 * P, P, PROT_READ, ANON_FIXED)
+    mm.mmap(BASE + 10 * P, P, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
+    mm.mmap(BASE + 12 * P, P, RW, ANON_FIXED | MAP_GROWSDOWN)
+    assert len(mm.vmas()) == 4
+
+
+def test_d11_rlimit_data_counts_replaced_pages_as_the_kernel_does():
+    """``__mmap_setup()`` passes ``pglen - vms->nr_pages`` while ``data_vm`` still holds
+    the replaced data pages: replacing a read-only VMA frees room for data too."""
+    mm = MM(rlimit_data=4 * P)
+    mm.mmap(BASE, 3 * P, RW, ANON_FIXED)
+    mm.mmap(BASE + 4 * P, 2 * P, PROT_READ, ANON_FIXED)
+    # 2 new data pages over 2 read-only ones: 3 + (2 - 2) <= 4 although data would be 5
+    assert mm.mmap(BASE + 4 * P, 2 * P, RW, ANON_FIXED) == BASE + 4 * P
+    from mmaplab.kernel.mmap import data_vm
+
+    assert data_vm(mm) == 5 and mm.warnings == []
+
+
+def test_d11_rlimit_data_limits_mprotect_to_data_brk_and_mremap():
+    from mmaplab import MREMAP_MAYMOVE
+
+    mm = MM(rlimit_data=3 * P)
+    mm.mmap(BASE, 2 * P, RW, ANON_FIXED)
+    mm.mmap(BASE + 4 * P, 2 * P, PROT_READ, ANON_FIXED)
+    with pytest.raises(OSError) as ei:
+        mm.mprotect(BASE + 4 * P, 2 * P, RW)  # turns into data: 2 + 2 > 3
+    assert ei.value.errno == errno.ENOMEM
+    assert "w" not in mm.maps().splitlines()[1].split()[1]
+    mm.mprotect(BASE + 4 * P, P, RW)  # 2 + 1 fits
+    with pytest.raises(OSError) as ei:
+        mm.mremap(BASE, 2 * P, 3 * P, MREMAP_MAYMOVE)
+    assert ei.value.errno == errno.ENOMEM and "RLIMIT_DATA" in str(ei.value)
+    # brk: check_data_rlimit() counts the heap only, may_expand_vm() all data mappings
+    before = mm.brk(0)
+    assert mm.brk(before + P) == before  # heap 1 page, but data_vm 3 + 1 > 3: refused
+
+
+def test_d11_ignore_rlimit_data_boot_option_only_warns():
+    from mmaplab.kernel.config import DEFAULT
+
+    mm = MM(rlimit_data=P, config=DEFAULT.with_options(ignore_rlimit_data=True))
+    assert mm.mmap(BASE, 4 * P, RW, ANON_FIXED) == BASE
+    assert mm.warnings == [f"VmData {4 * P} exceed data ulimit {P}. Update limits."]
+
+
+def test_d11_zero_rlimit_data_is_let_through_up_to_the_hard_limit():
+    """The kernel's "workaround for Valgrind": a zero soft limit is checked against the
+    hard limit, which the model takes as RLIM_INFINITY."""
+    mm = MM(rlimit_data=0)
+    assert mm.mmap(BASE, 4 * P, RW, ANON_FIXED) == BASE and mm.warnings == []
+
+
+def test_d11_data_vm_helper_matches_what_maps_shows():
+    from mmaplab.kernel.mmap import data_vm, is_data_mapping
+
+    mm = MM()
+    mm.mmap(BASE, 2 * P, RW, ANON_FIXED)
+    mm.mmap(BASE + 3 * P, P, PROT_READ, ANON_FIXED)
+    mm.mmap(BASE + 5 * P, 3 * P, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
+    assert data_vm(mm) == 2
+    assert [is_data_mapping(v.vm_flags) for v in mm.vmas()] == [True, False, False]

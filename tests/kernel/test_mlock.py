@@ -173,3 +173,60 @@ def test_smaps_shows_vmflags_and_sizes():
     assert block[0] == mm.maps().splitlines()[0]
     assert "Size:                  8 kB" in block
     assert block[-1].startswith("VmFlags: rd wr mr mw me lo ac")
+
+
+# -- mlock_future_ok() on the mmap path (do_mmap(), mm/mmap.c, 7.0) ---------------------
+
+def test_map_locked_over_rlimit_memlock_is_eagain_before_anything_is_mapped():
+    from mmaplab import MAP_LOCKED
+
+    mm = MM(rlimit_memlock=4 * P)
+    mm.mmap(B, 3 * P, RW, ANON | MAP_LOCKED)
+    assert mm.locked_vm == 3
+    with pytest.raises(OSError) as exc:
+        mm.mmap(B + 8 * P, 2 * P, RW, ANON | MAP_LOCKED)  # 3 + 2 > 4
+    assert exc.value.errno == errno.EAGAIN and "RLIMIT_MEMLOCK" in str(exc.value)
+    assert len(mm.vmas()) == 1
+    # MAP_FIXED over the locked pages: the kernel does not subtract them (3 + 3 > 4)
+    with pytest.raises(OSError) as exc:
+        mm.mmap(B, 3 * P, RW, ANON | MAP_LOCKED)
+    assert exc.value.errno == errno.EAGAIN and mm.locked_vm == 3
+    assert mm.mmap(B + 8 * P, P, RW, ANON | MAP_LOCKED) == B + 8 * P  # 3 + 1 fits
+    # an unlocked mapping is not limited
+    assert mm.mmap(B + 16 * P, 8 * P, RW, ANON) == B + 16 * P
+
+
+def test_mlockall_future_makes_big_mmaps_eagain_and_cap_ipc_lock_lifts_it():
+    mm = MM(rlimit_memlock=2 * P)
+    mm.mlockall(MCL_FUTURE)
+    with pytest.raises(OSError) as exc:
+        mm.mmap(B, 3 * P, RW, ANON)
+    assert exc.value.errno == errno.EAGAIN and mm.vmas() == []
+    mm = MM(rlimit_memlock=2 * P, cap_ipc_lock=True)
+    mm.mlockall(MCL_FUTURE)
+    assert mm.mmap(B, 3 * P, RW, ANON) == B and mm.locked_vm == 3
+
+
+def test_map_locked_with_zero_rlimit_memlock_is_eperm():
+    from mmaplab import MAP_LOCKED
+
+    mm = MM(rlimit_memlock=0)
+    with pytest.raises(OSError) as exc:
+        mm.mmap(B, P, RW, ANON | MAP_LOCKED)
+    assert exc.value.errno == errno.EPERM and mm.vmas() == []
+    assert MM(rlimit_memlock=0, cap_ipc_lock=True).mmap(B, P, RW, ANON | MAP_LOCKED) == B
+
+
+def test_brk_and_mremap_check_mlock_future_ok_too():
+    from mmaplab import MAP_LOCKED, MREMAP_MAYMOVE
+
+    mm = MM(rlimit_memlock=3 * P)
+    mm.mmap(B, 2 * P, RW, ANON | MAP_LOCKED)
+    with pytest.raises(OSError) as exc:
+        mm.mremap(B, 2 * P, 4 * P, MREMAP_MAYMOVE)  # 2 + 2 > 3
+    assert exc.value.errno == errno.EAGAIN
+    mm.munmap(B, 2 * P)
+    mm.mlockall(MCL_FUTURE)
+    brk = mm.brk(0)
+    assert mm.brk(brk + 4 * P) == brk  # check_brk_limits(): refused, the break stays
+    assert mm.brk(brk + 3 * P) == brk + 3 * P
