@@ -20,10 +20,28 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mmaplab import (
+    MADV_DODUMP,
+    MADV_DOFORK,
+    MADV_DONTDUMP,
+    MADV_DONTFORK,
+    MADV_DONTNEED,
+    MADV_KEEPONFORK,
+    MADV_NORMAL,
+    MADV_RANDOM,
+    MADV_SEQUENTIAL,
+    MADV_WILLNEED,
+    MADV_WIPEONFORK,
     MAP_FIXED,
     MAP_PRIVATE,
     MAP_SHARED,
+    MCL_CURRENT,
+    MCL_FUTURE,
+    MCL_ONFAULT,
+    MLOCK_ONFAULT,
     MM,
+    MREMAP_DONTUNMAP,
+    MREMAP_FIXED,
+    MREMAP_MAYMOVE,
     PAGE_SIZE,
     PROT_READ,
     PROT_WRITE,
@@ -386,6 +404,13 @@ prepare_behaviour = st.one_of(
 )
 
 
+#: Set when a hook managed to store a (well-typed) value in ``vma.vm_file``: the kernel
+#: then drops or takes no reference for it either (``remove_vma()`` fputs whatever
+#: ``vm_file`` holds), so the run's references cannot balance, in Linux as in the model
+#: (pinned by ``test_a_hook_that_clears_vm_file_leaks_the_reference_as_linux_does``).
+_VM_FILE_WRITTEN = [False]
+
+
 def _act(how, target=None):
     """A hook body that misbehaves as ``how`` says, on ``target`` (a VMA, desc or vmf)."""
     kind, arg = how
@@ -397,6 +422,7 @@ def _act(how, target=None):
         vma = getattr(target, "vma", target)
         if isinstance(vma, VmAreaStruct):
             setattr(vma, *arg)
+            _VM_FILE_WRITTEN[0] |= arg[0] == "vm_file"
     return 0
 
 
@@ -424,7 +450,7 @@ def _prepare_hook(how, ops):
 
 
 def _ops(hows):
-    mapped, open_, close, may_split, fault, mprotect = hows
+    mapped, open_, close, may_split, fault, mprotect, mremap = hows
     return VmOperationsStruct(
         name="fuzz_vm_ops",
         mapped=lambda s, e, pg, f, priv: _act(mapped),
@@ -432,7 +458,8 @@ def _ops(hows):
         may_split=lambda v, a: _act(may_split, v),
         fault=lambda vmf: _act(fault, vmf) if fault[0] != "return" else (
             _page(vmf) if fault[1] == 0 else fault[1]),
-        mprotect=lambda v, s, e, fl: _act(mprotect, v))
+        mprotect=lambda v, s, e, fl: _act(mprotect, v),
+        mremap=lambda new_vma: _act(mremap, new_vma))
 
 
 def _page(vmf):
@@ -441,18 +468,62 @@ def _page(vmf):
 
 
 file_kind = st.one_of(
-    st.tuples(st.just("prepare"), prepare_behaviour, st.tuples(*[behaviour] * 6)),
-    st.tuples(st.just("legacy"), behaviour, st.tuples(*[behaviour] * 6)),
+    st.tuples(st.just("prepare"), prepare_behaviour, st.tuples(*[behaviour] * 7)),
+    st.tuples(st.just("legacy"), behaviour, st.tuples(*[behaviour] * 7)),
 )
-op = st.one_of(
-    st.tuples(st.just("mmap"), st.integers(0, 6), st.integers(1, 3), file_kind,
-              st.sampled_from([MAP_SHARED, MAP_PRIVATE])),
+#: mremap flags: in place, may move, to a fixed address, and keeping the source.
+MREMAP_FLAGS = [0, MREMAP_MAYMOVE, MREMAP_MAYMOVE | MREMAP_FIXED,
+                MREMAP_MAYMOVE | MREMAP_DONTUNMAP,
+                MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP]
+ADVICE = [MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED,
+          MADV_DONTFORK, MADV_DOFORK, MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK,
+          MADV_KEEPONFORK]
+mmap_op = st.tuples(st.just("mmap"), st.integers(0, 6), st.integers(1, 3), file_kind,
+                    st.sampled_from([MAP_SHARED, MAP_PRIVATE]))
+classic_op = st.one_of(
+    mmap_op,
     st.tuples(st.just("munmap"), st.integers(0, 8), st.integers(1, 4)),
     st.tuples(st.just("mprotect"), st.integers(0, 8), st.integers(1, 3),
               st.sampled_from([PROT_READ, RW])),
     st.tuples(st.just("fault"), st.integers(0, 8), st.booleans()),
     st.tuples(st.just("fork")), st.tuples(st.just("exit")),
 )
+#: The calls added in round 2: mremap (vm_ops->mremap, may_split, open on the copy),
+#: madvise, mlock/munlock/mlockall/munlockall, mseal.
+#: (Ranges in pages 0-5, where the mappings mostly are.)
+new_call_op = st.one_of(
+    st.tuples(st.just("mremap"), st.integers(0, 5), st.integers(1, 2), st.integers(1, 4),
+              st.sampled_from(MREMAP_FLAGS), st.integers(7, 14)),
+    st.tuples(st.just("madvise"), st.integers(0, 5), st.integers(1, 2),
+              st.sampled_from(ADVICE)),
+    st.tuples(st.just("mlock"), st.integers(0, 5), st.integers(1, 2), st.booleans()),
+    st.tuples(st.just("munlock"), st.integers(0, 5), st.integers(1, 2)),
+    st.tuples(st.just("mlockall"), st.sampled_from([MCL_CURRENT, MCL_FUTURE,
+                                                    MCL_CURRENT | MCL_ONFAULT])),
+    st.tuples(st.just("munlockall")),
+    st.tuples(st.just("mseal"), st.integers(0, 5), st.integers(1, 2)),
+    st.tuples(st.just("fault"), st.integers(0, 5), st.booleans()),
+)
+op = classic_op
+# The new calls need mappings to act on: their mmap mostly succeeds (the prepare or
+# ->mmap hook and ``mapped`` behave three times in four), while the VMA hooks the new
+# calls reach (open, close, may_split, mprotect, mremap) misbehave as often as above.
+_ok = st.just(("return", 0))
+_mostly_ok = st.one_of(_ok, _ok, _ok, behaviour)
+_new_vm_hows = st.tuples(_mostly_ok, behaviour, behaviour, behaviour, _mostly_ok, behaviour,
+                         behaviour)
+_new_file_kind = st.one_of(
+    st.tuples(st.just("prepare"), st.one_of(_ok, _ok, _ok, prepare_behaviour), _new_vm_hows),
+    st.tuples(st.just("legacy"), _mostly_ok, _new_vm_hows),
+)
+new_mmap_op = st.tuples(st.just("mmap"), st.integers(0, 2), st.integers(3, 6),
+                        _new_file_kind, st.sampled_from([MAP_SHARED, MAP_PRIVATE]))
+#: The first mapping of a run is made (its mmap hooks behave); its VMA hooks do not.
+_base_vm_hows = st.tuples(_ok, behaviour, behaviour, behaviour, _mostly_ok, behaviour,
+                          behaviour)
+base_mmap_op = st.tuples(st.just("mmap"), st.just(0), st.integers(4, 6), st.tuples(
+    st.sampled_from(["prepare", "legacy"]), _ok, _base_vm_hows),
+    st.sampled_from([MAP_SHARED, MAP_PRIVATE]))
 
 
 def _legacy_hook(how, ops):
@@ -464,6 +535,7 @@ def _legacy_hook(how, ops):
 
 def run_ops(ops) -> None:
     mm, files, kids = MM(), [], []
+    _VM_FILE_WRITTEN[0] = False
     for o in ops:
         name = o[0]
         try:
@@ -476,11 +548,16 @@ def run_ops(ops) -> None:
                 before = {(v.vm_start, v.vm_end) for v in mm.vmas()}
                 try:
                     mm.mmap(B + page * P, n * P, RW, flags | MAP_FIXED, make_file(fops, files))
-                except OSError:
+                except OSError as exc:
                     after = {(v.vm_start, v.vm_end) for v in mm.vmas()}
                     new = [r for r in after - before
                            if not any(s <= r[0] and r[1] <= e for s, e in before)]
-                    assert not new, f"a failed mmap left {new}"
+                    # open/close cannot fail: when one of them (of a VMA MAP_FIXED
+                    # replaced) misbehaved, the mmap completed and its report is raised
+                    # on the way out, the new mapping in place.
+                    completed = isinstance(exc, HookError) and exc.hook.endswith(
+                        ("->open", "->close"))
+                    assert completed or not new, f"a failed mmap left {new}"
                     raise
             elif name == "munmap":
                 mm.munmap(B + o[1] * P, o[2] * P)
@@ -492,24 +569,136 @@ def run_ops(ops) -> None:
                 kids.append(mm.fork())
             elif name == "exit":
                 mm.exit()
+            else:
+                _new_call(mm, o)
         except OSError as exc:
             # every failure names its problem with an errno: a KernelError (HookError,
             # HookViolation, SIGSEGV/SIGBUS, lockdep/KASAN reports) -- never an internal one
             assert isinstance(exc, KernelError) and exc.errno and str(exc).strip(), repr(exc)
-        consistent(mm, files, kids)
+        consistent(mm, _balanced(files), kids)
     for kid in kids:
         try:
             kid.exit()
         except KernelError:
             pass
-        consistent(kid, files, [m for m in (mm, *kids) if m is not kid])
+        consistent(kid, _balanced(files), [m for m in (mm, *kids) if m is not kid])
 
 
-@settings(max_examples=250, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
+def _balanced(files: list[File]) -> list[File]:
+    """The files whose references must balance: all, unless a hook rewrote vm_file."""
+    return [] if _VM_FILE_WRITTEN[0] else files
+
+
+def _new_call(mm: MM, o) -> None:
+    """One of the round-2 calls, on the fuzz window."""
+    name = o[0]
+    if name == "mremap":
+        _, page, old_n, new_n, flags, new_page = o
+        target = B + new_page * P if flags & MREMAP_FIXED else None
+        mm.mremap(B + page * P, old_n * P, new_n * P, flags, target)
+    elif name == "madvise":
+        mm.madvise(B + o[1] * P, o[2] * P, o[3])
+    elif name == "mlock":
+        mm.mlock2(B + o[1] * P, o[2] * P, MLOCK_ONFAULT if o[3] else 0)
+    elif name == "munlock":
+        mm.munlock(B + o[1] * P, o[2] * P)
+    elif name == "mlockall":
+        mm.mlockall(o[1])
+    elif name == "munlockall":
+        mm.munlockall()
+    elif name == "mseal":
+        mm.mseal(B + o[1] * P, o[2] * P)
+    else:
+        raise AssertionError(f"unknown fuzz op {name}")
+
+
+FUZZ_SETTINGS = settings(max_examples=250, deadline=None, derandomize=True, database=None,
+                         suppress_health_check=list(HealthCheck))
+
+
+@FUZZ_SETTINGS
 @given(st.lists(op, min_size=1, max_size=8))
 def test_fuzz_no_internal_exception_escapes_and_the_mm_stays_consistent(ops) -> None:
     run_ops(ops)
+
+
+@settings(FUZZ_SETTINGS, max_examples=400)
+@given(st.tuples(base_mmap_op, st.lists(st.one_of(new_mmap_op, new_call_op, new_call_op),
+                                        min_size=1, max_size=10)))
+def test_fuzz_of_the_new_calls_over_misbehaving_hooks(ops) -> None:
+    """mremap (its ``vm_ops->mremap``, ``may_split`` and ``open`` on the copy, all of
+    them misbehaving), madvise, mlock, munlock, mlockall and mseal over mappings whose
+    hooks misbehave: no internal exception, consistent mm, balanced references."""
+    first, rest = ops
+    run_ops([first, *rest, ("fork",), ("munlockall",)])
+
+
+#: Every misbehaviour of ``behaviour`` (one value each), for exhaustive checks.
+ALL_BEHAVIOURS = (
+    [("return", v) for v in (0, None, -errno.EINVAL, -errno.ENOMEM, 5, "ok", 0.0, True,
+                             -99999, [], 2**70)]
+    + [("raise", e) for e in (ValueError, KeyError, AttributeError, TypeError, Boom,
+                              RecursionError, ZeroDivisionError, OSError)]
+    + [("write-vma", (f, v)) for f in VMA_FIELDS for v in BAD_VALUES if f != "vm_file"])
+
+
+@pytest.mark.parametrize("how", ALL_BEHAVIOURS, ids=repr)
+@pytest.mark.parametrize("flags", [MREMAP_MAYMOVE | MREMAP_FIXED,
+                                   MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP])
+def test_a_misbehaving_vm_ops_mremap_is_an_error_return(how, flags) -> None:
+    """``copy_vma_and_data()``: a failing ``vm_ops->mremap`` moves the pages back and
+    unmaps the copy instead (``close`` runs on it); a broken one does the same, named."""
+    calls = []
+    ops = VmOperationsStruct(name="moving_vm_ops",
+                             mremap=lambda new_vma: calls.append(1) or _act(how, new_vma),
+                             open=lambda vma: calls.append("open"),
+                             close=lambda vma: calls.append("close"), fault=_page)
+
+    def prepare(desc):
+        desc.vm_ops = ops
+        return 0
+
+    mm, files = MM(), []
+    f = make_file(FileOperations(name="m", mmap_prepare=prepare), files)
+    mm.mmap(B, 2 * P, RW, MAP_PRIVATE | MAP_FIXED, f)
+    mm.fault(B, write=True)
+    # a well-typed write (vm_private_data, vm_pgoff 42, ...) is the hook's own business
+    returns_ok = how[1] is None or (type(how[1]) is int and how[1] == 0)
+    must_fail = how[0] == "raise" or (how[0] == "return" and not returns_ok)
+    try:
+        assert mm.mremap(B, 2 * P, 2 * P, flags, B + 8 * P) == B + 8 * P
+        assert not must_fail, f"{how} was taken for success"
+        assert mm.vma_lookup(B + 8 * P) is not None
+    except OSError as exc:
+        assert how[0] != "return" or must_fail, repr(exc)
+        assert isinstance(exc, KernelError) and exc.errno, repr(exc)
+        [vma] = mm.vmas()  # the source stays, with its page; the copy is gone
+        assert vma.vm_start == B and mm.pagetable.lookup(B) is not None
+        assert "close" in calls
+    assert calls[:2] == ["open", 1]  # copy_vma() opens the copy, then the hook runs
+    consistent(mm, files)
+    mm.exit()
+    consistent(mm, files)
+
+
+def test_a_hook_that_clears_vm_file_leaks_the_reference_as_linux_does() -> None:
+    """``vm_file`` is a ``struct file *``: NULL is well typed, so the write is not refused.
+    ``remove_vma()`` then has no file to fput, and the mapping's reference leaks (the
+    kernel's own behaviour; the fuzz above skips its balance check after such a write)."""
+    ops = VmOperationsStruct(name="clearing_vm_ops",
+                             close=lambda vma: setattr(vma, "vm_file", None))
+
+    def prepare(desc):
+        desc.vm_ops = ops
+        return 0
+
+    f = make_file(FileOperations(name="c", mmap_prepare=prepare))
+    mm = MM()
+    mm.mmap(B, P, PROT_READ, MAP_SHARED | MAP_FIXED, f)
+    assert f.f_count == 2
+    mm.munmap(B, P)
+    assert mm.vmas() == [] and f.f_count == 2  # the VMA's reference was never dropped
+    consistent(mm)
 
 
 def test_a_base_exception_from_a_hook_goes_straight_through() -> None:
