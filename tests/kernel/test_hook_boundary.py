@@ -642,7 +642,8 @@ ALL_BEHAVIOURS = (
     + [("write-vma", (f, v)) for f in VMA_FIELDS for v in BAD_VALUES if f != "vm_file"])
 
 
-@pytest.mark.parametrize("how", ALL_BEHAVIOURS, ids=repr)
+@pytest.mark.parametrize("how", ALL_BEHAVIOURS,  # ids without addresses (xdist compares)
+                         ids=[f"{i}-{h[0]}" for i, h in enumerate(ALL_BEHAVIOURS)])
 @pytest.mark.parametrize("flags", [MREMAP_MAYMOVE | MREMAP_FIXED,
                                    MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP])
 def test_a_misbehaving_vm_ops_mremap_is_an_error_return(how, flags) -> None:
