@@ -93,13 +93,18 @@ lint: venv
 	$(VENV_BIN)/mypy
 
 # The inner loop: everything but the slow, Jupyter-kernel and browser tests (book builds,
-# nbval, fresh venvs), spread over FAST_JOBS pytest-xdist workers.  Not a substitute for
-# `make test` before landing a change to notebooks, the book or packaging.
+# nbval, fresh venvs, sweeps beyond their representatives: tests/tiers.py), with the
+# hypothesis profile `fast`, spread over FAST_JOBS pytest-xdist workers, a test file per
+# worker (module-level caches: the kernel's seed batches, the import walk).  Bytecode is
+# cached even when PYTHONDONTWRITEBYTECODE is set: recompiling every module (and pytest's
+# assertion rewriting) in each worker and each console-script run cost ~15 s of CPU.  Not
+# a substitute for `make test` before landing a change to notebooks, the book or packaging.
 FAST_JOBS ?= 2
 test-fast: venv
 	$(VENV_BIN)/ruff check .
 	$(VENV_BIN)/mypy
-	$(PY) -m pytest -q -n $(FAST_JOBS) -m "not slow and not browser and not kernel"
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -q -n $(FAST_JOBS) --dist loadfile \
+	  --hypothesis-profile=fast -m "not slow and not browser and not kernel"
 
 # THE test command (CI runs exactly this through .ci/run).
 test: venv browser-deps

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.oracle.kernel_oracle import STATS, kernel_info
+from tests.tiers import FAST_PROFILE  # noqa: F401  (registers the hypothesis profile)
 
 
 def pytest_report_header(config) -> list[str]:

@@ -37,6 +37,7 @@ def test_exercise_check_runs() -> None:
         assert e["first_s"] > 0 and e["verdict"].startswith("✔")
 
 
+@pytest.mark.slow  # the whole quick report (the functions above are the fast tier's)
 def test_main_quick(capsys) -> None:
     assert core.main(["--quick"]) == 0
     out = capsys.readouterr().out

@@ -17,6 +17,7 @@ KERNEL_RATIO_BOUND = 3 * core.GOALS["kernel_ratio"]
 SCALING_BOUND = 2 * core.GOALS["scaling"]
 
 
+@pytest.mark.slow  # builds 2,000 VMAs twice
 def test_bytes_per_vma_within_goal() -> None:
     b = core.bytes_per_vma(2000)
     assert 0 < b["vma"] <= core.GOALS["bytes_per_vma"], b

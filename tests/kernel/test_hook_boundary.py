@@ -65,6 +65,7 @@ from mmaplab.kernel.mmap_action import (
 )
 from mmaplab.kernel.page_alloc import alloc_page
 from mmaplab.kernel.pgtable import Pgprot
+from tests.tiers import examples
 
 P = PAGE_SIZE
 B = 0x7F0000000000
@@ -612,8 +613,8 @@ def _new_call(mm: MM, o) -> None:
         raise AssertionError(f"unknown fuzz op {name}")
 
 
-FUZZ_SETTINGS = settings(max_examples=250, deadline=None, derandomize=True, database=None,
-                         suppress_health_check=list(HealthCheck))
+FUZZ_SETTINGS = settings(max_examples=examples(250), deadline=None, derandomize=True,
+                         database=None, suppress_health_check=list(HealthCheck))
 
 
 @FUZZ_SETTINGS
@@ -622,7 +623,7 @@ def test_fuzz_no_internal_exception_escapes_and_the_mm_stays_consistent(ops) -> 
     run_ops(ops)
 
 
-@settings(FUZZ_SETTINGS, max_examples=400)
+@settings(FUZZ_SETTINGS, max_examples=examples(400))
 @given(st.tuples(base_mmap_op, st.lists(st.one_of(new_mmap_op, new_call_op, new_call_op),
                                         min_size=1, max_size=10)))
 def test_fuzz_of_the_new_calls_over_misbehaving_hooks(ops) -> None:

@@ -20,6 +20,7 @@ close the cycles listed in ``TYPING_CYCLES``: those the kernel's own headers hav
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,10 +102,12 @@ def _resolve(src: str, is_pkg: bool, node: ast.Import | ast.ImportFrom,
     return out
 
 
+@functools.cache  # one walk per test process: the rules below only read its result
 def _edges() -> tuple[list[Edge], list[Edge]]:
     """(edges between mmaplab modules, imports of third-party modules by the kernel)."""
     modules = _modules()
     inner: list[Edge] = []
+    seen: set[Edge] = set()  # a list scan per edge made the walk quadratic (1 s)
     foreign: list[Edge] = []
     for src, path in modules.items():
         tree = ast.parse(path.read_text(), str(path))
@@ -113,7 +116,8 @@ def _edges() -> tuple[list[Edge], list[Edge]]:
                 where = f"{path.relative_to(PKG.parent)}:{node.lineno}"
                 edge = Edge(src, dst, where, typing_only)
                 if dst == "mmaplab" or dst.startswith("mmaplab."):
-                    if dst != src and edge not in inner:
+                    if dst != src and edge not in seen:
+                        seen.add(edge)
                         inner.append(edge)
                 elif dst.split(".")[0] not in sys.stdlib_module_names and dst != "__future__":
                     foreign.append(edge)

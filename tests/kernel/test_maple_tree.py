@@ -14,6 +14,7 @@ from mmaplab.kernel.flags import PAGE_SIZE as P
 from mmaplab.kernel.flags import VMFlag
 from mmaplab.kernel.maple_tree import MapleTree, vm_start_gap
 from mmaplab.kernel.mm_types import VmAreaStruct
+from tests.tiers import examples
 
 BASE = 0x10000
 
@@ -36,7 +37,7 @@ layouts = st.lists(st.tuples(st.sampled_from([0, 0, 0, 1, 2, 10]), st.integers(1
                              st.booleans()), max_size=400)
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=examples(120), deadline=None)
 @given(layout=layouts, seed=st.randoms(use_true_random=False),
        queries=st.lists(st.tuples(st.sampled_from([1, 2, 5, 20, 1000]),
                                   st.integers(0, 300), st.integers(0, 3000)), min_size=1,

@@ -12,8 +12,14 @@ import pytest
 from mmaplab.cli import main
 from mmaplab.exercises.c_answer import c_exercises, c_sources, verify_c
 from mmaplab.exercises.c_magic import kernel_c
+from tests.tiers import sample
 
 CASES = [(nn, name) for nn in c_exercises() for name in c_sources(nn)]
+_IDS = [f"{nn}-{name}" for nn, name in CASES]
+# Fast tier: through the package, each exercise's reference and first wrong answer; through
+# the magic and the CLI (the same verdict behind another front end), one of each.
+BY_EXERCISE = sample(CASES, key=lambda case: case[0], keep=2, ids=_IDS)
+FRONT_END = sample(CASES, keep=2, ids=_IDS)
 
 
 def test_there_are_c_answers() -> None:
@@ -38,7 +44,7 @@ def test_mtdchar_builds_per_kernel_config() -> None:
     assert answer.for_device(MtdcharDriver()).config == DEFAULT_CONFIG
 
 
-@pytest.mark.parametrize(("nn", "name"), CASES)
+@pytest.mark.parametrize(("nn", "name"), BY_EXERCISE)
 def test_c_answer_through_the_package(nn: str, name: str) -> None:
     n, failure, error = verify_c(nn, c_sources(nn)[name], f"{name}.c")
     assert error is None, error
@@ -50,7 +56,7 @@ def test_c_answer_through_the_package(nn: str, name: str) -> None:
         assert failure.misconception == name, str(failure)
 
 
-@pytest.mark.parametrize(("nn", "name"), CASES)
+@pytest.mark.parametrize(("nn", "name"), FRONT_END)
 def test_c_answer_through_the_notebook_magic(nn: str, name: str) -> None:
     ns: dict[str, object] = {}
     out = io.StringIO()
@@ -65,7 +71,7 @@ def test_c_answer_through_the_notebook_magic(nn: str, name: str) -> None:
     assert all(callable(v) or v is not None for v in ns.values()) and ns
 
 
-@pytest.mark.parametrize(("nn", "name"), CASES)
+@pytest.mark.parametrize(("nn", "name"), FRONT_END)
 def test_c_answer_through_the_cli(nn: str, name: str, tmp_path, capsys) -> None:  # noqa: ANN001
     path = tmp_path / "answer.c"
     path.write_text(c_sources(nn)[name])

@@ -161,6 +161,7 @@ def test_console_script_default_dir_is_cwd_exercises(exdir: Path) -> None:
 
 # -- a learner's folder from scratch: init, next, watch, clean errors ----------------------
 
+@pytest.mark.slow  # three console-script runs; the fast tier has one such test above
 def test_init_then_check_from_an_empty_folder(tmp_path: Path) -> None:
     """As after `pip install mmaplab`: init writes the notebooks the package ships, the stub
     fails, the solution passes — run as real processes from the new folder."""
@@ -239,6 +240,7 @@ def test_outside_any_exercises_folder_is_a_clean_error(tmp_path: Path, monkeypat
                               "init`") and len(err.splitlines()) == 1
 
 
+@pytest.mark.slow  # two console-script runs
 def test_closed_pipe_and_ascii_stdout(exdir: Path) -> None:
     exe = Path(sys.executable).with_name("mmaplab")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "mmaplab.cli"]

@@ -146,6 +146,7 @@ def test_exiting_from_a_hook_is_no_pass(exdir, capsys, exc: str) -> None:  # typ
     assert f"at line 2 of the answer cell: raise {exc}" in out
 
 
+@pytest.mark.slow  # two console-script runs that each wait out the budget
 @pytest.mark.parametrize("body", ["    while True:\n        pass\n",
                                   "    import time\n    time.sleep(3600)\n"])
 def test_a_hook_that_never_returns_is_stopped(exdir, body: str) -> None:  # type: ignore[no-untyped-def]

@@ -33,6 +33,7 @@ from tests.oracle.kernel_oracle import (
     run_on_kernel,
 )
 from tests.oracle.seqgen import ADVICE, sequences
+from tests.tiers import sample
 
 TOTAL = int(os.environ.get("MMAPLAB_DIFF_SEQUENCES", "1000"))
 FIRST_SEED = int(os.environ.get("MMAPLAB_DIFF_SEED", "0"))
@@ -76,8 +77,9 @@ def test_maps_format_matches_kernel() -> None:
     assert seen > 1000
 
 
-@pytest.mark.parametrize(("first", "count"), BATCHES,
-                         ids=[f"seeds-{s}-{s + n - 1}" for s, n in BATCHES])
+# The fast tier replays the first batch (the one test_maps_format_matches_kernel runs too).
+@pytest.mark.parametrize(("first", "count"), sample(
+    BATCHES, ids=[f"seeds-{s}-{s + n - 1}" for s, n in BATCHES]))
 def test_differential_batch(first: int, count: int) -> None:
     batch = kernel_batch(first, count)
     require_model()
@@ -98,6 +100,7 @@ def test_differential_batch(first: int, count: int) -> None:
         )
 
 
+@pytest.mark.slow  # runs the kernel side of the first ten batches
 def test_sequences_cover_the_interesting_cases() -> None:
     """The default sequences exercise what the issue asks for, judged by the kernel's answers."""
     seen: collections.Counter[str] = collections.Counter()

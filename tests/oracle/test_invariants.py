@@ -38,6 +38,7 @@ from hypothesis.stateful import (
 )
 
 from tests.oracle.kernel_oracle import parse_maps_line
+from tests.tiers import examples
 
 mmaplab = pytest.importorskip("mmaplab")
 if not hasattr(mmaplab, "MM"):  # the package is still being written
@@ -418,7 +419,7 @@ class AddressSpaceMachine(RuleBasedStateMachine):
 
 
 AddressSpaceMachine.TestCase.settings = settings(
-    max_examples=150,
+    max_examples=examples(150),
     stateful_step_count=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
