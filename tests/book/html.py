@@ -21,6 +21,9 @@ class Page:
     outputs: list[str] = field(default_factory=list)  # text of each output <pre>
     links: list[str] = field(default_factory=list)  # href of every <a>
     anchors: list[tuple[str, str]] = field(default_factory=list)  # (href, text) of every <a>
+    #: href of every <a> inside <article>: the page's own content, without the navbar, the
+    #: sidebars and the prev/next footer (those link every page of the book)
+    article_links: list[str] = field(default_factory=list)
     scripts: list[str] = field(default_factory=list)  # src of every <script src>
     images: list[str] = field(default_factory=list)  # src of every <img>
     admonitions: list[tuple[str, str]] = field(default_factory=list)  # (classes, title)
@@ -52,6 +55,8 @@ class _Parser(HTMLParser):
             self.page.ids.add(a["id"])
         if tag == "a" and "href" in a:
             self.page.links.append(a["href"])
+            if self.in_article:
+                self.page.article_links.append(a["href"])
             self.anchor = (a["href"], [])
         if tag == "script" and a.get("src"):
             self.page.scripts.append(a["src"])

@@ -8,6 +8,7 @@ the HTML that build produced, not any committed output.
 from __future__ import annotations
 
 import importlib.util
+import posixpath
 import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -15,8 +16,9 @@ from urllib.parse import unquote, urlsplit
 import jupytext
 import pytest
 
+from mmaplab.exercises import EXERCISES
 from tests.book.build import built_book  # noqa: F401  (the session fixture)
-from tests.book.html import Page, book_pages
+from tests.book.html import Page, book_pages, read_page
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
@@ -95,8 +97,6 @@ def _internal_target(page: Page, href: str, html: Path) -> tuple[Path, str] | No
 @pytest.mark.slow
 @pytest.mark.kernel
 def test_internal_links_resolve(built_book: Path, pages: dict[str, Page]):  # noqa: F811
-    from tests.book.html import read_page
-
     cache: dict[Path, Page] = {p.path.resolve(): p for p in pages.values()}
     broken = []
     for name, page in pages.items():
@@ -119,26 +119,91 @@ def test_internal_links_resolve(built_book: Path, pages: dict[str, Page]):  # no
     assert not broken, "broken internal links:\n" + "\n".join(broken)
 
 
-def _exercise_links(page: Page) -> set[str]:
-    """The exercise pages (``NN_slug``) a page links to."""
+def _article_targets(name: str, page: Page) -> set[str]:
+    """The book pages (docnames) that the article of page ``name`` links to. Only the
+    article counts: the navbar, the sidebars and the prev/next footer link every page."""
     found = set()
-    for href in page.links:
-        m = re.search(r"(?:^|/)exercises/(\d\d_[a-z_]+)\.html", href)
-        if m:
-            found.add(m.group(1))
+    for href in page.article_links:
+        parts = urlsplit(href)
+        if parts.scheme or parts.netloc or not parts.path.endswith(".html"):
+            continue
+        path = posixpath.normpath(posixpath.join(posixpath.dirname(name), unquote(parts.path)))
+        found.add(path.removesuffix(".html"))
     return found
+
+
+def _exercise_links(name: str, page: Page) -> set[str]:
+    """The exercise pages (``NN_slug``) the article of page ``name`` links to."""
+    return {t.removeprefix("exercises/") for t in _article_targets(name, page)
+            if re.fullmatch(r"exercises/\d\d_[a-z_0-9]+", t)}
+
+
+def chapters_without_an_exercise(pages: dict[str, Page]) -> list[str]:
+    """The chapters and case studies whose article links no exercise."""
+    return [name for name in pages if re.fullmatch(r"book/(0\d_\w+|case_studies/\w+)", name)
+            and not _exercise_links(name, pages[name])]
+
+
+def exercises_not_linking_back(pages: dict[str, Page], teaches: dict[str, str]) -> list[str]:
+    """The exercise pages (``teaches``: exercise page -> the chapter that teaches it) whose
+    article does not link that chapter."""
+    return [f"{page} does not link {chapter}" for page, chapter in teaches.items()
+            if page not in pages or chapter not in _article_targets(page, pages[page])]
+
+
+#: Each exercise page and the chapter its source names as the one that teaches it.
+TEACHES = {f"exercises/{ex.name}": ex.source.chapter for ex in EXERCISES.values()}
 
 
 @pytest.mark.slow
 @pytest.mark.kernel
 def test_every_chapter_and_case_study_links_an_exercise(pages: dict[str, Page]):
-    missing = [name for name in pages
-               if re.fullmatch(r"book/(0\d_\w+|case_studies/\w+)", name)
-               and not _exercise_links(pages[name])]
-    assert not missing, f"pages without a 'Try it' link to an exercise: {missing}"
+    missing = chapters_without_an_exercise(pages)
+    assert not missing, f"pages whose article has no 'Try it' link to an exercise: {missing}"
     for name in ("hpet", "afs", "vme_user", "target_core_user"):
-        links = _exercise_links(pages[f"book/case_studies/{name}"])
+        page = f"book/case_studies/{name}"
+        links = _exercise_links(page, pages[page])
         assert any(e.endswith(name) for e in links), f"{name} does not link its exercise"
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_every_exercise_page_links_back_to_its_chapter(pages: dict[str, Page]):
+    assert len(TEACHES) == len(EXERCISES) >= 14
+    missing = exercises_not_linking_back(pages, TEACHES)
+    assert not missing, "exercise pages whose article does not link back:\n" + "\n".join(missing)
+
+
+_PAGE = """<html><body><nav class="bd-sidebar-primary">{sidebar}</nav><main>
+<article class="bd-article"><section><h1>{title}</h1><p>{body}</p></section></article>
+<div class="prev-next-area">{sidebar}</div></main></body></html>"""
+
+
+def test_the_link_checks_read_the_article_only(tmp_path: Path):
+    """Both checks fail on pages whose only link is in the sidebar or the prev/next footer,
+    and pass once the article has it."""
+    chapter, exercise = "book/case_studies/hpet", "exercises/05_hpet"
+    nav = {chapter: '<a href="../../exercises/05_hpet.html">05</a>',
+           exercise: '<a href="../book/case_studies/hpet.html">hpet</a>'}
+
+    def build(with_links: bool) -> dict[str, Page]:
+        pages = {}
+        for name, link in nav.items():
+            path = tmp_path / f"{name}.html"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(_PAGE.format(sidebar=link, title=name,
+                                         body=link if with_links else "no link here"))
+            pages[name] = read_page(path)
+        return pages
+
+    without = build(with_links=False)
+    assert without[chapter].links and not without[chapter].article_links
+    assert chapters_without_an_exercise(without) == [chapter]
+    assert exercises_not_linking_back(without, {exercise: chapter}) == [
+        f"{exercise} does not link {chapter}"]
+    with_links = build(with_links=True)
+    assert chapters_without_an_exercise(with_links) == []
+    assert exercises_not_linking_back(with_links, {exercise: chapter}) == []
 
 
 @pytest.mark.slow
