@@ -8,6 +8,7 @@ under the sanitizer, which exercises run by default.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..lab.diff import first_divergence, render_divergence
@@ -74,7 +75,7 @@ def verify(nn: str, *answer: Any, answer_file: str | None = None
                 got = run_case(case.learner, scenario)
             d = first_divergence(case, scenario, expected, got)
             if d is not None:
-                d.reference_errnos = _reference_errnos(ex, cases)
+                d.reference_errnos = _ReferenceErrnos(ex, cases)
                 crash = _crash_of(d, answer_file)
                 # A Python mistake on the learner's own line (a typo, a missing import) is
                 # reported as such; a NULL dereference is kernel behaviour (an oops), so
@@ -100,8 +101,34 @@ def verify(nn: str, *answer: Any, answer_file: str | None = None
     return n, None
 
 
+class _ReferenceErrnos(Mapping[int, int]):
+    """errno -> how many requests of the exercise the reference refuses with it.
+
+    Counted on first use: only a divergence in which both sides fail with different
+    errnos reads it (to tell a check run in another order from a wrong errno), and
+    counting replays the reference on every case, a tenth of a second of a shell check.
+    """
+
+    def __init__(self, ex: Exercise, cases: Any) -> None:
+        self._args = (ex, cases)
+        self._counts: dict[int, int] | None = None
+
+    def _all(self) -> dict[int, int]:
+        if self._counts is None:
+            self._counts = _reference_errnos(*self._args)
+        return self._counts
+
+    def __getitem__(self, key: int) -> int:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
 def _reference_errnos(ex: Exercise, cases: Any) -> dict[int, int]:
-    """errno -> how many requests of the exercise the reference refuses with it."""
     out: dict[int, int] = {}
     for case in cases:
         for scenario in case.scenarios:

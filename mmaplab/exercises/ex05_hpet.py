@@ -25,7 +25,10 @@ def _cases(mod):
             case("block not page aligned", short, pins="lost-check", phys=mod.UNALIGNED),
             # Both knobs at once: which check runs first is visible (EACCES, not ENOSYS).
             case("hpet_mmap=0, block not page aligned", short, pins="errno-precedence",
-                 mmap_enabled=False, phys=mod.UNALIGNED)]
+                 mmap_enabled=False, phys=mod.UNALIGNED),
+            # A second block: its timers map its own registers, not the first block's.
+            case("two HPET blocks", pick(mod.SCENARIOS, "timer-of-a-second-block"),
+                 pins="range", second_block=mod.HPET_PHYS_2)]
 
 
 EXERCISE = driver_exercise(
@@ -33,6 +36,4 @@ EXERCISE = driver_exercise(
     methods={"hpet_mmap_prepare": ("self", "desc")}, cases=_cases,
     fixed_knobs={
         "config_hpet_mmap": "without CONFIG_HPET_MMAP the driver installs its stub hook, "
-                            "not the one the learner writes",
-        "second_block": "hpet_open() hands out the first block's timers first; no scenario "
-                        "opens enough timers to reach a second block yet"})
+                            "not the one the learner writes"})

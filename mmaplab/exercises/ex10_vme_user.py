@@ -25,14 +25,19 @@ def _cases(mod):
                        lambda: base("prepare", window_pages=6),
                        pick(mod.SPEC.scenarios, "too-big", "offset-outside-window"),
                        knobs={"window_pages": 6}, pins="extra-refusal",
-                       baseline=lambda: base("prepare"))]
+                       baseline=lambda: base("prepare")),
+            # Another master minor: its own image (mutex, window, mmap_count), found from
+            # the minor the hook is given (and, in mapped, from the file's inode).
+            DriverCase("vme_user (master minor 2)",
+                       lambda ov: subclass_with(base, ov)("prepare", minor=2),
+                       lambda: base("prepare", minor=2), pick(mod.SPEC.scenarios,
+                                                              "map-window", "fork"),
+                       knobs={"minor": 2}, pins="range", baseline=lambda: base("prepare"))]
 
 
 EXERCISE = driver_exercise(
     cases=_cases,
     nn="10", module="vme_user", cls="VmeUser",
-    fixed_knobs={"minor": "only the first master minor is opened by the scenarios; the "
-                          "image is found from the file's minor either way"},
     methods={"vme_master_mmap_prepare": ("self", "resource", "desc"),
              "vme_user_master_mmap_prepare": ("self", "minor", "desc"),
              "vme_user_vm_mapped": ("self", "start", "end", "pgoff", "file",

@@ -85,6 +85,9 @@ class Facts:
     child_ptes: tuple[PteFacts, ...]
     state: tuple[tuple[str, Any], ...]
     warnings: int
+    #: The locks calls of the run left held so far (``mm.lock_leaks``, the fork child's
+    #: too), by name: lockdep_sys_exit() reports them on failing calls as well.
+    locks_leaked: tuple[str, ...] = ()
 
     def value(self, key: str) -> Any:
         return dict(self.state).get(key)
@@ -156,8 +159,9 @@ def snapshot(mm: MM, child: MM | None, driver: Driver, exc: BaseException | None
         state = tuple(driver.observe().items())
     except Exception:  # noqa: BLE001 - a broken observe() shows as no state
         state = ()
+    leaks = list(mm.lock_leaks) + (list(child.lock_leaks) if child is not None else [])
     return Facts(exc is None, errno, signal, hook, raised, oops, _vmas(mm), _ptes(mm),
-                 _vmas(child), _ptes(child), state, warnings)
+                 _vmas(child), _ptes(child), state, warnings, tuple(x.lock for x in leaks))
 
 
 # -- the rules -------------------------------------------------------------------------------
@@ -417,6 +421,8 @@ def classify(expected: Facts, got: Facts, *, before: tuple[Facts, Facts] | None 
         return child
     if e.child_ptes != g.child_ptes:
         return "flags" if not e.child_ptes or not g.child_ptes else "range"
+    if len(g.locks_leaked) > len(e.locks_leaked):
+        return "lock-leaked"
     if e.warnings != g.warnings:
         return "warning"
     return None

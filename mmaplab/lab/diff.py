@@ -12,7 +12,7 @@ says it in words a learner reads.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +49,7 @@ ASPECT_TITLES = {
     "child_maps": "VMAs of the fork child",
     "child_ptes": "page table entries of the fork child",
     "warnings": "kernel warnings",
+    "locks": "locks held on return",
 }
 
 
@@ -78,7 +79,7 @@ class Divergence:
     #: diagnosis may replay the learner's answer on the other scenarios.
     source: Case | None = None
     #: errno -> how often the reference returns it in the exercise (set by the check).
-    reference_errnos: dict[int, int] = field(default_factory=dict)
+    reference_errnos: Mapping[int, int] = field(default_factory=dict)
     #: What a diagnosis worked out about this divergence, kept so that each renderer
     #: that re-diagnoses it does not replay the mutants again.
     memo: dict[str, Any] = field(default_factory=dict)
@@ -157,7 +158,9 @@ def _diff_lines(aspect: str, expected: Any, got: Any) -> list[str]:
         return [f"  expected: {exp[0]}", f"  got:      {act[0]}"]
     lines = [f"  expected {ASPECT_TITLES[aspect]}:"] + [f"      {x}" for x in exp]
     lines += [f"  got {ASPECT_TITLES[aspect]}:"] + [f"      {x}" for x in act]
-    if len(exp) == len(act):
+    if not list(expected) or not list(got):
+        pass  # one side has none: the two lists above say it all
+    elif len(exp) == len(act):
         diffs = [(x, _line_diff(x, y)) for x, y in zip(exp, act, strict=True) if x != y]
         if diffs:
             lines.append("  difference:")
@@ -233,6 +236,9 @@ class Difference:
         if self.key == "warnings":
             return (f"during op {self.op_index} ({self.what}) the kernel warned "
                     f"{self.legacy} with {a} but {self.prepare} with {b}")
+        if self.key == "locks":
+            return (f"op {self.op_index} ({self.what}) left {self.legacy} held with {a} but "
+                    f"{self.prepare} with {b}")
         child = self.key.startswith("child_")
         aspect = _ASPECT_WORDS.get(self.key.removeprefix("child_"), self.key)
         space = "the fork child's " if child else ""

@@ -4,7 +4,8 @@ Not a kernel structure: the lab's engine.  After every request of a scenario
 (:func:`mmaplab.lab.scenario.run_scenario`) :func:`observe` takes one
 :class:`Observation`: the outcome (address or errno, or the exception), the driver's
 state, a snapshot of every VMA and PTE of the scenario window, the same for the fork
-child while it lives, the hooks called and the kernel warnings.  The equivalence harness
+child while it lives, the hooks called, the kernel warnings and the locks a call left held
+(``mm.lock_leaks``, lockdep_sys_exit's reports).  The equivalence harness
 (:mod:`mmaplab.lab.compare`), the mutant checks and the exercises all read this record.
 
 It has two views, because it has two readers:
@@ -14,11 +15,12 @@ It has two views, because it has two readers:
   ``0x7f...``), ``maps`` (``/proc/<pid>/maps`` lines with inode numbers aliased
   ``ino#1``, ``ino#2``... so two runs are comparable), ``flags``, ``page_prot``,
   ``vm_ops``, ``private_data``, ``pte``, their ``child_`` twins, ``state:<field>``,
-  ``hooks``, ``warnings``: what a driver author compares, one VMA attribute at a time;
+  ``hooks``, ``warnings``, ``locks``: what a driver author compares, one VMA attribute at a
+  time;
 * the learner's **aspects** (:data:`ASPECTS`, read as attributes): ``result``
   (``ok``, ``ok at page N``, ``-EINVAL``, ``hook error (...)``), ``state``, ``maps`` (one
   line per VMA: pages, pgoff, flags, prot, vm_ops, private_data), ``ptes``,
-  ``child_maps``, ``child_ptes``, ``warnings``: the whole VMA on one line, pages
+  ``child_maps``, ``child_ptes``, ``warnings``, ``locks``: the whole VMA on one line, pages
   relative to the window, as the exercise diagnosis prints it.
 
 Both are computed from the same snapshot (:class:`VmaSeen`, the PTE list), so a run is
@@ -34,11 +36,12 @@ from typing import Any
 from ..drivers.base import WINDOW, WINDOW_PAGES, Driver, Op
 from ..kernel.errors import BusError, HookError, KernelError, SegmentationFault, errname
 from ..kernel.flags import PAGE_SIZE
+from ..kernel.locks import LockLeak
 from ..kernel.maps import show_map_vma
 from ..kernel.mm import MM
 
 __all__ = ["Observation", "VmaSeen", "observe", "outcome_of", "result_of", "ASPECTS",
-           "KEY_ORDER", "VMA_KEYS", "FactsHook"]
+           "KEY_ORDER", "VMA_KEYS", "FactsHook", "held_on_return"]
 
 #: What a run's ``facts`` hook returns after each request (structured facts for a
 #: rule-based diagnosis, e.g. :func:`mmaplab.lab.diagnose.snapshot`): it is called as
@@ -49,9 +52,9 @@ FactsHook = Callable[[MM, "MM | None", Driver, "BaseException | None", int], Any
 VMA_KEYS = ("maps", "flags", "page_prot", "vm_ops", "private_data", "pte")
 #: The harness's difference keys, in the order they are compared and rendered.
 KEY_ORDER: tuple[str, ...] = (("errno",) + VMA_KEYS + tuple(f"child_{k}" for k in VMA_KEYS)
-                              + ("state", "hooks", "warnings"))
+                              + ("state", "hooks", "warnings", "locks"))
 #: The learner's aspects, in the order the exercises compare them.
-ASPECTS = ("result", "state", "maps", "ptes", "child_maps", "child_ptes", "warnings")
+ASPECTS = ("result", "state", "maps", "ptes", "child_maps", "child_ptes", "warnings", "locks")
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,8 @@ class Observation:
     warnings: tuple[str, ...]
     #: The injection point in force, as ``"<point> (call <nth>)"``.
     injected: str | None = None
+    #: The locks the request left held as it returned (:func:`held_on_return` lines).
+    locks: tuple[str, ...] = ()
     #: The exception the request ended in (``result`` names it), so a crash in the
     #: learner's code can be traced to its line.
     error: BaseException | None = field(default=None, compare=False, repr=False)
@@ -186,7 +191,7 @@ class Observation:
         field of the driver state)."""
         if key == "errno":
             return self.outcome
-        if key in ("state", "hooks", "warnings"):
+        if key in ("state", "hooks", "warnings", "locks"):
             return getattr(self, key)
         if key.startswith("state:"):
             return dict(self.state).get(key[6:], "(absent)")
@@ -273,21 +278,32 @@ def _state(driver: Driver) -> tuple[tuple[str, str], ...]:
 _ENTRY_SUFFIXES = ("->mmap", "->mmap_prepare")
 
 
+def held_on_return(leak: LockLeak) -> str:
+    """One lock a call left held, as the learner reads it: which lock, who took it, and
+    what the call returned (lockdep_sys_exit() checks on failing calls too)."""
+    how = f"-{errname(leak.error)}" if leak.error else "0"
+    return (f"{leak.lock} (taken for {'write' if leak.write else 'read'} in {leak.taken_in}) "
+            f"held as {leak.syscall} returns {how}")
+
+
 def observe(index: int, op: Op, ret: Any, exc: BaseException | None, mm: MM,
             child: MM | None, driver: Driver, calls: list[str], warnings: tuple[str, ...],
             inodes: dict[int, str], injected: str | None = None,
-            facts: FactsHook | None = None, warned: int = 0) -> Observation:
+            facts: FactsHook | None = None, warned: int = 0,
+            leaks: tuple[LockLeak, ...] = ()) -> Observation:
     """The :class:`Observation` after request ``index`` (``op``), which returned ``ret``
     or raised ``exc``.
 
     ``calls``: the hooks called during it; ``warnings``: the kernel warnings it emitted
     (``warned``: how many the run has emitted in all); ``inodes``: the run's inode
-    aliases (grows as files appear); ``facts``: the diagnosis hook, if any.
+    aliases (grows as files appear); ``facts``: the diagnosis hook, if any; ``leaks``: the
+    locks it left held.
     """
     entry = tuple(c for c in calls if c.endswith(_ENTRY_SUFFIXES))
     other = tuple(c for c in calls if not c.endswith(_ENTRY_SUFFIXES))
     own, kids = _vmas(mm, inodes), _vmas(child, inodes)
     return Observation(
         index, op, result_of(op, ret, exc), outcome_of(op, ret, exc), _state(driver),
-        own, _ptes(mm), kids, _ptes(child), other, entry, warnings, injected, exc,
+        own, _ptes(mm), kids, _ptes(child), other, entry, warnings, injected,
+        tuple(held_on_return(x) for x in leaks), exc,
         facts(mm, child, driver, exc, warned) if facts is not None else None)

@@ -113,7 +113,7 @@ def run_scenario(driver: Driver | Callable[[], Driver], scenario: Scenario, *,
         injected = f"{point} (call {nth})"
         inject = mm.injecting(point, nth)
     out: list[Observation] = []
-    seen = 0
+    seen = leaked = 0
     with inject:
         for i, op in enumerate(scenario.ops):
             calls: list[str] = []
@@ -129,8 +129,10 @@ def run_scenario(driver: Driver | Callable[[], Driver], scenario: Scenario, *,
             kid = child[0] if child else None
             warnings = list(mm.warnings) + (list(kid.warnings) if kid is not None else [])
             new, seen = tuple(warnings[seen:]), len(warnings)
+            leaks = list(mm.lock_leaks) + (list(kid.lock_leaks) if kid is not None else [])
+            held, leaked = tuple(leaks[leaked:]), len(leaks)
             out.append(observe(i, op, ret, error, mm, kid, driver, calls, new, inodes,
-                               injected, facts, seen))
+                               injected, facts, seen, held))
     return out
 
 

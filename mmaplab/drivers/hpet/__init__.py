@@ -7,6 +7,7 @@ The kit: ``model`` (the driver, legacy and converted), ``spec`` (scenarios, muta
 from .model import (
     HPET_MINOR,
     HPET_PHYS,
+    HPET_PHYS_2,
     HPET_TIMERS,
     MISC_MAJOR,
     HpetDev,
@@ -26,6 +27,7 @@ __all__ = [
     "MISC_MAJOR",
     "HPET_MINOR",
     "HPET_PHYS",
+    "HPET_PHYS_2",
     "HPET_TIMERS",
     "Hpets",
     "HpetDev",

@@ -17,7 +17,7 @@ from ...kernel.mm_types import VmAreaDesc, vma_desc_size
 from ...kernel.mmap_action import mmap_action_ioremap_full, mmap_action_simple_ioremap
 from ...kernel.pgtable import pgprot_noncached
 from ..base import Mutant, answer_mutant
-from .model import HPET_PHYS, HpetDriver
+from .model import HPET_PHYS, HPET_PHYS_2, HpetDriver
 
 __all__ = ["MUTANTS", "UNALIGNED"]
 
@@ -105,6 +105,17 @@ def _no_alignment_check(self: HpetDriver, desc: VmAreaDesc) -> int:
     return 0
 
 
+def _first_block_phys(self: HpetDriver, desc: VmAreaDesc) -> int:
+    if not self.hpet_mmap_enabled:
+        return -errno.EACCES
+    addr = self.hpets.hp_hpet_phys  # "the driver knows where its HPET is"
+    if addr & (PAGE_SIZE - 1):
+        return -errno.ENOSYS
+    desc.page_prot = pgprot_noncached(desc.page_prot)
+    mmap_action_simple_ioremap(desc, addr, PAGE_SIZE)
+    return 0
+
+
 def _m(name: str, text: str, breaks: str, fn: Callable[..., Any], **config: object) -> Mutant:
     return answer_mutant(name, text, HpetDriver, breaks, {"hpet_mmap_prepare": fn},
                          config or None)
@@ -135,6 +146,11 @@ MUTANTS: tuple[Mutant, ...] = (
        "refuses an unaligned block with EINVAL: hpet_mmap() says ENOSYS (the feature is "
        "not available on this hardware), and user space sees the errno", "errno",
        _unaligned_einval, phys=UNALIGNED),
+    _m("first-block-phys",
+       "maps the first HPET block for every timer (self.hpets instead of the block of the "
+       "timer hpet_open() assigned, file->private_data->hd_hpets): on a machine with two "
+       "blocks a timer of the second block maps the first block's registers", "range",
+       _first_block_phys, second_block=HPET_PHYS_2),
     _m("no-alignment-check",
        "drops the page-alignment check of the block: simple_ioremap maps the page that "
        "holds the block, so user space sees registers at the wrong offset instead of "

@@ -17,6 +17,7 @@ from ..base import (
     munmap_op,
 )
 from .model import (
+    HPET_TIMERS,
     HpetDriver,
 )
 from .mutants import MUTANTS, UNALIGNED
@@ -59,6 +60,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("tree-prealloc-fails", (mmap_op(0, 1, PROT_READ, mode=RO),),
              inject=("vma_iter_prealloc", 1),
              note="the maple-tree preallocation fails"),
+    Scenario("timer-of-a-second-block",
+             tuple(mmap_op(i, 1, PROT_READ, mode=RO, same_file=False)
+                   for i in range(HPET_TIMERS + 1)),
+             "one open per timer: the first block's timers, then one of a second block "
+             "(hpet_open() hands them out in order), which maps that block's registers; "
+             "with one block the last open is refused with EBUSY"),
 )
 
 _KERNEL_FILES = ("drivers/char/hpet.c", "mm/memory.c")

@@ -83,6 +83,18 @@ def _forgot_vm_ops(self: VmeUser, minor: int, desc: VmAreaDesc) -> int:
     return _user_master(self, minor, desc, vm_ops=None)
 
 
+def _unlock_missing_on_error(self: VmeUser, minor: int, desc: VmAreaDesc) -> int:
+    img = self.image[minor]
+    img.mutex.down_write("vme_user_master_mmap_prepare")
+    assert img.resource is not None
+    err = self.vme_master_mmap_prepare(img.resource, desc)
+    if err:
+        return err  # "the mapping failed: there is nothing to undo"
+    desc.vm_ops = self.vm_ops
+    img.mutex.up_write()
+    return 0
+
+
 def _mapped_nothing(self: VmeUser, start: int, end: int, pgoff: int, file: Any,
                     vm_private_data: Ref) -> int:
     return 0  # done in mmap_prepare
@@ -118,6 +130,11 @@ MUTANTS: tuple[Mutant, ...] = (
        "drops the resource-type check: a window that is not a VME master (here a slave "
        "image) is mapped instead of refusing with EINVAL", "lost-check",
        {_MASTER: _no_type_check}, resource_type=VME_SLAVE),
+    _m("unlock-missing-on-error",
+       "returns the error of vme_master_mmap_prepare() with image[minor].mutex still held: "
+       "the early return skips the mutex_unlock(), so the next mmap() or VME_SET_MASTER "
+       "on that minor blocks for ever (lockdep: lock held when returning to user space)",
+       "lock-leaked", {"vme_user_master_mmap_prepare": _unlock_missing_on_error}),
     _m("ignores-pgoff",
        "maps from bus_start whatever the file offset: a mapping at a nonzero offset shows "
        "the start of the window instead of the page asked for", "range",

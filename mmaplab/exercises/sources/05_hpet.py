@@ -68,9 +68,10 @@
 # exists. Keep the errnos.
 #
 # The check plugs it into an `HpetDriver` and compares it with the converted driver model on
-# 13 scenarios (one page, two pages, an offset, MAP_PRIVATE, mprotect, fork, two timers side by
-# side, injected failures), then on a device booted with `hpet_mmap=0` and on a block whose
-# address is not page aligned.
+# 14 scenarios (one page, two pages, an offset, MAP_PRIVATE, mprotect, fork, two timers side by
+# side, injected failures, a timer of a second block), then on a device booted with
+# `hpet_mmap=0`, on a block whose address is not page aligned, and on a machine with two HPET
+# blocks (each timer maps the registers of its own block).
 
 
 # %% tags=["setup"]

@@ -92,7 +92,10 @@
 #   `minor = file.f_inode.dev[1]`), publish it through `vm_private_data.value`, count the mapping.
 #
 # The check plugs them into a `VmeUser` and compares it with the converted driver model on
-# 13 scenarios (splits, fork, MAP_PRIVATE, offsets, a failing remap and a failing `mapped`).
+# 13 scenarios (splits, fork, MAP_PRIVATE, offsets, a failing remap and a failing `mapped`),
+# then on a slave resource, on a 6-page window and on another master minor. Every return
+# between `down_write()` and `up_write()` must release the mutex: the model reports a lock
+# still held when the system call returns, even when it fails.
 
 
 # %% tags=["setup"]
