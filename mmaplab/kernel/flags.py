@@ -9,7 +9,10 @@ Bit numbers follow Linux 6.18 on x86-64 (``VM_MAYBE_GUARD`` from 6.19).
 from __future__ import annotations
 
 import enum
+import errno
 from typing import Any, TypeVar
+
+from .errors import kerr
 
 PAGE_SHIFT = 12
 PAGE_SIZE = 1 << PAGE_SHIFT
@@ -318,6 +321,29 @@ def page_align(n: int) -> int:
 def offset_in_page(n: int) -> int:
     """``offset_in_page()``."""
     return n & (PAGE_SIZE - 1)
+
+
+_U64_MASK = (1 << 64) - 1
+
+
+def user_range_end(start: int, len_in: int) -> int:
+    """The end of the user range ``[start, start + PAGE_ALIGN(len_in))``, or EINVAL.
+
+    mm/ has no helper for this: ``is_valid_madvise()`` (mm/madvise.c), ``do_mseal()``
+    (mm/mseal.c) and ``apply_vma_lock_flags()`` (mm/mlock.c, on a range ``do_mlock()``
+    already rounded out) each repeat the same checks, in this order (Linux 7.0): the
+    start must be ``PAGE_ALIGNED()``; ``PAGE_ALIGN(len)`` must not round a small negative
+    length (a huge ``size_t``) up to zero; and ``start + len`` must not wrap.  Each then
+    returns early for an empty range (``end == start``).  ``untagged_addr()``, which comes
+    first in the kernel, is the identity here: x86-64 without LAM, as the model is.
+    """
+    if start & ~PAGE_MASK:
+        raise kerr(errno.EINVAL, f"start {start:#x} is not page aligned")
+    length = page_align(len_in)
+    end = start + length
+    if (len_in and not length & _U64_MASK) or end > _U64_MASK:
+        raise kerr(errno.EINVAL, "start + length wraps around")
+    return end
 
 
 def prot_string(flags: VMFlag) -> str:

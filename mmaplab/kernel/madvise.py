@@ -30,10 +30,9 @@ from .flags import (
     MADV_SEQUENTIAL,
     MADV_WILLNEED,
     MADV_WIPEONFORK,
-    PAGE_MASK,
     VM_SPECIAL,
     VMFlag,
-    page_align,
+    user_range_end,
 )
 from .mm_types import MmStruct, VmAreaStruct
 from .vma import vma_modify_flags
@@ -138,12 +137,7 @@ def do_madvise(mm: MmStruct, start: int, len_in: int, behavior: int) -> None:
         if behavior in _UNMODELLED_ADVICE:
             raise kerr(errno.EINVAL, f"advice {behavior} is valid on Linux but not modelled")
         raise kerr(errno.EINVAL, f"unknown advice {behavior}")
-    if start & ~PAGE_MASK:
-        raise kerr(errno.EINVAL, f"start {start:#x} is not page aligned")
-    length = page_align(len_in)
-    end = start + length
-    if (len_in and not length) or end >= 1 << 64:
-        raise kerr(errno.EINVAL, "start + length wraps around")
+    end = user_range_end(start, len_in)  # is_valid_madvise()
     if end == start:
         return
     with mm.trace.enter("do_madvise", f"{start:#x}-{end:#x} advice={behavior}"):

@@ -30,6 +30,7 @@ from .flags import (
     VMFlag,
     offset_in_page,
     page_align,
+    user_range_end,
 )
 from .mm_types import MmStruct, VmAreaStruct
 from .vma import vma_modify_flags
@@ -86,9 +87,7 @@ def mlock_fixup(mm: MmStruct, prev: VmAreaStruct | None, vma: VmAreaStruct, star
 
 def apply_vma_lock_flags(mm: MmStruct, start: int, length: int, flags: VMFlag) -> None:
     """``apply_vma_lock_flags()``: set or clear the lock bits on every VMA of the range."""
-    end = start + length
-    if end < start or end >= 1 << 64:
-        raise kerr(errno.EINVAL, "start + length wraps around")
+    end = user_range_end(start, length)
     if end == start:
         return
     vma = mm.mt.lookup(start)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import errno
 
 from .errors import kerr
-from .flags import PAGE_MASK, VMFlag, page_align
+from .flags import VMFlag, user_range_end
 from .mm_types import MmStruct
 from .vma import vma_modify_flags
 
@@ -36,12 +36,7 @@ def do_mseal(mm: MmStruct, start: int, len_in: int, flags: int) -> None:
     """``do_mseal()`` (the caller holds the mmap write lock)."""
     if flags:
         raise kerr(errno.EINVAL, f"mseal flags must be 0, not {flags:#x}")
-    if start & ~PAGE_MASK:
-        raise kerr(errno.EINVAL, f"start {start:#x} is not page aligned")
-    length = page_align(len_in)
-    end = start + length
-    if (len_in and not length) or end >= 1 << 64:
-        raise kerr(errno.EINVAL, "start + length wraps around")
+    end = user_range_end(start, len_in)
     if end == start:
         return
     with mm.trace.enter("do_mseal", f"{start:#x}-{end:#x}"):

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..drivers.base import Driver, Op, Scenario
 from .diagnose import Facts, classify
-from .observe import ASPECTS, KEY_ORDER, Observation
+from .observe import ASPECTS, KEY_ORDER, Observation, OutcomeKind
 
 __all__ = ["Case", "Divergence", "first_divergence", "render_divergence", "ASPECT_TITLES",
            "Difference", "diff_runs", "LABELS"]
@@ -214,6 +214,9 @@ class Difference:
     legacy: str
     prepare: str
     labels: tuple[str, str] = LABELS
+    #: For the ``errno`` key: each side's outcome as ``(OutcomeKind, detail)``, which
+    #: ``explain()`` words from (not compared: derived from ``legacy``/``prepare``).
+    outcomes: tuple[tuple[OutcomeKind, str], ...] | None = field(default=None, compare=False)
 
     @property
     def family(self) -> str:
@@ -228,8 +231,10 @@ class Difference:
             return (f"{where} {a} left {self.key[6:]} = {self.legacy} but {b} left "
                     f"{self.prepare}")
         if self.key == "errno":
-            return (f"op {self.op_index} ({self.what}) {_outcome(self.legacy)} with {a} but "
-                    f"{_outcome(self.prepare)} with {b}")
+            (ka, da), (kb, db) = self.outcomes or ((OutcomeKind.OTHER, self.legacy),
+                                                  (OutcomeKind.OTHER, self.prepare))
+            return (f"op {self.op_index} ({self.what}) {_outcome(ka, da)} with {a} but "
+                    f"{_outcome(kb, db)} with {b}")
         if self.key == "hooks":
             return (f"during op {self.op_index} ({self.what}) the vm_ops callbacks called were "
                     f"{self.legacy} with {a} but {self.prepare} with {b}")
@@ -259,16 +264,17 @@ _ASPECT_WORDS = {
 }
 
 
-def _outcome(result: str) -> str:
-    if result.startswith("-E"):
-        return f"failed with {result}"
-    if result.startswith("0x"):
-        return f"succeeded at {result}"
-    if result == "ok":
+def _outcome(kind: OutcomeKind, detail: str) -> str:
+    """A request's outcome in words, from its fields (``Observation.outcome_kind``)."""
+    if kind is OutcomeKind.ERRNO:
+        return f"failed with {detail}"
+    if kind is OutcomeKind.MAPPED:
+        return f"succeeded at {detail}"
+    if kind is OutcomeKind.OK:
         return "succeeded"
-    if result.startswith("ok ("):
-        return f"succeeded, {result[4:-1]}"
-    return f"ended in {result}"
+    if kind is OutcomeKind.FAULTED:
+        return f"succeeded, {detail}"
+    return f"ended in {detail}"
 
 
 def _keys(a: Observation, b: Observation) -> list[str]:
@@ -286,5 +292,11 @@ def diff_runs(a: Sequence[Observation], b: Sequence[Observation], scenario: Scen
               labels: tuple[str, str] = LABELS) -> list[Difference]:
     """Every (op, key) at which run ``a`` and run ``b`` differ, in op then key order."""
     name = scenario if isinstance(scenario, str) else scenario.name
-    return [Difference(key, name, oa.index, oa.what, _fmt(va), _fmt(vb), labels)
+    by_index = {o.index: o for o in b}
+    return [Difference(key, name, oa.index, oa.what, _fmt(va), _fmt(vb), labels,
+                       _outcomes(oa, by_index[oa.index]) if key == "errno" else None)
             for oa, key, va, vb in _differing(a, b, _keys, Observation.aspect)]
+
+
+def _outcomes(a: Observation, b: Observation) -> tuple[tuple[OutcomeKind, str], ...]:
+    return ((a.outcome_kind, a.outcome_detail), (b.outcome_kind, b.outcome_detail))

@@ -29,6 +29,7 @@ observed once whoever reads it.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,8 +41,8 @@ from ..kernel.locks import LockLeak
 from ..kernel.maps import show_map_vma
 from ..kernel.mm import MM
 
-__all__ = ["Observation", "VmaSeen", "observe", "outcome_of", "result_of", "ASPECTS",
-           "KEY_ORDER", "VMA_KEYS", "FactsHook", "held_on_return"]
+__all__ = ["Observation", "VmaSeen", "observe", "outcome_of", "outcome_kind_of", "OutcomeKind",
+           "result_of", "ASPECTS", "KEY_ORDER", "VMA_KEYS", "FactsHook", "held_on_return"]
 
 #: What a run's ``facts`` hook returns after each request (structured facts for a
 #: rule-based diagnosis, e.g. :func:`mmaplab.lab.diagnose.snapshot`): it is called as
@@ -128,6 +129,17 @@ def _ptes(mm: MM | None) -> tuple[tuple[int, str], ...]:
                  mm.pagetable.entries(WINDOW, WINDOW + WINDOW_PAGES * PAGE_SIZE).items())
 
 
+class OutcomeKind(enum.Enum):
+    """What a request's outcome was, for the words that depend on it (``lab.diff``);
+    ``Observation.outcome_detail`` holds the part that varies."""
+
+    MAPPED = "mapped"    # mmap returned an address (detail: the address)
+    OK = "ok"            # succeeded, nothing to show (detail: "")
+    FAULTED = "faulted"  # a fault succeeded (detail: the PTE it left)
+    ERRNO = "errno"      # failed with a plain errno (detail: "-EINVAL", ...)
+    OTHER = "other"      # a signal, a hook's report or a crash (detail: the whole outcome)
+
+
 @dataclass(frozen=True)
 class Observation:
     """Everything observable right after one request of a scenario.
@@ -162,6 +174,9 @@ class Observation:
     error: BaseException | None = field(default=None, compare=False, repr=False)
     #: What the run's ``facts`` hook recorded after the request.
     facts: Any = field(default=None, compare=False, repr=False)
+    #: ``outcome`` as fields (``outcome_kind_of()``): derived from it, not compared.
+    outcome_kind: OutcomeKind = field(default=OutcomeKind.OTHER, compare=False, repr=False)
+    outcome_detail: str = field(default="", compare=False, repr=False)
 
     @property
     def what(self) -> str:
@@ -247,24 +262,35 @@ def result_of(op: Op, ret: Any, exc: BaseException | None) -> str:
     return f"ok ({ret})" if op.kind == "fault" else "ok"
 
 
-def outcome_of(op: Op, ret: Any, exc: BaseException | None) -> str:
-    """The harness's words: the mapped address, the errno name, the signal,
-    ``HookError: ...`` or the crash."""
+def outcome_kind_of(op: Op, ret: Any, exc: BaseException | None) -> tuple[OutcomeKind, str]:
+    """The harness's outcome as ``(kind, detail)``: the mapped address, the errno name,
+    the signal, ``HookError: ...`` or the crash."""
     if exc is not None:
         if isinstance(exc, SegmentationFault):
-            return "SIGSEGV"
+            return OutcomeKind.OTHER, "SIGSEGV"
         if isinstance(exc, BusError):
-            return "SIGBUS"
+            return OutcomeKind.OTHER, "SIGBUS"
         if isinstance(exc, HookError):
-            return f"HookError: {exc}"
+            return OutcomeKind.OTHER, f"HookError: {exc}"
         if isinstance(exc, KernelError) and type(exc) is KernelError:
-            return f"-{errname(exc.errno)}"
+            return OutcomeKind.ERRNO, f"-{errname(exc.errno)}"
         if isinstance(exc, OSError) and exc.errno:
-            return f"{type(exc).__name__}: -{errname(exc.errno)}: {exc.strerror or exc}"
-        return f"crash ({type(exc).__name__}: {exc})"
+            return OutcomeKind.OTHER, (f"{type(exc).__name__}: -{errname(exc.errno)}: "
+                                       f"{exc.strerror or exc}")
+        return OutcomeKind.OTHER, f"crash ({type(exc).__name__}: {exc})"
     if op.kind in ("mmap", "anon"):
-        return f"{ret:#x}"
-    return f"ok ({ret})" if op.kind == "fault" else "ok"
+        return OutcomeKind.MAPPED, f"{ret:#x}"
+    if op.kind == "fault":
+        return OutcomeKind.FAULTED, str(ret)
+    return OutcomeKind.OK, ""
+
+
+def outcome_of(op: Op, ret: Any, exc: BaseException | None) -> str:
+    """The harness's words (``Observation.outcome``) for ``outcome_kind_of()``."""
+    kind, detail = outcome_kind_of(op, ret, exc)
+    if kind is OutcomeKind.OK:
+        return "ok"
+    return f"ok ({detail})" if kind is OutcomeKind.FAULTED else detail
 
 
 def _state(driver: Driver) -> tuple[tuple[str, str], ...]:
@@ -302,8 +328,10 @@ def observe(index: int, op: Op, ret: Any, exc: BaseException | None, mm: MM,
     entry = tuple(c for c in calls if c.endswith(_ENTRY_SUFFIXES))
     other = tuple(c for c in calls if not c.endswith(_ENTRY_SUFFIXES))
     own, kids = _vmas(mm, inodes), _vmas(child, inodes)
+    kind, detail = outcome_kind_of(op, ret, exc)
     return Observation(
         index, op, result_of(op, ret, exc), outcome_of(op, ret, exc), _state(driver),
         own, _ptes(mm), kids, _ptes(child), other, entry, warnings, injected,
         tuple(held_on_return(x) for x in leaks), exc,
-        facts(mm, child, driver, exc, warned) if facts is not None else None)
+        facts(mm, child, driver, exc, warned) if facts is not None else None,
+        outcome_kind=kind, outcome_detail=detail)

@@ -218,3 +218,34 @@ def test_fork_honours_dontfork_and_wipeonfork():
     assert child.pagetable.entries(B, B + 2 * P) == {}  # wiped: faults give fresh zero pages
     assert VMFlag.WIPEONFORK in child.vmas()[0].vm_flags  # and the child keeps the flag
     assert len(mm.pagetable.entries(B, B + 2 * P)) == 2  # the parent keeps its pages
+
+
+# -- the range checks madvise, mseal and mlock repeat (flags.user_range_end) ------------
+
+@pytest.mark.parametrize(("start", "length"), [
+    (0x10000001, 4096),            # start not page aligned
+    (0x10000000, -1),              # a small negative length rounds up to zero
+    (0x10000000, -4097),           # ... or wraps past the end of the address space
+    ((1 << 64) - 4096, 8192),      # start + length wraps
+])
+def test_madvise_and_mseal_share_the_range_checks(start, length):
+    from mmaplab.kernel.flags import user_range_end
+
+    with pytest.raises(OSError) as direct:
+        user_range_end(start & ((1 << 64) - 1), length & ((1 << 64) - 1))
+    for call in (lambda mm: mm.madvise(start, length, MADV_DONTNEED),
+                 lambda mm: mm.mseal(start, length)):
+        with pytest.raises(OSError) as ei:
+            call(MM())
+        assert ei.value.errno == direct.value.errno == errno.EINVAL
+        assert str(ei.value) == str(direct.value)
+
+
+def test_an_empty_range_is_accepted_by_all_three():
+    from mmaplab.kernel.flags import user_range_end
+
+    assert user_range_end(0x10000000, 0) == 0x10000000
+    mm = MM()
+    mm.madvise(0x10000000, 0, MADV_DONTNEED)
+    mm.mseal(0x10000000, 0)
+    mm.munlock(0x10000000, 0)

@@ -39,6 +39,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+# The uapi constants below are written out here, not imported from mmaplab.kernel.flags,
+# on purpose: this file is the kernel's side of the differential test, run as a plain
+# script, and a constant the model got wrong must not reach the kernel through it (a
+# wrong MAP_* value would then be passed to both sides and the difference vanish).
+# tests/oracle/test_constants.py checks that the two agree, so neither can drift.
 PAGE = 4096
 
 PROT_NONE = 0x0
