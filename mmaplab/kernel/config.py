@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["KernelConfig", "V4", "V4_FIXED", "DEFAULT", "MemEncrypt", "cc_platform",
-           "running_config"]
+           "running_config", "install_config", "restore_config"]
 
 
 class MemEncrypt(enum.Enum):
@@ -94,12 +94,29 @@ def cc_platform() -> MemEncrypt:
     return _running.get().mem_encrypt
 
 
+def install_config(config: KernelConfig) -> contextvars.Token[KernelConfig] | None:
+    """Make ``config`` the running kernel's; the token for :func:`restore_config`.
+
+    None when it already is (the common case: every MM runs the default), so a
+    system call pays one ``ContextVar.get`` for it.
+    """
+    if _running.get() is config:
+        return None
+    return _running.set(config)
+
+
+def restore_config(token: contextvars.Token[KernelConfig] | None) -> None:
+    """Undo :func:`install_config`."""
+    if token is not None:
+        _running.reset(token)
+
+
 class running_config:  # noqa: N801 -- used as a function: ``with running_config(c):``
-    """Make ``config`` the running kernel's for the duration of a system call.
+    """Make ``config`` the running kernel's for the duration of a block (what a system
+    call does with :func:`install_config`/:func:`restore_config`).
 
     ``pgprot_decrypted(prot)`` takes no mm in C: it reads machine-wide state; the
     model keeps that state per ``MM`` and installs it here while the MM runs.
-    (A class rather than a generator context manager: every system call enters it.)
     """
 
     __slots__ = ("config", "token")
@@ -108,7 +125,7 @@ class running_config:  # noqa: N801 -- used as a function: ``with running_config
         self.config = config
 
     def __enter__(self) -> None:
-        self.token = _running.set(self.config)
+        self.token = install_config(self.config)
 
     def __exit__(self, *exc: object) -> None:
-        _running.reset(self.token)
+        restore_config(self.token)

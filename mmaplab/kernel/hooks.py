@@ -79,7 +79,7 @@ class Deferred:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        Deferred._stack.remove(self)
+        Deferred._stack.pop()  # the innermost: they nest as the system calls do
 
     def add(self, report: KernelError) -> None:
         if self.report is None:

@@ -73,6 +73,9 @@ class Lockdep:
 
     def acquire(self, lock: RwSemaphore, write: bool, where: str) -> None:
         """``lock_acquire()`` (kernel/locking/lockdep.c): check, then record the lock."""
+        if not self.held:  # the first lock a system call takes (mmap_lock): nothing to check
+            self.held.append(HeldLock(lock, write, where))
+            return
         for h in self.held:
             if h.lock is lock:
                 raise DeadlockError(

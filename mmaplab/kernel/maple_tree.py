@@ -54,12 +54,11 @@ _UNKNOWN = 1 << 65
 
 
 class _Block(Generic[E]):
-    __slots__ = ("vmas", "starts", "dirty")
+    __slots__ = ("vmas", "starts")
 
     def __init__(self, vmas: list[E]) -> None:
         self.vmas = vmas
         self.starts = [v.vm_start for v in vmas]
-        self.dirty = True
 
 
 class MapleTree(Generic[E]):
@@ -120,11 +119,12 @@ class MapleTree(Generic[E]):
         return bi, i
 
     def _dirty(self, bi: int) -> None:
-        """A change in block ``bi`` can change its summary and its predecessor's."""
-        blocks, gaps = self.blocks, self.gaps
-        for b in range(bi - 1 if bi > 0 else 0, min(bi + 2, len(blocks))):
-            blocks[b].dirty = True
-            gaps[b] = _UNKNOWN
+        """A change in block ``bi`` can change its summary and its predecessor's (whose
+        last gap ends at block ``bi``'s first VMA); no other summary reads block ``bi``."""
+        gaps = self.gaps
+        gaps[bi] = _UNKNOWN
+        if bi:
+            gaps[bi - 1] = _UNKNOWN
 
     # -- queries -------------------------------------------------------------------
     def find(self, addr: int) -> E | None:
@@ -234,7 +234,8 @@ class MapleTree(Generic[E]):
             del self.blocks[bi]
             del self.firsts[bi]
             del self.gaps[bi]
-            self._dirty(bi - 1 if bi == len(self.blocks) else bi)
+            if self.blocks:  # the block before it now ends at the next one's first VMA
+                self._dirty(bi - 1 if bi == len(self.blocks) else bi)
             return
         if i == 0:
             self.firsts[bi] = blk.starts[0]
@@ -264,7 +265,6 @@ class MapleTree(Generic[E]):
         if bi + 1 < len(self.blocks):
             best = max(best, vm_start_gap(self.blocks[bi + 1].vmas[0]) - vmas[-1].vm_end)
         self.gaps[bi] = best
-        blk.dirty = False
 
     def gap_topdown(self, length: int, low: int, high: int) -> int | None:
         """``unmapped_area_topdown()``: the highest ``addr`` with ``[addr, addr+length)``
@@ -295,7 +295,7 @@ class MapleTree(Generic[E]):
             if bi < 0:
                 return upper - length if upper - low >= length else None
         while True:
-            if gaps[bi] >= length and blocks[bi].dirty:
+            if gaps[bi] == _UNKNOWN:
                 self._summarise(bi)
             vmas = blocks[bi].vmas
             if gaps[bi] >= length:

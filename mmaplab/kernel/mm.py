@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
 from .brk import sys_brk
-from .config import DEFAULT, KernelConfig, running_config
+from .config import DEFAULT, KernelConfig, install_config, restore_config
 from .debug import events
 from .debug.fault_inject import FaultInjector
 from .debug.sanitizer import Sanitizer, default_enabled
@@ -81,7 +81,7 @@ def _syscall(fn: F) -> F:
 
     @functools.wraps(fn)
     def syscall(self: MM, *args: Any, **kwargs: Any) -> Any:
-        if not events.observers(self):
+        if not self.observers:  # nobody listens: the call runs as it is
             return fn(self, *args, **kwargs)
         events.syscall_enter(self, name, args, kwargs)
         try:
@@ -149,26 +149,29 @@ class MM(MmStruct):
                 return obs
         return None
 
-    def _locked(self, what: str, fn: Callable[[], R]) -> R:
-        """Run ``fn`` under ``mmap_write_lock``; on any error release what it took.
+    def _locked(self, what: str, fn: Callable[..., R], *args: Any) -> R:
+        """Run ``fn(*args)`` under ``mmap_write_lock``; on any error release what it took.
 
         A hook that went wrong inside made the path take its error path
         (:class:`~mmaplab.kernel.hooks.Deferred`); its report is raised here, on the way
         out, in place of the plain errno the path raised (or after the path succeeded,
         for ``open``/``close``, which cannot fail).
         """
-        def locked() -> R:
-            with running_config(self.config):
-                return fn()
+        return self._run(what, self.mmap_lock.down_write, fn, args)
 
-        return self._run(what, self.mmap_lock.down_write, locked)
-
-    def _run(self, what: str, lock: Callable[[str], None], fn: Callable[[], R]) -> R:
-        mark = lockdep.mark()
+    def _run(self, what: str, lock: Callable[[str], None], fn: Callable[..., R],
+             args: tuple[Any, ...]) -> R:
+        # Every system call passes here: one frame, no closures, and the config is only
+        # installed when it is not already the running one.
+        mark = len(lockdep.held)
         lock(what)
         with Deferred() as deferred:
             try:
-                ret = fn()
+                token = install_config(self.config)
+                try:
+                    ret = fn(*args)
+                finally:
+                    restore_config(token)
             except BaseException as exc:
                 self._sys_exit(what, mark, exc)
                 if deferred.report is None or deferred.report is exc or isinstance(
@@ -269,13 +272,13 @@ class MM(MmStruct):
         length = page_align(length)
         if not length:
             raise kerr(errno.EINVAL, "length is zero")
-        self._locked("__vm_munmap", lambda: do_vmi_munmap(self, addr, addr + length))
+        self._locked("__vm_munmap", do_vmi_munmap, self, addr, addr + length)
 
     @_syscall
     def mprotect(self, addr: int, length: int, prot: int) -> None:
         """``mprotect(2)``."""
         addr, length, prot = _ulong("addr", addr), _ulong("length", length), _ulong("prot", prot)
-        self._locked("do_mprotect_pkey", lambda: do_mprotect_pkey(self, addr, length, prot))
+        self._locked("do_mprotect_pkey", do_mprotect_pkey, self, addr, length, prot)
 
     @_syscall
     def mremap(self, old_addr: int, old_size: int, new_size: int, flags: int = 0,
@@ -372,8 +375,7 @@ class MM(MmStruct):
         :class:`~mmaplab.kernel.errors.BusError` (both ``OSError(EFAULT)``).
         """
         addr = _ulong("addr", addr)
-        return self._read_locked("lock_mm_and_find_vma",
-                                 lambda: handle_mm_fault(self, addr, write))
+        return self._read_locked("lock_mm_and_find_vma", handle_mm_fault, self, addr, write)
 
     @_syscall
     def fork(self) -> MM:
@@ -426,12 +428,13 @@ class MM(MmStruct):
 
         Returns 0 or the first negative errno (only without ``ignore_errors``).
         """
-        return self._read_locked("__mm_populate",
-                                 lambda: mm_populate(self, start, length, ignore_errors))
+        return self._read_locked("__mm_populate", mm_populate, self, start, length,
+                                 ignore_errors)
 
-    def _read_locked(self, what: str, fn: Callable[[], R]) -> R:
-        """Run ``fn`` under ``mmap_read_lock``, as :meth:`_locked` does under the write lock."""
-        return self._run(what, self.mmap_lock.down_read, fn)
+    def _read_locked(self, what: str, fn: Callable[..., R], *args: Any) -> R:
+        """Run ``fn(*args)`` under ``mmap_read_lock``, as :meth:`_locked` does under the
+        write lock."""
+        return self._run(what, self.mmap_lock.down_read, fn, args)
 
     # -- inspection --------------------------------------------------------------
     def vmas(self) -> list[VmAreaStruct]:

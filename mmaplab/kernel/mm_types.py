@@ -124,6 +124,10 @@ class MmStruct:
         #: Pages charged to overcommit accounting (``vm_acct_memory``) for VM_ACCOUNT VMAs.
         self.committed_pages = 0
         self.trace = Trace(enabled=trace)
+        #: The debug aids subscribed to this mm's event points, in subscription order
+        #: (``events.MmObserver``s, ``mmaplab.kernel.debug.events.attach``); empty, the
+        #: common case, they cost nothing.
+        self.observers: tuple[Any, ...] = ()
         #: Kernel warnings (``WARN_ON_ONCE`` splats) in the order they happened.
         self.warnings: list[str] = []
         #: Locks still held when a system call returned (``lockdep_sys_exit()``), on the
@@ -143,7 +147,7 @@ class MmStruct:
     @property
     def map_count(self) -> int:
         """``mm->map_count``."""
-        return len(self.mt)
+        return self.mt.count
 
     def warn(self, msg: str) -> None:
         """Record a ``WARN_ON_ONCE``-style kernel warning."""

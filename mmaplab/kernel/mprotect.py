@@ -33,23 +33,26 @@ from .hooks import call_hook
 from .memory import populate_vma_page_range
 from .mm_types import MmStruct, VmAreaStruct
 from .mmap import may_expand_vm
-from .pgtable import CC_BITS, Pgprot, vm_get_page_prot
+from .pgtable import CC_BITS, Pgprot, pgprot, vm_get_page_prot
 from .vma import vma_modify_flags
 
 __all__ = ["do_mprotect_pkey", "mprotect_fixup", "change_protection"]
 
 #: What ``pgprot_modify()``/``pte_modify()`` keep (x86 ``_PAGE_CHG_MASK``: caching, CC).
 _CACHE_BITS = Pgprot.PCD | Pgprot.PWT | CC_BITS
-_NOT_CACHE_BITS = ~_CACHE_BITS
+_CACHE = _CACHE_BITS._value_
 
 
-def change_protection(mm: MmStruct, vma: VmAreaStruct) -> None:
-    """``change_protection()``: rewrite the PTEs of ``vma`` for its new protection.
+def change_protection(mm: MmStruct, vma: VmAreaStruct, start: int, end: int) -> None:
+    """``change_protection()``: rewrite the PTEs of ``[start, end)`` (in ``vma``) for its
+    new protection.
 
-    Exclusive anonymous pages of a writable private mapping stay writable; other
-    pages of a private mapping become read-only (COW on the next write).
+    Only the range mprotect changed, as in the kernel: a neighbour the range merged into
+    keeps its PTEs as they are.  Exclusive anonymous pages of a writable private mapping
+    stay writable; other pages of a private mapping become read-only (COW on the next
+    write).
     """
-    ptes = mm.pagetable.entries(vma.vm_start, vma.vm_end)
+    ptes = mm.pagetable.entries(start, end)
     if not ptes:
         return
     base = vma.vm_page_prot
@@ -107,9 +110,10 @@ def mprotect_fixup(mm: MmStruct, prev: VmAreaStruct | None, vma: VmAreaStruct, s
         mm.committed_pages -= charged
         raise
     vma.vm_flags = newflags
-    vma.vm_page_prot = ((vm_get_page_prot(newflags) & _NOT_CACHE_BITS)
-                        | (vma.vm_page_prot & _CACHE_BITS))
-    change_protection(mm, vma)
+    # vma_set_page_prot(): the new protection_map entry, keeping the caching bits.
+    vma.vm_page_prot = pgprot((vm_get_page_prot(newflags)._value_ & ~_CACHE)
+                              | (vma.vm_page_prot._value_ & _CACHE))
+    change_protection(mm, vma, start, end)
     new = newflags._value_
     if old & _ACCOUNT and not new & _ACCOUNT:
         mm.committed_pages -= nrpages
@@ -149,9 +153,8 @@ def do_mprotect_pkey(mm: MmStruct, start: int, length: int, prot: int) -> None:
             if grows & PROT_GROWSUP:
                 # x86 has no VM_GROWSUP mappings.
                 raise kerr(errno.EINVAL, "PROT_GROWSUP on a mapping that does not grow up")
-        prev = mm.mt.prev(vma.vm_start)
-        if start > vma.vm_start:
-            prev = vma
+        # vma_prev(), unless the range starts inside the VMA (then prev is the VMA).
+        prev = vma if start > vma.vm_start else mm.mt.prev(vma.vm_start)
         nstart = start
         tmp = vma.vm_start
         reqprot = prot

@@ -188,7 +188,7 @@ def move_page_tables(mm: MmStruct, old: int, new: int, length: int, new_vma: VmA
         return 0
     base = new_vma.vm_page_prot
     for addr, pte in mm.pagetable.entries(old, old + length).items():
-        del mm.pagetable.ptes[addr >> PAGE_SHIFT]
+        mm.pagetable.clear(addr)
         if not pte.special:
             # Same flags, same page protection; keep the PTE's write bit (COW state).
             pte.prot = (base & ~Pgprot.RW) | (pte.prot & (Pgprot.RW | _CACHE_BITS))

@@ -11,14 +11,16 @@ Follows Linux 7.0 with the "mm: expand mmap_prepare functionality" v4 series app
 from __future__ import annotations
 
 import enum
+from bisect import bisect_left, insort
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .config import MemEncrypt, cc_platform
 from .flags import PAGE_SHIFT, PAGE_SIZE, VMFlag, fast_flag_ops
 from .page_alloc import Page
 
-__all__ = ["Pgprot", "Pte", "PageTable", "vm_get_page_prot", "pgprot_noncached",
-           "pgprot_writecombine", "pgprot_decrypted", "pgprot_encrypted"]
+__all__ = ["Pgprot", "Pte", "PageTable", "PTRS_PER_PTE", "PMD_SHIFT", "pgprot", "vm_get_page_prot",
+           "pgprot_noncached", "pgprot_writecombine", "pgprot_decrypted", "pgprot_encrypted"]
 
 
 @fast_flag_ops
@@ -51,6 +53,17 @@ class Pgprot(enum.Flag):
         if Pgprot.SHARED in self:
             s += " shared"
         return s
+
+
+#: enum.Flag's own map of members and seen combinations by value.
+_PGPROTS: dict[int, Pgprot] = Pgprot._value2member_map_  # type: ignore[assignment]
+
+
+def pgprot(value: int) -> Pgprot:
+    """The ``Pgprot`` with the bits of ``value`` (``__pgprot()``): for hot paths that
+    combine protections as ints, as :func:`mmaplab.kernel.flags.vmflag` does for flags."""
+    hit = _PGPROTS.get(value)
+    return hit if hit is not None else Pgprot(value)
 
 
 #: The confidential-computing bits ``pte_modify()`` keeps (x86 ``_PAGE_CC`` in the
@@ -148,41 +161,116 @@ class Pte:
         return f"pfn {self.pfn:#x} {self.prot.describe()} {kind}"
 
 
-class PageTable:
-    """The mm's PTEs, keyed by user virtual page number."""
+#: PTEs per page-table page (x86-64: 512 eight-byte entries in one 4 KiB page).
+PTRS_PER_PTE = 512
+#: Address bits one page-table page covers (``PMD_SHIFT``: 2 MiB).
+PMD_SHIFT = PAGE_SHIFT + 9
 
-    __slots__ = ("ptes",)
+
+class PageTable:
+    """The mm's PTEs, in page-table pages: one table per 2 MiB that has a PTE.
+
+    Like the kernel's walk (``walk_page_range()``, ``zap_pmd_range()``: ``pmd_none()``
+    is skipped), a range operation visits only the tables that exist, so it costs what
+    is mapped, not how large the range is: munmap of a 1 TiB range with three PTEs looks
+    at three tables.  A table is keyed by its pmd index (``addr >> PMD_SHIFT``) and holds
+    ``{virtual page number: Pte}``; ``pmds`` lists the indexes in address order.  The
+    upper levels (pgd, p4d, pud) are not modelled, and an emptied table is freed at
+    once (the kernel frees page tables in ``free_pgtables()``, at munmap).
+    """
+
+    __slots__ = ("tables", "pmds", "nr")
 
     def __init__(self) -> None:
-        self.ptes: dict[int, Pte] = {}
+        self.tables: dict[int, dict[int, Pte]] = {}
+        self.pmds: list[int] = []
+        #: PTEs present in all tables.
+        self.nr = 0
 
     def lookup(self, addr: int) -> Pte | None:
         """``follow_pte()``: the PTE mapping ``addr``, if present."""
-        return self.ptes.get(addr >> PAGE_SHIFT)
+        table = self.tables.get(addr >> PMD_SHIFT)
+        return None if table is None else table.get(addr >> PAGE_SHIFT)
 
     def set(self, addr: int, pte: Pte) -> None:
-        """``set_pte_at()``."""
-        self.ptes[addr >> PAGE_SHIFT] = pte
+        """``set_pte_at()`` (allocating the table first, as ``pte_alloc()`` does)."""
+        pmd = addr >> PMD_SHIFT
+        table = self.tables.get(pmd)
+        if table is None:
+            table = self.tables[pmd] = {}
+            insort(self.pmds, pmd)
+        vpn = addr >> PAGE_SHIFT
+        if vpn not in table:
+            self.nr += 1
+        table[vpn] = pte
+
+    def clear(self, addr: int) -> Pte | None:
+        """``ptep_get_and_clear()``: remove the PTE mapping ``addr``; returns it (or None).
+
+        Only the PTE: the page's counts are the caller's (``zap`` drops them).
+        """
+        pmd = addr >> PMD_SHIFT
+        table = self.tables.get(pmd)
+        if table is None:
+            return None
+        pte = table.pop(addr >> PAGE_SHIFT, None)
+        if pte is not None:
+            self.nr -= 1
+            if not table:
+                self._free_table(pmd)
+        return pte
+
+    def _free_table(self, pmd: int) -> None:
+        del self.tables[pmd]
+        del self.pmds[bisect_left(self.pmds, pmd)]
+
+    def _walk(self, start: int, end: int | None) -> Iterator[tuple[int, list[int]]]:
+        """Per table with a PTE in ``[start, end)``: its pmd index and those PTEs' page
+        numbers, ascending.  Costs the tables in the range and, in each, the fewer of its
+        PTEs and its pages in the range."""
+        lo = start >> PAGE_SHIFT
+        hi = (end >> PAGE_SHIFT) if end is not None else 1 << 64
+        if hi <= lo:
+            return
+        pmds, tables = self.pmds, self.tables
+        last = (hi - 1) >> 9
+        for i in range(bisect_left(pmds, lo >> 9), len(pmds)):
+            pmd = pmds[i]
+            if pmd > last:
+                return
+            table = tables[pmd]
+            first, stop = max(lo, pmd << 9), min(hi, (pmd + 1) << 9)
+            if stop - first == PTRS_PER_PTE:  # the whole table is in the range
+                keys = sorted(table)
+            elif stop - first <= len(table):
+                keys = [k for k in range(first, stop) if k in table]
+            else:
+                keys = sorted(k for k in table if first <= k < stop)
+            if keys:
+                yield pmd, keys
 
     def entries(self, start: int = 0, end: int | None = None) -> dict[int, Pte]:
         """PTEs in ``[start, end)`` as ``{page address: Pte}``, in address order."""
-        lo = start >> PAGE_SHIFT
-        hi = (end >> PAGE_SHIFT) if end is not None else None
-        if hi is not None and hi - lo <= len(self.ptes):
-            keys = [k for k in range(lo, hi) if k in self.ptes]  # small range: O(range)
-        else:
-            keys = sorted(k for k in self.ptes if k >= lo and (hi is None or k < hi))
-        return {k << PAGE_SHIFT: self.ptes[k] for k in keys}
+        if not self.nr:
+            return {}
+        tables = self.tables
+        return {k << PAGE_SHIFT: tables[pmd][k]
+                for pmd, keys in self._walk(start, end) for k in keys}
 
     def zap(self, start: int, end: int) -> list[Pte]:
         """Clear PTEs in ``[start, end)`` — ``zap_page_range_single()``; returns them."""
-        lo, hi = start >> PAGE_SHIFT, end >> PAGE_SHIFT
-        ptes = self.ptes
-        if hi - lo <= len(ptes):
-            keys = [k for k in range(lo, hi) if k in ptes]
-        else:
-            keys = [k for k in ptes if lo <= k < hi]
-        removed = [ptes.pop(k) for k in keys]
+        if not self.nr:
+            return []
+        removed: list[Pte] = []
+        emptied = []
+        for pmd, keys in list(self._walk(start, end)):
+            table = self.tables[pmd]
+            removed.extend(table.pop(k) for k in keys)
+            if not table:
+                emptied.append(pmd)
+        for pmd in emptied:
+            self._free_table(pmd)
+        self.nr -= len(removed)
         for pte in removed:
             if pte.page is not None and not pte.special:
                 pte.page.mapcount -= 1
@@ -191,13 +279,10 @@ class PageTable:
 
     def count(self, start: int, end: int) -> int:
         """How many PTEs are present in ``[start, end)``."""
-        lo, hi = start >> PAGE_SHIFT, end >> PAGE_SHIFT
-        if hi - lo <= len(self.ptes):
-            return sum(1 for k in range(lo, hi) if k in self.ptes)
-        return sum(1 for k in self.ptes if lo <= k < hi)
+        return sum(len(keys) for _, keys in self._walk(start, end)) if self.nr else 0
 
     def __len__(self) -> int:
-        return len(self.ptes)
+        return self.nr
 
 
 def pages_in(start: int, end: int) -> range:

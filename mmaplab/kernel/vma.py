@@ -96,7 +96,8 @@ def vma_link(mm: MmStruct, vma: VmAreaStruct, hold_rmap_lock: bool = False) -> N
     vma.detached = False
     mm.total_vm += (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
     vma_link_file(mm, vma, hold_rmap_lock)
-    events.vma_linked(mm, vma)
+    if mm.observers:  # the event point costs nothing when nobody listens
+        events.vma_linked(mm, vma)
 
 
 def _rmap_lock(mm: MmStruct, vma: VmAreaStruct) -> None:
@@ -290,14 +291,17 @@ def commit_merge(mm: MmStruct, c: MergeCommit) -> VmAreaStruct:
     (the callers check ``vma_iter_prealloc`` first, so nothing here can fail).
     """
     target = c.target
-    _rmap_lock(mm, target)
+    file = target.vm_file  # (an anonymous VMA has no rmap lock to take)
+    if file is not None:
+        _rmap_lock(mm, target)
     _dup_anon_vma(target, c.dup_from)
     for vma in c.remove:
         _drop_merged(mm, vma)
     if c.adjust is not None:
         _set_range(mm, *c.adjust)
     _set_range(mm, target, c.start, c.end, c.pgoff)
-    _rmap_unlock(target)
+    if file is not None:
+        _rmap_unlock(target)
     return target
 
 
@@ -410,7 +414,7 @@ def vma_merge_existing_range(mm: MmStruct, vmg: VmaMergeStruct) -> VmAreaStruct 
 
 def vm_area_dup(mm: MmStruct, vma: VmAreaStruct) -> VmAreaStruct:
     """``vm_area_dup()``: a copy of the VMA's fields in a new object."""
-    if mm.should_fail("vm_area_alloc"):
+    if mm.inject is not None and mm.should_fail("vm_area_alloc"):
         raise kerr(errno.ENOMEM, "vm_area_dup: out of memory for a vm_area_struct")
     new = VmAreaStruct(vma.vm_mm, vma.vm_start, vma.vm_end, vma.vm_pgoff, vma.vm_flags,
                        vma.vm_page_prot, vma.vm_file)
@@ -457,7 +461,9 @@ def split_vma(mm: MmStruct, vma: VmAreaStruct, addr: int, new_below: bool,
         if ops is not None and ops.open is not None:
             mm.trace.step(f"{ops.name}->open", f"{new.vm_start:#x}-{new.vm_end:#x}")
             call_void_hook(f"{ops.name}->open", ops.open, new)
-        _rmap_lock(mm, vma)
+        file = vma.vm_file  # (an anonymous VMA has no rmap lock to take)
+        if file is not None:
+            _rmap_lock(mm, vma)
         detached = vma.detached
         if new_below:
             old_start = vma.vm_start
@@ -474,7 +480,8 @@ def split_vma(mm: MmStruct, vma: VmAreaStruct, addr: int, new_below: bool,
             new.detached = False
             if new.vm_file is not None:
                 new.vm_file.f_mapping.i_mmap[new.serial] = new
-        _rmap_unlock(vma)
+        if file is not None:
+            _rmap_unlock(vma)
     return new
 
 

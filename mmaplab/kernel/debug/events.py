@@ -5,7 +5,8 @@ tracepoints are called from fixed places in mm/ (``lockdep_sys_exit()`` on the
 way back to user space, ``trace_vma_store()`` when a VMA enters the tree, and so
 on); they never patch the code they watch.  The model calls these functions at
 the same places, and a debug aid (the sanitizer) subscribes to an ``mm`` with
-:func:`attach`.  With nothing attached each point costs one dictionary lookup.
+:func:`attach`, which lists it in ``mm.observers``.  With nothing attached each point
+costs one attribute read: the model tests ``mm.observers`` before it builds any argument.
 
 The points, in the order a system call meets them:
 
@@ -25,7 +26,6 @@ Only imports under ``TYPE_CHECKING``, so every model module may call it.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -61,30 +61,23 @@ class MmObserver:
         """``vma`` was linked into ``mm``'s tree (a first map, or a copy made by fork)."""
 
 
-_observers: weakref.WeakKeyDictionary[MmStruct, list[MmObserver]] = (
-    weakref.WeakKeyDictionary())
 _hook_watchers: list[HookWatcher] = []
 
 
 def attach(mm: MmStruct, observer: MmObserver) -> None:
     """Subscribe ``observer`` to ``mm``'s event points (once)."""
-    subscribed = _observers.setdefault(mm, [])
-    if observer not in subscribed:
-        subscribed.append(observer)
+    if observer not in mm.observers:
+        mm.observers = (*mm.observers, observer)
 
 
 def detach(mm: MmStruct, observer: MmObserver) -> None:
     """Unsubscribe ``observer`` from ``mm`` (a no-op if it was not subscribed)."""
-    subscribed = _observers.get(mm, [])
-    if observer in subscribed:
-        subscribed.remove(observer)
+    mm.observers = tuple(o for o in mm.observers if o is not observer)
 
 
 def observers(mm: MmStruct) -> tuple[MmObserver, ...]:
-    """The observers subscribed to ``mm``, in subscription order."""
-    if not _observers:  # nothing attached to any live mm: the common case, one check
-        return ()
-    return tuple(_observers.get(mm, ()))
+    """The observers subscribed to ``mm``, in subscription order (``mm.observers``)."""
+    return mm.observers
 
 
 def syscall_enter(mm: MmStruct, name: str, args: tuple[Any, ...],

@@ -185,8 +185,8 @@ def _mm_state(mm: MmStruct, skip_private: bool = False) -> dict[str, Any]:
         st[f"VMA #{v.nr} {v.vm_start:#x}-{v.vm_end:#x}"] = (
             v.vm_start, v.vm_end, v.vm_pgoff, v.vm_flags, id(v.vm_file), id(v.vm_ops),
             v.vm_page_prot, None if skip_private else id(v.vm_private_data), id(v.vm_mm))
-    for k, pte in mm.pagetable.ptes.items():
-        st[f"PTE {k << 12:#x}"] = (pte.pfn, pte.prot, pte.special)
+    for addr, pte in mm.pagetable.entries().items():
+        st[f"PTE {addr:#x}"] = (pte.pfn, pte.prot, pte.special)
     for name in ("total_vm", "locked_vm", "committed_pages", "def_flags", "mmap_min_addr",
                  "max_map_count", "task_size", "mmap_base", "cap_sys_rawio", "config"):
         st[f"mm.{name}"] = getattr(mm, name)
