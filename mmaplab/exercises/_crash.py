@@ -7,7 +7,9 @@ import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["Crash", "find_crash"]
+from ..kernel.errors import HookError
+
+__all__ = ["Crash", "find_crash", "null_dereference"]
 
 
 @dataclass(frozen=True)
@@ -55,3 +57,20 @@ def find_crash(exc: BaseException, filename: str) -> Crash | None:
     return None
 
 
+
+
+def null_dereference(exc: BaseException | None) -> bool:
+    """``exc`` (or what caused it) is a NULL pointer dereference, in either language: a
+    Python hook read an attribute of ``None``, or a C hook oopsed on a NULL pointer
+    (``COops.null_deref``), or a driver model's code did
+    (``HookError.kind == "null-deref"``).  The kernel event is the same."""
+    if exc is None:
+        return False
+    for e in _chain(exc):
+        if isinstance(e, AttributeError) and str(e).startswith("'NoneType'"):
+            return True
+        if getattr(e, "null_deref", False) is True:  # the C front end's oops
+            return True
+        if isinstance(e, HookError) and e.kind == "null-deref":  # a driver model's
+            return True
+    return False

@@ -26,6 +26,7 @@ from ..lab.diagnose import RULES
 from ..lab.diff import Case, Divergence
 from ..lab.scenario import quiet_lockdep, run_case
 from ._core import Exercise, Misconception
+from ._crash import null_dereference
 from ._device import need_function, need_instance
 
 __all__ = ["driver_exercise", "DriverCase", "ExerciseMutant", "subclass_with", "pick"]
@@ -89,8 +90,18 @@ def pick(scenarios: Sequence[Scenario], *names: str) -> tuple[Scenario, ...]:
     return tuple(by_name[n] for n in names)
 
 
+#: A request that ended in a NULL pointer dereference, as the mutant matcher compares it:
+#: the kernel event, not the language's words for it (a Python hook's AttributeError on
+#: None, a C hook's oops), so that a C answer is named by its Python twin.
+NULL_DEREF = "oops (NULL pointer dereference)"
+
+
+def _result(step: Any) -> str:
+    return NULL_DEREF if null_dereference(step.error) else str(step.result)
+
+
 def _observed(steps: list[Any], upto: int | None = None) -> list[tuple[Any, ...]]:
-    return [(s.result, s.state, s.maps, s.ptes) for s in steps[:upto]]
+    return [(_result(s), s.state, s.maps, s.ptes) for s in steps[:upto]]
 
 
 def _same_prefix(make: Callable[[], Driver], d: Divergence) -> bool:
@@ -171,6 +182,12 @@ def _always(make: Callable[[], Driver]) -> Callable[[str], Callable[[], Driver] 
 
 def _title(text: str) -> str:
     return text.split(":")[0].strip()
+
+
+def _body(text: str) -> str:
+    """A kit's misconception text is ``title: explanation``: the explanation alone (the
+    diagnosis prints the title on its own line; empty when the text is all title)."""
+    return text.partition(":")[2].strip()
 
 
 def _need(name: str, obj: Any, want: tuple[str, ...] | type) -> Any:
@@ -256,7 +273,7 @@ def driver_exercise(*, nn: str, module: str, cls: str,
     rules = list(extra_rules or [])
     matcher = _MutantMatcher()
     for m in mutants:
-        mis[m.name] = Misconception(m.name, _title(m.misconception), m.misconception)
+        mis[m.name] = Misconception(m.name, _title(m.misconception), _body(m.misconception))
         matcher.add(m.name, {m.case}, _always(m.make))
     by_case = {dc.name: dc for dc in build(mod)}
 
@@ -279,7 +296,7 @@ def driver_exercise(*, nn: str, module: str, cls: str,
                 continue  # another kit's harness-only mutant
             rule = RULES.get(sm.breaks)
             mis.setdefault(sm.name, Misconception(sm.name, _title(sm.misconception),
-                                                  sm.misconception,
+                                                  _body(sm.misconception),
                                                   rule.hint if rule is not None else None))
             if sm.answer and set(sm.answer) <= set(methods):
                 matcher.add(sm.name, None, in_case(dict(sm.answer)), sm.breaks)

@@ -25,8 +25,10 @@ _REFERENCE_CACHE: dict[tuple[str, str, str], list] = {}
 
 def _failure(ex: Exercise, mid: str, body: str, crash: Crash | None = None) -> ExerciseFailed:
     m = misconception(ex, mid)
+    # The title once, then what the explanation adds to it.
+    explained = f"  {m.explanation}\n" if m.explanation else ""
     text = (f"Exercise {ex.nn} ({ex.slug}) is not solved yet.\n{body}\n"
-            f"Misconception [{m.id}]: {m.title}.\n  {m.explanation}\n"
+            f"Misconception [{m.id}]: {m.title}.\n{explained}"
             f"Hint: {m.hint or ex.hints[0]}\n"
             f"  (more: `mmaplab exercises hint {ex.nn} --level 2`, or "
             f"mmaplab.exercises.hint(\"{ex.nn}\", 2))")

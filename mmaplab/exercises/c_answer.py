@@ -39,6 +39,12 @@ def exercise_helpers(nn: str) -> dict[str, Any]:
         return {"trk_add_open_mmap": lambda dev: dev.add_open_mmap(),
                 "trk_drop_open_mmap": lambda dev: dev.drop_open_mmap(),
                 "trk_fault": ex02.trk_fault}
+    if nn == "03":
+        from ..drivers import private_data as ex03
+
+        return {"ring_ctx_alloc": lambda dev: dev.ctx_alloc(),
+                "ring_ctx_free": lambda dev, ctx: dev.ctx_free(ctx),
+                "ring_fault": ex03.ring_fault}
     return {}
 
 

@@ -63,7 +63,9 @@ class HookError(KernelError):
     The message names the hook and the rule it broke; ``hook`` is the hook's
     kernel name (``f_op->mmap_prepare``, ``vm_ops->mapped``, ...); ``kind`` says what it
     did, for tools that classify (``"raised"``, ``"not-an-int"``, ``"positive"``,
-    ``"not-an-errno"``, ``"negative-fault"``, or ``"rule"`` for a broken rule).
+    ``"not-an-errno"``, ``"negative-fault"``, ``"null-deref"`` for a NULL pointer a model
+    of the driver's own code dereferenced (the kernel would oops), or ``"rule"`` for a
+    broken rule).
     """
 
     def __init__(self, hook: str, reason: str, err: int = _errno.EINVAL,

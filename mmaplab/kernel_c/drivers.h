@@ -179,4 +179,19 @@ void trk_add_open_mmap(struct trk_dev *dev);
 void trk_drop_open_mmap(struct trk_dev *dev);
 vm_fault_t trk_fault(struct vm_fault *vmf);	/* given: faults the file's pages in */
 
+struct ring_dev {			/* exercise 03: a ring, one context per mapping */
+	unsigned long nr_pages;
+};
+struct ring_ctx {			/* one per mapping, shared by its split/forked VMAs */
+	struct ring_dev *dev;
+	refcount_t refcnt;
+};
+struct ring_ctx *ring_ctx_alloc(struct ring_dev *dev);	/* refcnt 1, or NULL: all in use */
+void ring_ctx_free(struct ring_dev *dev, struct ring_ctx *ctx);
+vm_fault_t ring_fault(struct vm_fault *vmf);	/* given: needs vma->vm_private_data */
+
+struct chan_dev {			/* exercise 04: a channel whose callback is converted */
+	int (*mmap_prepare_ring)(struct chan_dev *chan, struct vm_area_desc *desc);
+};
+
 #endif /* _MMAPLAB_DRIVERS_H */

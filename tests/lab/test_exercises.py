@@ -209,6 +209,10 @@ def test_catalogued_mutant_is_rejected_and_named(nn: str, name: str,
     assert failure.misconception == name, str(failure)
     assert f"Misconception [{name}]" in str(failure)
     assert "Request " in str(failure)
+    lines = str(failure).splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(f"Misconception [{name}]"))
+    title = lines[at].split("]: ", 1)[1].rstrip(".")
+    assert not lines[at + 1].strip().startswith(title), "the title is printed twice"
 
 
 def test_sanitizer_rejects_an_answer_whose_requests_all_match() -> None:

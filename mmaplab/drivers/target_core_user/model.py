@@ -232,5 +232,5 @@ def _udev(priv: Any, hook: str) -> TcmuDev:
     if not isinstance(priv, TcmuDev):
         raise HookError(hook, "BUG: kernel NULL pointer dereference: vm_private_data is "
                         f"{'NULL' if priv is None else type(priv).__name__}, not the "
-                        "tcmu_dev", errno.EFAULT)
+                        "tcmu_dev", errno.EFAULT, "null-deref" if priv is None else "rule")
     return priv
