@@ -56,8 +56,8 @@ from mmaplab import (
     MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MM, PAGE_SIZE, PROT_READ, PROT_WRITE,
     VMA_DONTDUMP_BIT, VMA_DONTEXPAND_BIT, VMA_IO_BIT, VMA_MAYSHARE_BIT, VMA_MAYWRITE_BIT,
     VMA_PFNMAP_BIT, VMA_SHARED_BIT, VMA_WRITE_BIT, File, FileOperations, FMode, HookError,
-    HookViolation, Inode, VMFlag, VmOperationsStruct, mk_vma_flags, pgprot_noncached,
-    vma_desc_clear_flags, vma_desc_clear_flags_mask, vma_desc_is_cow_mapping,
+    HookViolation, Inode, VMFlag, mk_vma_flags, vma_desc_clear_flags,
+    vma_desc_clear_flags_mask, vma_desc_is_cow_mapping,
     vma_desc_set_flags, vma_desc_set_flags_mask, vma_desc_size, vma_desc_test,
     vma_desc_test_all, vma_desc_test_any, vma_desc_test_any_mask,
 )
@@ -98,36 +98,35 @@ _ = mm.mmap(BASE + 4 * P, P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
 # ## Changing what may be changed
 #
 # A typical device hook refuses COW mappings, marks the range as not expandable and not
-# dumped, maps it uncached and installs its operations — all on the description:
-#
-# ```c
-# static int regs_mmap_prepare(struct vm_area_desc *desc)
-# {
-#         if (vma_desc_is_cow_mapping(desc))
-#                 return -EINVAL;
-#         vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT);
-#         desc->page_prot = pgprot_noncached(desc->page_prot);
-#         desc->vm_ops = &regs_vm_ops;
-#         desc->private_data = regs;
-#         return 0;
-# }
-# ```
+# dumped, maps it uncached and installs its operations — all on the description. The cell
+# below writes that hook in kernel C, compiles it with our C front end (`mmaplab.kernel_c`,
+# whose header stands for `<linux/mm.h>`) and installs the compiled function as the
+# device's `mmap_prepare`: the hook that runs is exactly the C shown.
 
 # %%
-regs_vm_ops = VmOperationsStruct(name="regs_vm_ops")
+from mmaplab.kernel_c import compile_c
 
+regs_c = compile_c(r"""
+#include <linux/mm.h>
 
-def regs_mmap_prepare(desc):
-    if vma_desc_is_cow_mapping(desc):
-        return -errno.EINVAL
-    vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT)
-    desc.page_prot = pgprot_noncached(desc.page_prot)
-    desc.vm_ops = regs_vm_ops
-    desc.private_data = "regs of device 0"
-    return 0
+/* Nothing to fault in: the registers are mapped whole when the VMA is created. */
+static const struct vm_operations_struct regs_vm_ops = { };
 
+static struct regs_dev regs = { .phys = 0xfed00000, .len = 0x400 };
 
-regs = device("regs", 3, regs_mmap_prepare)
+static int regs_mmap_prepare(struct vm_area_desc *desc)
+{
+	if (vma_desc_is_cow_mapping(desc))
+		return -EINVAL;
+	vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT);
+	desc->page_prot = pgprot_noncached(desc->page_prot);
+	desc->vm_ops = &regs_vm_ops;
+	desc->private_data = &regs;
+	return 0;
+}
+""", "regs.c")
+
+regs = device("regs", 3, regs_c.function("regs_mmap_prepare"))
 mm = MM()
 addr = mm.mmap(BASE, P, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, regs)
 vma = mm.vma_lookup(addr)

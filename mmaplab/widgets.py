@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .kernel.mm import MM
 
 __all__ = ["VmaView", "Snapshot", "snapshot", "scripted_snapshots", "address_space_svg",
-           "spec_citation", "scenario_text", "mutant_text", "c_hook_text",
+           "spec_citation", "scenario_text", "mutant_text", "c_hook_text", "c_legacy_text",
            "address_space_text", "AddressSpaceView", "TraceStepper", "trace_steps", "show"]
 
 #: Flags worth drawing as tags on a bar (the rest are in the /proc line).
@@ -478,6 +478,24 @@ def mutant_text(spec: Any, name: str, limit: int = 3,
     if len(found) > limit:
         lines.append(f"  ... and {len(found) - limit} more")
     return wrap("\n".join(lines))
+
+
+def c_legacy_text(nn: str) -> str:
+    """Exercise ``nn``'s legacy hook in C (``f_op->mmap`` on a ``struct vm_area_struct``)
+    as the book shows it: the source, then what running it in place of the legacy driver
+    model's own hook gives, on every device configuration of the exercise
+    (:func:`mmaplab.exercises.c_answer.check_legacy_c`): the C a reader sees is the C
+    that ran."""
+    from .exercises.c_answer import check_legacy_c, legacy_c_source
+
+    source = legacy_c_source(nn) or ""
+    n, reports = check_legacy_c(nn, source)
+    lines = [line.expandtabs(8) for line in source.rstrip("\n").split("\n")]
+    bad = [r.render() for r in reports if not r.ok]
+    verdict = bad or [f"✔ {n} requests behave like the legacy driver model "
+                      f"({len(reports)} device configuration{'s' if len(reports) > 1 else ''})"]
+    return "\n".join([*lines, "", "-- compiled and run in place of the legacy model's hook:",
+                      *verdict])
 
 
 def c_hook_text(nn: str) -> str:

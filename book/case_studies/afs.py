@@ -41,26 +41,18 @@ print(spec_citation(SPEC))
 # %% [markdown]
 # ## The hook, before and after
 #
-# Our own illustration in kernel style (not the kernel's text). **Before** — the legacy
-# hook runs on a VMA that already exists, so counting it there is exact:
-#
-# ```c
-# static int afs_file_mmap(struct file *file, struct vm_area_struct *vma)
-# {
-#         struct afs_vnode *vnode = AFS_FS_I(file_inode(file));
-#         int err;
-#
-#         afs_add_open_mmap(vnode);          /* this VMA is real: count it     */
-#         err = generic_file_mmap(file, vma);
-#         if (err) {
-#                 afs_drop_open_mmap(vnode); /* the hook undoes its own count  */
-#                 return err;
-#         }
-#         vma->vm_ops = &afs_vm_ops;         /* .open counts copies, .close    */
-#         return 0;                          /* uncounts every VMA             */
-# }
-# ```
-#
+# **Before** — the legacy hook runs on a VMA that already exists, so counting it there is
+# exact: our own sketch of the legacy hook, in kernel C. The cell below compiles it with
+# our C front end (`mmaplab.kernel_c`) and runs it in place of the legacy driver model's
+# own `afs_file_mmap()`, on every device configuration of exercise 09: the C shown is the
+# C that ran.
+
+# %%
+from mmaplab.widgets import c_legacy_text
+
+print(c_legacy_text("09"))
+
+# %% [markdown]
 # **After ([v4 10/21](https://lore.kernel.org/all/ad9a94350a9c7d2bdab79fc397ef0f64d3412d71.1774045440.git.ljs@kernel.org/))** — the prepare hook is stateless; the count moved to `mapped`:
 #
 # The hook as the series writes it is exercise 09's C reference: the cell

@@ -41,24 +41,17 @@ print(spec_citation(SPEC))
 # %% [markdown]
 # ## The hook, before and after
 #
-# Our own sketch in kernel style. **Before**:
-#
-# ```c
-# static int hpet_mmap(struct file *file, struct vm_area_struct *vma)
-# {
-#         struct hpet_dev *devp = file->private_data;
-#         unsigned long base = devp->hd_hpets->hp_hpet_phys;
-#
-#         if (!hpet_mmap_enabled)
-#                 return -EACCES;            /* boot option hpet_mmap=0       */
-#         if (base & ~PAGE_MASK)
-#                 return -ENOSYS;            /* block not page aligned        */
-#
-#         vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
-#         return vm_iomap_memory(vma, base, PAGE_SIZE);  /* checks + remap now */
-# }
-# ```
-#
+# **Before**: our own sketch of the legacy hook, in kernel C. The cell below compiles it
+# with our C front end (`mmaplab.kernel_c`) and runs it in place of the legacy driver
+# model's own `hpet_mmap()`, on every device configuration of exercise 05: the C shown is
+# the C that ran.
+
+# %%
+from mmaplab.widgets import c_legacy_text
+
+print(c_legacy_text("05"))
+
+# %% [markdown]
 # **After ([v4 13/21](https://lore.kernel.org/all/094c5fcfb2459a4f6d791b1fb852b01e252a44d4.1774045440.git.ljs@kernel.org/))**:
 #
 # The hook as the series writes it is exercise 05's C reference: the cell

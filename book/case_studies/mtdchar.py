@@ -37,23 +37,17 @@ print(spec_citation(SPEC))
 # %% [markdown]
 # ## The hook, before and after
 #
-# Our own sketch in kernel style. **Before**:
-#
-# ```c
-# static int mtdchar_mmap(struct file *file, struct vm_area_struct *vma)
-# {
-# #ifdef CONFIG_MMU
-#         if (0 /* MTD_RAM/MTD_ROM direct mapping, disabled since 2012 */) {
-#                 /* ... a dozen lines computing a physical range ... */
-#                 return vm_iomap_memory(vma, start, len);
-#         }
-#         return -ENODEV;
-# #else
-#         return vma->vm_flags & VM_SHARED ? 0 : -EACCES;
-# #endif
-# }
-# ```
-#
+# **Before**: our own sketch of the legacy hook, in kernel C. The cell below compiles it
+# with our C front end (`mmaplab.kernel_c`) and runs it in place of the legacy driver
+# model's own `mtdchar_mmap()`, on every device configuration of exercise 07: the C shown
+# is the C that ran.
+
+# %%
+from mmaplab.widgets import c_legacy_text
+
+print(c_legacy_text("07"))
+
+# %% [markdown]
 # **After ([v4 14/21](https://lore.kernel.org/all/d036855c21962c58ace0eb24ecd6d973d77424fe.1774045440.git.ljs@kernel.org/))**:
 #
 # The hook as the series writes it is exercise 07's C reference: the cell

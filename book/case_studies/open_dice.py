@@ -38,24 +38,17 @@ print(spec_citation(SPEC))
 # %% [markdown]
 # ## The hook, before and after
 #
-# Our own sketch in kernel style. **Before**:
-#
-# ```c
-# static int open_dice_mmap(struct file *filp, struct vm_area_struct *vma)
-# {
-#         struct open_dice_drvdata *drvdata = to_open_dice_drvdata(filp);
-#
-#         if (vma->vm_flags & VM_MAYSHARE) {
-#                 if (vma->vm_flags & VM_WRITE)
-#                         return -EPERM;             /* shared + writable: never  */
-#                 vm_flags_clear(vma, VM_MAYWRITE);  /* and never later           */
-#         }
-#         vma->vm_page_prot = pgprot_writecombine(vma->vm_page_prot);
-#         vm_flags_set(vma, VM_DONTCOPY | VM_DONTDUMP);
-#         return vm_iomap_memory(vma, drvdata->rmem->base, drvdata->rmem->size);
-# }
-# ```
-#
+# **Before**: our own sketch of the legacy hook, in kernel C. The cell below compiles it
+# with our C front end (`mmaplab.kernel_c`) and runs it in place of the legacy driver
+# model's own `open_dice_mmap()`, on every device configuration of exercise 06: the C
+# shown is the C that ran.
+
+# %%
+from mmaplab.widgets import c_legacy_text
+
+print(c_legacy_text("06"))
+
+# %% [markdown]
 # **After ([v4 12/21](https://lore.kernel.org/all/5a83ab00195dc8d0609fa6cc525493010ac4ead1.1774045440.git.ljs@kernel.org/))**:
 #
 # The hook as the series writes it is exercise 06's C reference: the cell

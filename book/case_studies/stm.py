@@ -38,24 +38,17 @@ print(spec_citation(SPEC))
 # %% [markdown]
 # ## The hook, before and after
 #
-# Our own sketch in kernel style; the four refusals are summarised in a comment.
-# **Before**:
-#
-# ```c
-# static int stm_char_mmap(struct file *file, struct vm_area_struct *vma)
-# {
-#         /* EOPNOTSUPP without mmio_addr(); EINVAL unless vm_pgoff == 0, the size is
-#          * exactly nr_chans * sw_mmiosz, and mmio_addr() returned a nonzero phys */
-#
-#         pm_runtime_get_sync(&stm->dev);            /* this VMA's PM reference */
-#         vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
-#         vm_flags_set(vma, VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
-#         vma->vm_ops = &stm_mmap_vmops;
-#         vm_iomap_memory(vma, phys, size);          /* result not checked! */
-#         return 0;
-# }
-# ```
-#
+# **Before**: our own sketch of the legacy hook, in kernel C. The cell below compiles it
+# with our C front end (`mmaplab.kernel_c`) and runs it in place of the legacy driver
+# model's own `stm_char_mmap()`, on every device configuration of exercise 08: the C shown
+# is the C that ran.
+
+# %%
+from mmaplab.widgets import c_legacy_text
+
+print(c_legacy_text("08"))
+
+# %% [markdown]
 # **After ([v4 15/21](https://lore.kernel.org/all/9f3d559a264a83cf45518fcf35cc7ef1d7dfd500.1774045440.git.ljs@kernel.org/))**:
 #
 # The hook as the series writes it is exercise 08's C reference: the cell

@@ -42,25 +42,17 @@ print(spec_citation(SPEC))
 # %% [markdown]
 # ## The hook, before and after
 #
-# Our own sketch in kernel style. **Before** — `uio_info->mmap`:
-#
-# ```c
-# static int tcmu_mmap(struct uio_info *info, struct vm_area_struct *vma)
-# {
-#         struct tcmu_dev *udev = container_of(info, struct tcmu_dev, uio_info);
-#
-#         vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
-#         vma->vm_ops = &tcmu_vm_ops;
-#         vma->vm_private_data = udev;
-#
-#         if (vma_pages(vma) != udev->mmap_pages)   /* all of it, or nothing */
-#                 return -EINVAL;
-#
-#         tcmu_vma_open(vma);                       /* kref_get: this VMA's reference */
-#         return 0;
-# }
-# ```
-#
+# **Before** — `uio_info->mmap`: our own sketch of the legacy hook, in kernel C. The cell
+# below compiles it with our C front end (`mmaplab.kernel_c`) and runs it in place of the
+# legacy driver model's own `tcmu_mmap()`, on every device configuration of exercise 14:
+# the C shown is the C that ran.
+
+# %%
+from mmaplab.widgets import c_legacy_text
+
+print(c_legacy_text("14"))
+
+# %% [markdown]
 # **After ([v4 19/21](https://lore.kernel.org/all/157583e4477705b496896c7acd4ac88a937b8fa6.1774045440.git.ljs@kernel.org/))** — `uio_info->mmap_prepare`, called by the uio core through the
 # compatibility layer:
 #

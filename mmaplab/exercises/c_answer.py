@@ -12,7 +12,10 @@ the header declares: it is bound to that device (``mmaplab.kernel_c.method``).
 The reference solutions and the catalogued wrong answers in C live next to this module:
 ``c/NN_slug/reference.c``, and each wrong answer as the change it makes to the reference,
 ``c/NN_slug/wrong/<misconception>.patch`` (a unified diff, applied by :mod:`._patch`), so
-every line of C is written once.
+every line of C is written once.  ``c/NN_slug/legacy.c`` is the driver's hook as it was
+before the series (``f_op->mmap`` on a ``struct vm_area_struct``), which
+:func:`check_legacy_c` runs in place of the legacy driver model's own hook: the book
+shows that C, and the result of that run.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from __future__ import annotations
 import functools
 import re
 import textwrap
-from importlib import resources
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ..kernel_c import DEFAULT_CONFIG, CError, CProgram, compile_c
@@ -28,7 +32,8 @@ from ._catalogue import get
 from ._patch import apply_patch
 
 __all__ = ["CAnswer", "answer_from_c", "verify_c", "check_c", "c_sources", "c_exercises",
-           "render_c_result", "exercise_configs", "c_stub"]
+           "render_c_result", "exercise_configs", "c_stub", "legacy_c_source", "check_legacy_c",
+           "compile_misconception"]
 
 
 def exercise_helpers(nn: str) -> dict[str, Any]:
@@ -138,9 +143,33 @@ def verify_c(nn: str, source: str, filename: str = "answer.c") -> tuple[int, Any
     try:
         answer = answer_from_c(nn, CAnswer(nn, source, filename))
     except CError as exc:
+        named = compile_misconception(nn, exc)
+        if named is not None:
+            return 0, named, None
         return 0, None, str(exc)
     n, failure = verify(nn, *answer)
     return n, failure, None
+
+
+def compile_misconception(nn: str, exc: CError) -> Any:
+    """A compile error that breaks a rule of the contract (``CCompileError.rule``) which
+    exactly one catalogued wrong answer of exercise ``nn`` breaks: that misconception,
+    with the compiler's message as what shows it (a legacy VMA helper on a descriptor
+    is exercise 01's ``legacy-helper-in-prepare``, whose Python twin fails as it runs)."""
+    import importlib
+
+    from ._verdict import _failure
+
+    rule = getattr(exc, "rule", "")
+    if not rule:
+        return None
+    ex = get(nn)
+    spec = importlib.import_module(f"mmaplab.drivers.{ex.slug}").SPEC
+    catalogued = _catalogued(nn)
+    names = [m.name for m in spec.mutants if m.breaks == rule and m.name in catalogued]
+    if len(names) != 1:
+        return None
+    return _failure(ex, names[0], f"The C does not compile.\n{exc}")
 
 
 #: The diagnostic of a C run-time failure inside a rendered divergence.
@@ -248,15 +277,14 @@ def c_stub(nn: str) -> str | None:
 
 def c_exercises() -> list[str]:
     """The exercises that have a C reference solution."""
-    root = resources.files(__package__).joinpath("c")
+    root = Path(__file__).with_name("c")
     return sorted(p.name[:2] for p in root.iterdir() if p.is_dir() and p.name[:2].isdigit())
 
 
 def c_sources(nn: str) -> dict[str, str]:
     """``{"reference": C, <misconception id>: C, ...}`` for exercise ``nn``: the reference,
     and each wrong answer as its patch applied to the reference."""
-    root = resources.files(__package__).joinpath("c")
-    (folder,) = [p for p in root.iterdir() if p.is_dir() and p.name.startswith(nn + "_")]
+    folder = _folder(nn)
     ref = folder.joinpath("reference.c").read_text()
     out = {"reference": ref}
     wrong = folder.joinpath("wrong")
@@ -266,3 +294,59 @@ def c_sources(nn: str) -> dict[str, str]:
                 name = p.name[:-len(".patch")]
                 out[name] = apply_patch(ref, p.read_text(), f"{folder.name}/wrong/{p.name}")
     return out
+
+
+def _folder(nn: str) -> Any:
+    root = Path(__file__).with_name("c")
+    (folder,) = [p for p in root.iterdir() if p.is_dir() and p.name.startswith(nn + "_")]
+    return folder
+
+
+def legacy_c_source(nn: str) -> str | None:
+    """Exercise ``nn``'s legacy hook in C (``c/NN_slug/legacy.c``), or ``None``."""
+    path = _folder(nn).joinpath("legacy.c")
+    return path.read_text() if path.is_file() else None
+
+
+def check_legacy_c(nn: str, source: str | None = None, filename: str = "legacy.c"
+                   ) -> tuple[int, list[Any]]:
+    """Run a legacy hook written in C against the driver model's legacy variant:
+    ``(requests, reports)``, one :func:`mmaplab.lab.compare.compare` report per device
+    configuration of the exercise (its cases' knobs), between the model's legacy driver
+    and the same driver whose hooks are the C (each function the C defines that the
+    driver class has replaces that method)."""
+    import importlib
+
+    from ..lab.compare import compare
+    from ._driver_exercise import subclass_with
+
+    ex = get(nn)
+    src = source if source is not None else legacy_c_source(nn)
+    if src is None:
+        raise LookupError(f"exercise {nn} has no legacy hook in C")
+    answer = CAnswer(nn, src, filename)
+    (cls, *_) = ex.extra["devices"]()
+    names = [n for n in answer.prog.functions if callable(getattr(cls, n, None))]
+    if not names:
+        raise CError(answer.prog.prog.where(None), f"the C defines none of {cls.__name__}'s "
+                     "hooks")
+
+    def bound(name: str) -> Any:
+        def call(self: Any, *args: Any) -> Any:
+            return answer.for_device(self).bind(self).function(name)(*args)
+        call.__name__ = call.__qualname__ = name
+        return call
+
+    in_c = subclass_with(cls, {n: bound(n) for n in names})
+    spec = importlib.import_module(f"mmaplab.drivers.{ex.slug}").SPEC
+    def legacy(kind: type, knobs: dict[str, Any]) -> Callable[[], Any]:
+        return lambda: kind("legacy", **knobs)
+
+    n, reports = 0, []
+    for dc in ex.extra["driver_cases"]():
+        knobs = dict(dc.knobs)
+        scenarios = tuple(dc.scenarios if dc.scenarios is not None else spec.scenarios)
+        reports.append(compare((legacy(cls, knobs), legacy(in_c, knobs)), scenarios,
+                               labels=("the legacy model", "the legacy C"), name=dc.name))
+        n += sum(len(s.ops) for s in scenarios)
+    return n, reports

@@ -21,7 +21,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..kernel_c import CError, compile_c
-from .c_answer import CAnswer, answer_from_c, c_callable, check_c, render_c_result
+from .c_answer import (
+    CAnswer,
+    answer_from_c,
+    c_callable,
+    check_c,
+    compile_misconception,
+    render_c_result,
+)
 
 __all__ = ["kernel_c", "load_ipython_extension"]
 
@@ -43,7 +50,8 @@ def kernel_c(line: str, cell: str, namespace: dict[str, Any] | None = None) -> b
             defined = {name: c_callable(answer, name) for name in answer.prog.functions}
     except CError as exc:
         if nn:
-            print(render_c_result(nn, 0, None, str(exc)))
+            named = compile_misconception(nn, exc)
+            print(render_c_result(nn, 0, named, None if named is not None else str(exc)))
             return False
         print(f"The C does not compile.\n{exc}")
         return None

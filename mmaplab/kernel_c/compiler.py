@@ -1266,6 +1266,9 @@ class Compiler:
                     msg = (f"{callee}() is a legacy helper: it needs a struct vm_area_struct, "
                            f"which does not exist yet when mmap_prepare runs (passing "
                            f"'{t}'); in mmap_prepare use {LEGACY_VMA_HELPERS[callee]}")
+                    exc = self.err(node, msg)
+                    exc.rule = "helper-in-prepare"
+                    raise exc
                 raise self.err(node, msg)
             raise self.err(node, f"{what}: expected '{to}' but the value is '{t}'")
         if isinstance(to, StructType):

@@ -65,6 +65,7 @@ void afs_drop_open_mmap(struct afs_vnode *vnode);
 void afs_vm_open(struct vm_area_struct *vma);		/* given: one more mapping */
 void afs_vm_close(struct vm_area_struct *vma);		/* given: one fewer */
 int generic_file_mmap_prepare(struct vm_area_desc *desc);	/* mm/filemap.c */
+int generic_file_mmap(struct file *file, struct vm_area_struct *vma);	/* legacy */
 
 /* include/linux/uio_driver.h */
 struct uio_mem {

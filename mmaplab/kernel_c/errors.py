@@ -54,7 +54,14 @@ class CError(KernelError):
 
 
 class CCompileError(CError):
-    """What the kernel build would reject (or warn about, with -Werror as the series builds)."""
+    """What the kernel build would reject (or warn about, with -Werror as the series builds).
+
+    ``rule``: the rule of the mmap_prepare contract the C breaks, when the compiler can
+    tell (an id of ``mmaplab.lab.diagnose.RULES``: a legacy VMA helper called on a
+    descriptor is ``helper-in-prepare``), so an exercise can name its misconception.
+    """
+
+    rule = ""
 
 
 class CRuntimeError(CError):

@@ -93,9 +93,15 @@ def _describe_priv(priv: Any) -> str:
     describe = getattr(priv, "describe", None)
     if callable(describe):
         return str(describe())
+    return _priv_type(priv)
+
+
+def _priv_type(priv: Any) -> str:
+    if priv is None:
+        return "NULL"
     if isinstance(priv, Driver):
-        # The driver state, whichever subclass wires it (the learner's, a mutant's):
-        # the first public class of its hierarchy, e.g. ``TcmuDev``.
+        # The driver state, whichever subclass wires it (the learner's, a mutant's, a
+        # hook written in C): the first public class of its hierarchy, e.g. ``TcmuDev``.
         return next(c.__name__ for c in type(priv).__mro__ if not c.__name__.startswith("_"))
     return type(priv).__name__
 
@@ -117,8 +123,7 @@ def _vmas(mm: MM | None, inodes: dict[int, str]) -> tuple[VmaSeen, ...]:
                                      if m.value and m.name and m in v.vm_flags),
                            v.vm_page_prot.describe(),
                            v.vm_ops.name if v.vm_ops is not None else "NULL",
-                           "NULL" if priv is None else type(priv).__name__,
-                           _describe_priv(priv), line.rstrip()))
+                           _priv_type(priv), _describe_priv(priv), line.rstrip()))
     return tuple(out)
 
 

@@ -1,6 +1,8 @@
-"""The book's converted hooks are executed C (issue #14): each case study shows the
-series' ``mmap_prepare`` hook through a cell that compiles and checks it, not as a
-block of illustrative C, and that C passes its exercise."""
+"""The book's hooks are executed C (issue #14): each case study shows the series'
+``mmap_prepare`` hook through a cell that compiles and checks it, not as a block of
+illustrative C, and that C passes its exercise; where the legacy ``->mmap`` hook is
+written in C (``legacy.c``), the case study runs it in place of the legacy driver model's
+hook; chapter 3's example hook is C compiled in the cell that runs it."""
 
 from __future__ import annotations
 
@@ -9,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mmaplab.exercises.c_answer import c_sources
-from mmaplab.widgets import c_hook_text
+from mmaplab.exercises.c_answer import c_sources, legacy_c_source
+from mmaplab.widgets import c_hook_text, c_legacy_text
 
 CASE_STUDIES = Path(__file__).resolve().parents[2] / "book" / "case_studies"
 PAGES = {"hpet": "05", "open_dice": "06", "mtdchar": "07", "stm": "08", "afs": "09",
@@ -33,3 +35,32 @@ def test_the_shown_c_is_the_reference_and_it_passes(nn: str) -> None:
     assert shown.startswith(source.expandtabs(8))
     assert shown.rstrip().splitlines()[-1].startswith("✔ ")
     assert max(len(line) for line in shown.splitlines()) <= 100
+
+
+#: Case studies whose legacy hook ("Before") is C that runs against the legacy model.
+LEGACY = {"hpet": "05", "open_dice": "06", "mtdchar": "07", "stm": "08", "afs": "09",
+          "target_core_user": "14"}
+
+
+@pytest.mark.parametrize(("page", "nn"), LEGACY.items())
+def test_the_case_studys_legacy_hook_is_c_that_runs(page: str, nn: str) -> None:
+    text = (CASE_STUDIES / f"{page}.py").read_text(encoding="utf-8")
+    assert f'print(c_legacy_text("{nn}"))' in text
+    before = text.split("## The hook, before and after", 1)[1].split("**After", 1)[0]
+    assert not re.search(r"^# ```c$", before, re.M), "an illustrative C block before 'After'"
+
+
+@pytest.mark.parametrize("nn", sorted(set(LEGACY.values())))
+def test_the_shown_legacy_c_is_legacy_c_and_runs_like_the_legacy_model(nn: str) -> None:
+    shown = c_legacy_text(nn)
+    source = (legacy_c_source(nn) or "").rstrip("\n")
+    assert source and shown.startswith(source.expandtabs(8))
+    assert "struct vm_area_struct *vma" in source
+    assert shown.rstrip().splitlines()[-1].startswith("✔ "), shown
+    assert max(len(line) for line in shown.splitlines()) <= 100
+
+
+def test_chapter_3s_hook_is_the_c_that_runs() -> None:
+    text = (CASE_STUDIES.parent / "03_vm_area_desc.py").read_text(encoding="utf-8")
+    assert not re.search(r"^# ```c$", text, re.M), "an illustrative C block in chapter 3"
+    assert 'regs = device("regs", 3, regs_c.function("regs_mmap_prepare"))' in text

@@ -83,12 +83,14 @@ def test_applying_a_diff_gives_the_new_text(old: list[str], new: list[str], n: i
 
 
 def test_wrong_answers_are_patches_not_copies() -> None:
-    """Each exercise's C folder holds one .c (the reference); the rest are patches."""
+    """Each exercise's C folder holds one answer in C (the reference); the wrong answers
+    are patches.  ``legacy.c`` is another program, the hook before the series."""
     root = resources.files("mmaplab.exercises").joinpath("c")
     for nn in c_exercises():
         (folder,) = [p for p in root.iterdir() if p.name.startswith(nn + "_")]
-        assert sorted(p.name for p in folder.iterdir() if p.name.endswith(".c")) == [
-            "reference.c"]
+        assert sorted(p.name for p in folder.iterdir() if p.name.endswith(".c")
+                      and p.name != "legacy.c") == ["reference.c"]
+        assert not [p for p in folder.joinpath("wrong").iterdir() if p.name.endswith(".c")]
         patches = [p for p in folder.joinpath("wrong").iterdir() if p.name.endswith(".patch")]
         assert patches, folder.name
         for p in patches:
