@@ -21,13 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..kernel.errors import HookError
 from ..lab.diagnose import RULES
 from ..lab.diff import Case, Divergence
 from ..lab.observe import Observation
-from .source import ExerciseSource, load
+
+if TYPE_CHECKING:  # the sources are read only when a text is asked for (not by a check)
+    from .source import ExerciseSource
 
 __all__ = ["ExerciseFailed", "Misconception", "Exercise", "Rule", "GENERIC", "BY_RULE",
            "misconception"]
@@ -97,6 +99,8 @@ class Exercise:
     @property
     def source(self) -> ExerciseSource:
         """The exercise's one source (prose, setup, stub, solution, hints, check)."""
+        from .source import load
+
         return load(self.name)
 
     @property

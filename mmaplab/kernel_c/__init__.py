@@ -16,12 +16,11 @@ closures over the model (:mod:`.compiler`).  What it accepts and refuses is list
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import pickle
 import weakref
+import zlib
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +80,10 @@ def _header() -> tuple[dict[str, Any], Any, str]:
 def _cache_path(text: str) -> Path:
     import pycparser
 
-    key = hashlib.sha256(f"{pycparser.__version__}\0{text}".encode()).hexdigest()[:20]
+    # crc32 and the length, not a cryptographic hash: a cache key, and hashlib's import
+    # alone costs a shell check more than the whole key computation.
+    data = f"{pycparser.__version__}\0{text}".encode()
+    key = f"{zlib.crc32(data):08x}{len(data):x}"
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "mmaplab" / f"kernel_c-header-{key}.pickle"
 
@@ -112,9 +114,9 @@ def _header_ast() -> tuple[dict[str, Any], Any]:
 @functools.cache
 def header_text() -> str:
     """Our kernel header: the generated constants, ``mmaplab.h``, the drivers' ``drivers.h``."""
-    files = resources.files(__package__)
-    return constants() + "".join(files.joinpath(n).read_text() for n in ("mmaplab.h",
-                                                                       "drivers.h"))
+    here = Path(__file__).parent  # package data next to this module (pathlib: cheaper to
+    # import than importlib.resources, which a shell check would load for this alone)
+    return constants() + "".join((here / n).read_text() for n in ("mmaplab.h", "drivers.h"))
 
 
 class CProgram:
