@@ -182,7 +182,10 @@ def _crash(nn: str, text: str, misconception: str | None = None) -> str | None:
     m = _C_FAILURE.search(text)
     if m is None:
         return None
-    where = [line for line in text.splitlines()[1:4] if line.startswith(("In case", "  ->"))]
+    # The case and the request that failed (the lines before the first "Request N
+    # differs"; requests before it, and the scenario's note, are left out).
+    head = text.split("\nRequest ", 1)[0].splitlines()[1:]
+    where = [line for line in head if line.startswith(("In case", "  ->"))]
     request = [w.split("  =>")[0] for w in where]
     out = [f"Exercise {nn} ({get(nn).slug}) is not solved yet: the C failed while it ran.",
            *request, m.group("diag")]

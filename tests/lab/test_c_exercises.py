@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mmaplab.cli import main
-from mmaplab.exercises.c_answer import c_exercises, c_sources, verify_c
+from mmaplab.exercises.c_answer import c_exercises, c_sources, render_c_result, verify_c
 from mmaplab.exercises.c_magic import kernel_c
 from tests.tiers import sample
 
@@ -49,6 +49,15 @@ def test_a_c_oops_is_named_by_its_python_twin_null_dereference() -> None:
     assert "BUG: kernel NULL pointer dereference" in text
     n, failure, error = verify_c("03", c_sources("03")["close-assumes-mapped"])
     assert failure is not None and failure.misconception == "close-assumes-mapped"
+    # the oops, with the request that triggered it (the third mmap, after two that worked)
+    shown = render_c_result("03", n, failure, error).splitlines()
+    assert shown[:3] == [
+        "Exercise 03 (private_data) is not solved yet: the C failed while it ran.",
+        "In case 'ring', scenario 'all contexts in use':",
+        "  -> 3. mmap(0x7f0000002000, 1 page(s), PROT_READ, MAP_SHARED|MAP_FIXED, offset 2 "
+        "page(s))"]
+    assert "RIP: ring_vm_close() at answer.c:29" in shown
+    assert "Misconception [close-assumes-mapped]: close runs even when mapped did not." in shown
 
 
 def test_a_misconception_prints_its_title_once(tmp_path, capsys) -> None:  # noqa: ANN001
