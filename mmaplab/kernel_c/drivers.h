@@ -14,6 +14,7 @@ struct hpet_dev {
 	struct hpets *hd_hpets;
 };
 extern bool hpet_mmap_enabled;		/* the boot option hpet_mmap= */
+extern struct hpets *hpets;		/* the first HPET block (the kernel's list head) */
 
 /* drivers/mtd/mtdchar.c, include/linux/mtd/mtd.h, map.h (MTD_RAM... are generated) */
 struct map_info {
