@@ -6,17 +6,22 @@ include/linux/mm.h ``find_vma()``, ``vma_lookup()``, ``vma_prev()``/
 (mm/vma.c) uses to find free space without visiting every VMA.
 
 The VMAs are kept sorted in blocks of up to ``2 * BLOCK`` entries.  Lookups
-bisect the blocks' first addresses, then the block.  Each block caches the
-largest free gap *below the start of* each of its entries' successors
-(``maxgap``), recomputed lazily after a change, so a top-down search skips
-whole blocks that cannot hold the request — the model's stand-in for the
-maple tree's per-node gap tracking.
+bisect the blocks' first addresses, then the block.  Those addresses are kept in
+contiguous arrays (``array("Q")``), as a maple node keeps its pivots inline: a lookup
+then reads two small arrays instead of a dozen int objects spread over the heap, which
+is what made a fault at 65,530 VMAs cost much more than at 100 (cache and TLB misses).
+
+Each block caches the largest free gap *below the start of* each of its entries'
+successors (``maxgap``), recomputed lazily after a change, so a top-down search skips
+whole blocks that cannot hold the request — the model's stand-in for the maple tree's
+per-node gap tracking.
 
 Follows Linux 7.0 with the "mm: expand mmap_prepare functionality" v4 series applied.
 """
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
 from typing import Generic, Protocol, TypeVar
@@ -58,7 +63,7 @@ class _Block(Generic[E]):
 
     def __init__(self, vmas: list[E]) -> None:
         self.vmas = vmas
-        self.starts = [v.vm_start for v in vmas]
+        self.starts = array("Q", [v.vm_start for v in vmas])
 
 
 class MapleTree(Generic[E]):
@@ -72,7 +77,7 @@ class MapleTree(Generic[E]):
 
     def __init__(self) -> None:
         self.blocks: list[_Block[E]] = []
-        self.firsts: list[int] = []
+        self.firsts = array("Q")  # the first vm_start of each block
         #: Per block: the largest gap above any of its VMAs (``_UNKNOWN`` when stale).
         self.gaps: list[int] = []
         self.count = 0
