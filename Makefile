@@ -60,15 +60,17 @@ $(STAMP): pyproject.toml constraints.txt $(wildcard mmaplab/__init__.py)
 
 # THE book build: from clean, so jupyter-cache (_build/.jupyter_cache) cannot serve
 # outputs computed against an older mmaplab.
+# Pages are read and written in parallel (book/_ext/parallel.py); bytecode is cached even
+# when PYTHONDONTWRITEBYTECODE is set (every notebook's kernel imports mmaplab).
 book: venv
 	rm -rf _build
-	$(JUPYTER_BOOK) build . $(BOOK_FLAGS)
+	env -u PYTHONDONTWRITEBYTECODE $(JUPYTER_BOOK) build . $(BOOK_FLAGS)
 	@echo "Book: $(CURDIR)/_build/html/index.html"
 
 # Incremental build for authors: reuses cached notebook outputs and the Sphinx
 # environment, so it can miss failures and stale outputs. `make book` is authoritative.
 book-fast: venv
-	$(JUPYTER_BOOK) build . $(BOOK_FLAGS)
+	env -u PYTHONDONTWRITEBYTECODE $(JUPYTER_BOOK) build . $(BOOK_FLAGS)
 	@echo "Book: $(CURDIR)/_build/html/index.html"
 
 # Manual publication (CI publishes from main through .github/workflows/pages.yml):

@@ -46,8 +46,11 @@ def build_book(dest: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
     config.setdefault("execute", {})["execute_notebooks"] = "force"
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
                            encoding="utf-8")
+    # As `make book`: bytecode cached (each notebook's kernel imports mmaplab).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     proc = subprocess.run([jupyter_book(), "build", str(dest), "-W", "-n", "--keep-going"],
-                          cwd=dest, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+                          cwd=dest, env=env, capture_output=True, text=True,
+                          timeout=BUILD_TIMEOUT_S)
     return proc, dest / "_build" / "html"
 
 
