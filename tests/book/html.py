@@ -84,6 +84,10 @@ class _Parser(HTMLParser):
         if tag == "a" and self.anchor is not None:
             self.page.anchors.append((self.anchor[0], "".join(self.anchor[1]).strip()))
             self.anchor = None
+        if all(open_tag != tag for open_tag, _ in self.stack):
+            # The end of nothing open: a self-closed void element (<img .../>, for which
+            # HTMLParser calls handle_endtag too) or a stray end tag. Browsers ignore it.
+            return
         while self.stack:
             open_tag, opened = self.stack.pop()
             self.in_output -= opened
