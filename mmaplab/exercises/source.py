@@ -10,10 +10,13 @@ edit it as text) holding everything a learner sees and everything the check need
 * markdown cells (``# %% [markdown]``): the prose, in order;
 * a code cell tagged ``setup`` (imports; locked in the learner notebook; the generator
   ends it with :data:`SETUP_C_MAGIC`, which loads ``%%kernel_c``);
-* a code cell tagged ``answer``: the stub *and* the reference solution, marked
-  nbgrader-style: lines between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` are the
-  solution only, lines between ``### BEGIN STUB`` and ``### END STUB`` the stub only,
-  every other line belongs to both;
+* a code cell tagged ``answer``: the stub between ``### BEGIN STUB`` and
+  ``### END STUB``, and one ``### SOLUTION: <module>:<qualname>`` line for each object of
+  the reference answer (e.g. ``### SOLUTION: mmaplab.drivers.hpet.model:HpetDriver.
+  hpet_mmap_prepare``).  The reference answer is written once, in the kit, and is what
+  the check compares against; :attr:`ExerciseSource.solution` is its source text
+  (:func:`kit_source`), in the order of the lines.  Every other line of the cell belongs to
+  the stub;
 * a code cell tagged ``check`` (locked);
 * three markdown cells tagged ``hint``: nudge, which helper and why, nearly the answer.
   They are never put into the notebook (``mmaplab exercises hint NN`` shows them).
@@ -27,17 +30,23 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import json
 import re
+import textwrap
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 
-__all__ = ["Cell", "ExerciseSource", "load", "names", "parse", "checksum", "SourceError"]
+__all__ = ["Cell", "ExerciseSource", "load", "names", "parse", "checksum", "SourceError",
+           "kit_source"]
 
 _CELL = re.compile(r"^# %%(?P<md> \[markdown\])?(?: tags=(?P<tags>\[.*\]))?\s*$")
-_MARKERS = {"### BEGIN SOLUTION": ("solution", True), "### END SOLUTION": ("solution", False),
-            "### BEGIN STUB": ("stub", True), "### END STUB": ("stub", False)}
+_MARKERS = {"### BEGIN STUB": ("stub", True), "### END STUB": ("stub", False)}
+#: A line naming one object of the reference answer in the kit.
+_SOLUTION = re.compile(r"^### SOLUTION: (?P<module>[\w.]+):(?P<qualname>[\w.]+)\s*$")
+#: A type checker's note is not part of the answer a learner reads.
+_TYPE_IGNORE = re.compile(r"\s*# type: ignore\[[^\]]*\].*$", re.MULTILINE)
 #: The last line of every setup cell: in Jupyter, importing the exercises registers the
 #: ``%%kernel_c`` cell magic (:mod:`mmaplab.exercises.c_magic`) for the C answer cell.
 SETUP_C_MAGIC = "import mmaplab.exercises  # in Jupyter: loads %%kernel_c, for the C answer"
@@ -71,11 +80,127 @@ class Cell:
         return next(t for t in self.tags if t in CODE_ROLES)
 
 
+def kit_source(module: str, qualname: str) -> str:
+    """The source text of ``module:qualname`` as a learner's answer cell holds it.
+
+    A function or class is its own source (:func:`inspect.getsource`), dedented, so a
+    method reads as the plain function taking ``self`` that the learner writes; any other
+    object is the module-level assignment that defines it (e.g. a ``vm_operations_struct``).
+    ``# type: ignore[...]`` notes are dropped.
+    """
+    import inspect
+
+    mod = importlib.import_module(module)
+    obj: object = mod
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    if inspect.isfunction(obj) or inspect.isclass(obj):
+        text = textwrap.dedent(inspect.getsource(obj))
+    else:
+        text = _assignment(inspect.getsource(mod), qualname, module)
+    return _untyped(_TYPE_IGNORE.sub("", text)).strip("\n")
+
+
+def _untyped(text: str) -> str:
+    """``text`` without type annotations, as the stubs are written (the kit's code is
+    type-checked; the learner's answer cell runs without the kit's type names).  Each
+    ``def`` line is rewritten from its parameters; ``x: T = v`` becomes ``x = v``."""
+    import ast
+
+    lines = text.split("\n")
+    edits: list[tuple[int, int, list[str]]] = []  # (first line, last line, replacement)
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.FunctionDef):
+            first = node.lineno - 1
+            last = _signature_end(lines, first)
+            if last is None or last >= node.body[0].lineno - 1:
+                continue  # a body on the ``def`` line: left as written
+            indent = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
+            edits.append((first, last, _signature(node, indent)))
+        elif (isinstance(node, ast.AnnAssign) and node.value is not None
+              and isinstance(node.target, ast.Name) and node.lineno == node.end_lineno):
+            i = node.lineno - 1
+            line = lines[i]
+            start = node.target.end_col_offset
+            end = node.annotation.end_col_offset
+            assert start is not None and end is not None
+            edits.append((i, i, [line[:start] + line[end:]]))
+    for first, last, new in sorted(edits, reverse=True):
+        lines[first:last + 1] = new
+    return "\n".join(lines)
+
+
+def _signature_end(lines: list[str], first: int) -> int | None:
+    """The index of the line that ends the ``def`` starting at ``first`` (its colon)."""
+    depth = 0
+    for i in range(first, len(lines)):
+        code = lines[i].split("#", 1)[0].rstrip()
+        depth += code.count("(") + code.count("[") - code.count(")") - code.count("]")
+        if depth == 0 and code.endswith(":"):
+            return i
+    return None
+
+
+def _signature(node: object, indent: str) -> list[str]:
+    """``def name(params):`` wrapped at 100 columns, continuation under the parenthesis."""
+    import ast
+
+    assert isinstance(node, ast.FunctionDef)
+    a = node.args
+    names = [p.arg for p in a.posonlyargs + a.args]
+    defaults = [ast.unparse(d) for d in a.defaults]
+    params = names[: len(names) - len(defaults)] + [
+        f"{n}={d}" for n, d in zip(names[len(names) - len(defaults):], defaults, strict=True)]
+    if a.vararg is not None:
+        params.append(f"*{a.vararg.arg}")
+    elif a.kwonlyargs:
+        params.append("*")
+    params += [p.arg if d is None else f"{p.arg}={ast.unparse(d)}"
+               for p, d in zip(a.kwonlyargs, a.kw_defaults, strict=True)]
+    if a.kwarg is not None:
+        params.append(f"**{a.kwarg.arg}")
+    head = f"{indent}def {node.name}("
+    out, line = [], head
+    for i, param in enumerate(params):
+        piece = param + (", " if i < len(params) - 1 else "):")
+        if len(line) + len(piece.rstrip()) > 100 and line.strip() != head.strip():
+            out.append(line.rstrip())
+            line = " " * len(head)
+        line += piece
+    if not params:
+        line += "):"
+    out.append(line)
+    return out
+
+
+def _assignment(module_text: str, name: str, module: str) -> str:
+    import ast
+
+    for node in ast.parse(module_text).body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            lines = module_text.split("\n")
+            assert node.end_lineno is not None
+            return "\n".join(lines[node.lineno - 1:node.end_lineno])
+    raise SourceError(f"{module} defines no {name!r} at module level")
+
+
+def _solution_refs(text: str) -> list[tuple[str, str]]:
+    return [(m["module"], m["qualname"]) for m in map(_SOLUTION.match, text.split("\n"))
+            if m is not None]
+
+
 def _version(text: str, keep: str, where: str) -> str:
-    """The answer cell as the ``solution`` or the ``stub`` (the other's lines dropped)."""
+    """The answer cell's stub: its own lines, the ``### SOLUTION:`` lines dropped."""
     out: list[str] = []
     inside: str | None = None
     for n, line in enumerate(text.split("\n"), 1):
+        if "SOLUTION" in line and line.startswith("###"):
+            if _SOLUTION.match(line) is None:
+                raise SourceError(f"{where}: answer cell line {n}: {line.strip()!r}: the "
+                                  "reference answer is written once, in the kit: name it "
+                                  "with '### SOLUTION: <module>:<qualname>'")
+            continue
         marker = _MARKERS.get(line.strip())
         if marker is not None:
             block, begins = marker
@@ -133,8 +258,15 @@ class ExerciseSource:
         return _version(self._code("answer").text, "stub", self.name)
 
     @property
+    def solution_refs(self) -> list[tuple[str, str]]:
+        """``(module, qualname)`` of each object of the reference answer, in order."""
+        return _solution_refs(self._code("answer").text)
+
+    @property
     def solution(self) -> str:
-        return _version(self._code("answer").text, "solution", self.name)
+        """The reference answer: the kit's own source of each object it names
+        (:func:`kit_source`), in order, two blank lines apart."""
+        return "\n\n\n".join(kit_source(m, q) for m, q in self.solution_refs)
 
     @property
     def hints(self) -> tuple[str, ...]:
@@ -212,7 +344,10 @@ def parse(text: str, name: str) -> ExerciseSource:
         raise SourceError(f"{name}: needs three hint cells, has {len(src.hints)}")
     if not name.startswith(src.nn + "_"):
         raise SourceError(f"{name}: the header says exercise {src.nn!r}")
-    src.stub, src.solution  # noqa: B018 - validates the markers now, not at first use
+    src.stub  # noqa: B018 - validates the markers now, not at first use
+    if not src.solution_refs:
+        raise SourceError(f"{name}: the answer cell names no '### SOLUTION: <module>:"
+                          "<qualname>' of the kit")
     return src
 
 

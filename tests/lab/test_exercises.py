@@ -75,6 +75,30 @@ def test_every_driver_model_has_one_exercise_in_series_order() -> None:
 
 
 @pytest.mark.parametrize("nn", list(EXERCISES))
+def test_each_reference_answer_is_written_once_in_the_kit(nn: str) -> None:
+    """A source names its reference answer in the kit (``### SOLUTION: module:qualname``)
+    and carries no solution text of its own: the solution a learner sees is the kit's own
+    source of the objects the check compares against."""
+    import importlib
+
+    from mmaplab.exercises.source import kit_source
+
+    ex = EXERCISES[nn]
+    text = (ROOT / "mmaplab" / "exercises" / "sources" / f"{ex.name}.py").read_text()
+    assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
+    objects = []
+    for module, qualname in ex.source.solution_refs:
+        assert module.startswith(f"mmaplab.drivers.{ex.slug}."), (module, ex.slug)
+        obj: object = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+        objects.append(obj)
+        assert kit_source(module, qualname) in ex.source.solution
+    reference = ex.extra["reference_args"]()
+    assert all(any(r is o for o in objects) for r in reference), (reference, objects)
+
+
+@pytest.mark.parametrize("nn", list(EXERCISES))
 def test_source_links_a_chapter_that_exists(nn: str) -> None:
     chapter = EXERCISES[nn].source.chapter
     assert chapter and (ROOT / f"{chapter}.py").exists(), chapter
@@ -95,31 +119,34 @@ _GOOD = """# ---
 import errno
 
 # %% tags=["answer"]
-def f(desc):
-    ### BEGIN SOLUTION
-    return -errno.EINVAL
-    ### END SOLUTION
-    ### BEGIN STUB
+### SOLUTION: mmaplab.drivers.pick_action.model:regs_mmap_prepare
+### BEGIN STUB
+def regs_mmap_prepare(desc):
     return 0
-    ### END STUB
+### END STUB
 
 # %% tags=["check"]
-check("99", f)
+check("99", regs_mmap_prepare)
 """ + "".join(f"\n# %% [markdown] tags=[\"hint\"]\n# hint {i}\n" for i in (1, 2, 3))
 
 
 def test_source_format_solution_and_stub_versions() -> None:
     src = parse(_GOOD, "99_t")
-    assert src.solution == "def f(desc):\n    return -errno.EINVAL"
-    assert src.stub == "def f(desc):\n    return 0"
+    assert src.solution_refs == [("mmaplab.drivers.pick_action.model", "regs_mmap_prepare")]
+    assert src.solution.startswith("def regs_mmap_prepare(desc):\n    dev = desc.file.")
+    assert "type: ignore" not in src.solution and "VmAreaDesc" not in src.solution
+    assert src.stub == "def regs_mmap_prepare(desc):\n    return 0"
     assert src.hints == ("hint 1", "hint 2", "hint 3")
     assert [c.role for c in src.cells if c.role != "hint"] == ["prose", "setup", "answer",
                                                                 "check"]
 
 
 @pytest.mark.parametrize(("edit", "message"), [
-    (lambda t: t.replace("    ### END SOLUTION\n", ""), "unbalanced"),
-    (lambda t: t.replace("    ### END STUB\n", ""), "never ended"),
+    (lambda t: t.replace("### BEGIN STUB\n", "### BEGIN SOLUTION\n    pass\n### END SOLUTION\n"
+                         "### BEGIN STUB\n"), "written once, in the kit"),
+    (lambda t: t.replace("### SOLUTION: mmaplab.drivers.pick_action.model:regs_mmap_prepare\n",
+                         ""), "names no"),
+    (lambda t: t.replace("### END STUB\n", ""), "never ended"),
     (lambda t: t.replace('# %% tags=["check"]', '# %% tags=["other"]'), "exactly one tag"),
     (lambda t: t.rsplit('# %% [markdown] tags=["hint"]', 1)[0], "three hint cells"),
     (lambda t: t.replace('#     exercise: "99"\n', ""), "no 'exercise'"),

@@ -136,21 +136,16 @@ class HpetDriver(Driver):
     # -- converted (v4 13/21) ------------------------------------------------------------------
     def hpet_mmap_prepare(self, desc: VmAreaDesc) -> int:
         """``hpet_mmap_prepare()`` (v4 13/21)."""
-        file = desc.file
-        assert file is not None
         if not self.hpet_mmap_enabled:
             return -errno.EACCES
-        devp: HpetDev = file.private_data
+        devp: HpetDev = desc.file.private_data  # type: ignore[union-attr]  # a device file
         addr = devp.hd_hpets.hp_hpet_phys
         if addr & (PAGE_SIZE - 1):
             return -errno.ENOSYS
         desc.page_prot = pgprot_noncached(desc.page_prot)
-        self._action(desc, addr)
+        mmap_action_simple_ioremap(desc, addr, PAGE_SIZE)
         return 0
 
     def hpet_mmap_prepare_stub(self, desc: VmAreaDesc) -> int:
         """``hpet_mmap_prepare()`` without CONFIG_HPET_MMAP (renamed stub)."""
         return -errno.ENOSYS
-
-    def _action(self, desc: VmAreaDesc, addr: int) -> None:
-        mmap_action_simple_ioremap(desc, addr, PAGE_SIZE)

@@ -29,10 +29,7 @@ import errno
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ...kernel.compat import (
-    __compat_vma_mmap as compat_vma_mmap_desc,  # (no name mangling in classes)
-)
-from ...kernel.compat import compat_set_desc_from_vma
+from ...kernel.compat import __compat_vma_mmap, compat_set_desc_from_vma
 from ...kernel.errors import kerr
 from ...kernel.filemap import VM_FAULT_SIGBUS
 from ...kernel.flags import PAGE_SHIFT
@@ -129,6 +126,18 @@ class KernfsOpenFile:
     active: bool = True  # kernfs_get_active() succeeds while the node is not removed
 
 
+def hv_mmap_ring_buffer_wrapper(self: VmbusDrv, filp: File, kobj: VmbusChannel, attr: str,
+                                vma: VmAreaStruct) -> int:
+    """``hv_mmap_ring_buffer_wrapper()`` (v4 18/21): the ring attribute's ``->mmap`` calls
+    the channel's converted callback through the compat layer (v4 17/21)."""
+    channel = kobj  # container_of(kobj, struct vmbus_channel, kobj)
+    desc = compat_set_desc_from_vma(filp, vma)
+    err = channel.mmap_prepare_ring_buffer(channel, desc)  # type: ignore[misc]  # set by then
+    if err:
+        return err
+    return __compat_vma_mmap(desc, vma)
+
+
 class VmbusDrv:
     """The vmbus driver's ring attribute in one variant, with kernfs around it.
 
@@ -176,8 +185,9 @@ class VmbusDrv:
 
     def sysfs_kf_bin_mmap(self, of: KernfsOpenFile, file: File, vma: VmAreaStruct) -> int:
         """``sysfs_kf_bin_mmap()``: ``battr->mmap(of->file, kobj, battr, vma)``."""
-        return call_hook("chan_attr_ring_buffer->mmap", self.hv_mmap_ring_buffer_wrapper, file,
-                         of.channel, "ring", vma)
+        wrapper = (self.hv_mmap_ring_buffer_wrapper if self.converted
+                   else self.hv_mmap_ring_buffer_wrapper_legacy)
+        return call_hook("chan_attr_ring_buffer->mmap", wrapper, file, of.channel, "ring", vma)
 
     @staticmethod
     def kernfs_vma_open(vma: VmAreaStruct) -> None:
@@ -197,21 +207,13 @@ class VmbusDrv:
         return call_hook(f"{of.vm_ops.name}->fault", of.vm_ops.fault, vmf, vm_fault=True)
 
     # -- drivers/hv/vmbus_drv.c --------------------------------------------------------
-    def hv_mmap_ring_buffer_wrapper(self, filp: File, kobj: VmbusChannel, attr: str,
-                                    vma: VmAreaStruct) -> int:
-        """``hv_mmap_ring_buffer_wrapper()``: legacy call, or the stacked mmap_prepare call."""
+    def hv_mmap_ring_buffer_wrapper_legacy(self, filp: File, kobj: VmbusChannel, attr: str,
+                                           vma: VmAreaStruct) -> int:
+        """``hv_mmap_ring_buffer_wrapper()`` before the series: the channel's ``->mmap``."""
         channel = kobj  # container_of(kobj, struct vmbus_channel, kobj)
-        if not self.converted:
-            assert channel.mmap_ring_buffer is not None
-            return call_hook("vmbus_channel.ring->mmap", channel.mmap_ring_buffer, channel, vma)
-        desc = compat_set_desc_from_vma(filp, vma)
-        desc.hook = "vmbus_channel.ring->mmap_prepare"
-        assert channel.mmap_prepare_ring_buffer is not None
-        err = call_hook(desc.hook, channel.mmap_prepare_ring_buffer, channel, desc)
-        if err:
-            return err
-        return self.complete(desc, vma)
+        assert channel.mmap_ring_buffer is not None
+        return call_hook("vmbus_channel.ring->mmap", channel.mmap_ring_buffer, channel, vma)
 
-    def complete(self, desc: VmAreaDesc, vma: VmAreaStruct) -> int:
-        """The wrapper's last step: ``return __compat_vma_mmap(&desc, vma)``."""
-        return compat_vma_mmap_desc(desc, vma)
+    #: ``hv_mmap_ring_buffer_wrapper()`` after v4 18/21 (written at module level, where
+    #: ``__compat_vma_mmap`` is not name-mangled): the one reference answer of exercise 11.
+    hv_mmap_ring_buffer_wrapper = hv_mmap_ring_buffer_wrapper

@@ -11,9 +11,9 @@
 
 The model's address space is an x86-64 MMU one, so the harness scenarios exercise the
 MMU path (every mmap fails with ENODEV, before and after); the !CONFIG_MMU path is a
-method pair (``mtdchar_mmap_nommu``/``mtdchar_mmap_prepare_nommu``) that the tests call
-directly on a VMA and on a descriptor.  Behaviour is identical before and after on both
-configurations: the patch only changes the API and deletes dead code.
+branch of each hook, which a driver built with ``mmu=False`` takes.  Behaviour is
+identical before and after on both configurations: the patch only changes the API and
+deletes dead code.
 """
 
 from __future__ import annotations
@@ -95,12 +95,10 @@ class MtdcharDriver(Driver):
 
     # -- converted (v4 14/21) ------------------------------------------------------------------
     def mtdchar_mmap_prepare(self, desc: VmAreaDesc) -> int:
-        """``mtdchar_mmap_prepare()`` (v4 14/21)."""
-        if not self.mmu:
-            return self.mtdchar_mmap_prepare_nommu(desc)
-        return -errno.ENODEV
-
-    def mtdchar_mmap_prepare_nommu(self, desc: VmAreaDesc) -> int:
-        """The !CONFIG_MMU branch: ``vma_desc_test(desc, VMA_SHARED_BIT)`` (v2 fix of v1's
+        """``mtdchar_mmap_prepare()`` (v4 14/21): the dead MTD_RAM/MTD_ROM block is gone;
+        !CONFIG_MMU tests ``vma_desc_test(desc, VMA_SHARED_BIT)`` (v2 fix of v1's
         ``vma_desc_test_flags``)."""
+        if self.mmu:
+            # The MTD_RAM/MTD_ROM branch was dead code (`if (0 && ...)`): not converted.
+            return -errno.ENODEV
         return 0 if vma_desc_test(desc, VMA_SHARED_BIT) else -errno.EACCES

@@ -109,19 +109,12 @@ class OpenDiceDriver(Driver):
     def open_dice_mmap_prepare(self, desc: VmAreaDesc) -> int:
         """``open_dice_mmap_prepare()`` (v4 12/21): the same on the descriptor, then
         ``mmap_action_simple_ioremap()``."""
-        assert desc.file is not None
-        drvdata: OpenDiceDriver = desc.file.private_data
+        drvdata: OpenDiceDriver = desc.file.private_data  # type: ignore[union-attr]
         if vma_desc_test(desc, VMA_MAYSHARE_BIT):
             if vma_desc_test(desc, VMA_WRITE_BIT):
                 return -errno.EPERM
             vma_desc_clear_flags(desc, VMA_MAYWRITE_BIT)
         desc.page_prot = pgprot_writecombine(desc.page_prot)
-        self._set_flags(desc)
-        self._action(desc, drvdata.rmem)
-        return 0
-
-    def _set_flags(self, desc: VmAreaDesc) -> None:
         vma_desc_set_flags(desc, VMA_DONTCOPY_BIT, VMA_DONTDUMP_BIT)
-
-    def _action(self, desc: VmAreaDesc, rmem: ReservedMem) -> None:
-        mmap_action_simple_ioremap(desc, rmem.base, rmem.size)
+        mmap_action_simple_ioremap(desc, drvdata.rmem.base, drvdata.rmem.size)
+        return 0

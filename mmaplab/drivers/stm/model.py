@@ -206,31 +206,23 @@ class StmDriver(Driver):
     # -- converted (v4 15/21) ------------------------------------------------------------------
     def stm_char_mmap_prepare(self, desc: VmAreaDesc) -> int:
         """``stm_char_mmap_prepare()`` (v4 15/21): checks, no PM get, simple_ioremap."""
-        assert desc.file is not None
         stm = self.stm
-        output = desc.file.private_data.output
+        output = desc.file.private_data.output  # type: ignore[union-attr]  # a device file
         if stm.data.mmio_addr is None:
             return -errno.EOPNOTSUPP
         if desc.pgoff:
             return -errno.EINVAL
         size = vma_desc_size(desc)
-        if not self._size_ok(output, size):
+        if output.nr_chans * stm.data.sw_mmiosz != size:
             return -errno.EINVAL
         phys = stm.data.mmio_addr(stm.data, output.master, output.channel, output.nr_chans)
         if not phys:
             return -errno.EINVAL
-        self._prepare_extra()
         desc.page_prot = pgprot_noncached(desc.page_prot)
         vma_desc_set_flags(desc, VMA_IO_BIT, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT)
         desc.vm_ops = self.vm_ops
         mmap_action_simple_ioremap(desc, phys, size)
         return 0
-
-    def _size_ok(self, output: StmOutput, size: int) -> bool:
-        return output.nr_chans * self.stm.data.sw_mmiosz == size
-
-    def _prepare_extra(self) -> None:
-        """Nothing: the PM reference belongs in ``mapped``."""
 
     def stm_mmap_mapped(self, start: int, end: int, pgoff: int, file: File,
                         vm_private_data: Ref) -> int:

@@ -192,8 +192,7 @@ class TcmuDev(Driver):
     def tcmu_vma_mapped(self, start: int, end: int, pgoff: int, file: File,
                         vm_private_data: Ref) -> int:
         """``tcmu_vma_mapped()`` (v4 19/21): ``kref_get`` once the VMA is established."""
-        udev = _udev(vm_private_data.value, "tcmu_vm_ops->mapped")
-        udev.log.append("vma_mapped: kref_get")
+        udev = vm_private_data.value
         udev.kref_get()
         return 0
 

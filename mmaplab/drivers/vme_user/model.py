@@ -255,8 +255,7 @@ class VmeUser(Driver):
         img = self.image[minor]
         img.mutex.down_write("vme_user_master_mmap_prepare")
         try:
-            assert img.resource is not None
-            err = self.vme_master_mmap_prepare(img.resource, desc)
+            err = self.vme_master_mmap_prepare(img.resource, desc)  # type: ignore[arg-type]
             if not err:
                 desc.vm_ops = self.vm_ops
             return err

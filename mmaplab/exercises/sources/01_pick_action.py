@@ -102,31 +102,9 @@ from mmaplab.kernel.memory import remap_pfn_range, vm_iomap_memory, vm_map_pages
 
 
 # %% tags=["answer"]
-### BEGIN SOLUTION
-def fb_mmap_prepare(desc):
-    dev = desc.file.private_data
-    pages = vma_desc_pages(desc)
-    if desc.pgoff >= dev.nr_pages or pages > dev.nr_pages - desc.pgoff:
-        return -errno.EINVAL
-    mmap_action_remap_full(desc, dev.base_pfn + desc.pgoff)
-    return 0
-
-
-def regs_mmap_prepare(desc):
-    dev = desc.file.private_data
-    desc.page_prot = pgprot_noncached(desc.page_prot)
-    mmap_action_simple_ioremap(desc, dev.phys, dev.len)
-    return 0
-
-
-def buf_mmap_prepare(desc):
-    dev = desc.file.private_data
-    pages = vma_desc_pages(desc)
-    if desc.pgoff >= dev.nr_pages or pages > dev.nr_pages - desc.pgoff:
-        return -errno.ENXIO
-    mmap_action_map_kernel_pages(desc, desc.start, dev.pages[desc.pgoff:], pages)
-    return 0
-### END SOLUTION
+### SOLUTION: mmaplab.drivers.pick_action.model:fb_mmap_prepare
+### SOLUTION: mmaplab.drivers.pick_action.model:regs_mmap_prepare
+### SOLUTION: mmaplab.drivers.pick_action.model:buf_mmap_prepare
 ### BEGIN STUB
 def fb_mmap_prepare(desc):
     # TODO: bounds check, then describe the pfn remap

@@ -94,35 +94,11 @@ from mmaplab.drivers.mapped_refcount import TrkDev, trk_fault
 
 
 # %% tags=["answer"]
-### BEGIN SOLUTION
-def trk_mapped(start, end, pgoff, file, vm_private_data):
-    dev = file.private_data
-    dev.add_open_mmap()
-    vm_private_data.value = dev  # this VMA is counted
-    return 0
-
-
-def trk_vm_open(vma):
-    vma.vm_private_data.add_open_mmap()
-
-
-def trk_vm_close(vma):
-    if vma.vm_private_data is None:  # mapped never ran: nothing to drop
-        return
-    vma.vm_private_data.drop_open_mmap()
-
-
-trk_vm_ops = VmOperationsStruct(name="trk_vm_ops", mapped=trk_mapped, open=trk_vm_open,
-                                close=trk_vm_close, fault=trk_fault)
-
-
-def trk_mmap_prepare(desc):
-    dev = desc.file.private_data
-    if desc.pgoff + vma_desc_pages(desc) > dev.nr_pages:
-        return -errno.EINVAL
-    desc.vm_ops = trk_vm_ops
-    return 0
-### END SOLUTION
+### SOLUTION: mmaplab.drivers.mapped_refcount.model:trk_mapped
+### SOLUTION: mmaplab.drivers.mapped_refcount.model:trk_vm_open
+### SOLUTION: mmaplab.drivers.mapped_refcount.model:trk_vm_close
+### SOLUTION: mmaplab.drivers.mapped_refcount.model:trk_vm_ops
+### SOLUTION: mmaplab.drivers.mapped_refcount.model:trk_mmap_prepare
 ### BEGIN STUB
 def trk_vm_open(vma):
     vma.vm_file.private_data.add_open_mmap()

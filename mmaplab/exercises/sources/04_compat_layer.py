@@ -92,15 +92,7 @@ from mmaplab.drivers.compat_layer import ChanDev, chan_ring_mmap_prepare, chan_v
 
 
 # %% tags=["answer"]
-### BEGIN SOLUTION
-def chan_bin_mmap(file, vma):
-    chan = file.private_data
-    desc = compat_set_desc_from_vma(file, vma)
-    err = chan.mmap_prepare_ring(chan, desc)
-    if err:
-        return err
-    return __compat_vma_mmap(desc, vma)
-### END SOLUTION
+### SOLUTION: mmaplab.drivers.compat_layer.model:chan_bin_mmap
 ### BEGIN STUB
 def chan_bin_mmap(file, vma):
     chan = file.private_data

@@ -86,18 +86,7 @@ from mmaplab.kernel.mmap_action import (mmap_action_ioremap_full, mmap_action_re
 
 
 # %% tags=["answer"]
-### BEGIN SOLUTION
-def hpet_mmap_prepare(self, desc):
-    if not self.hpet_mmap_enabled:
-        return -errno.EACCES
-    devp = desc.file.private_data
-    addr = devp.hd_hpets.hp_hpet_phys
-    if addr & (PAGE_SIZE - 1):
-        return -errno.ENOSYS
-    desc.page_prot = pgprot_noncached(desc.page_prot)
-    mmap_action_simple_ioremap(desc, addr, PAGE_SIZE)
-    return 0
-### END SOLUTION
+### SOLUTION: mmaplab.drivers.hpet.model:HpetDriver.hpet_mmap_prepare
 ### BEGIN STUB
 def hpet_mmap_prepare(self, desc):
     # TODO: the checks of hpet_mmap(), an uncached desc.page_prot, then the action

@@ -86,18 +86,7 @@ from mmaplab.kernel.mmap_action import mmap_action_ioremap_full, mmap_action_sim
 
 
 # %% tags=["answer"]
-### BEGIN SOLUTION
-def open_dice_mmap_prepare(self, desc):
-    drvdata = desc.file.private_data
-    if vma_desc_test(desc, VMA_MAYSHARE_BIT):
-        if vma_desc_test(desc, VMA_WRITE_BIT):
-            return -errno.EPERM
-        vma_desc_clear_flags(desc, VMA_MAYWRITE_BIT)
-    desc.page_prot = pgprot_writecombine(desc.page_prot)
-    vma_desc_set_flags(desc, VMA_DONTCOPY_BIT, VMA_DONTDUMP_BIT)
-    mmap_action_simple_ioremap(desc, drvdata.rmem.base, drvdata.rmem.size)
-    return 0
-### END SOLUTION
+### SOLUTION: mmaplab.drivers.open_dice.model:OpenDiceDriver.open_dice_mmap_prepare
 ### BEGIN STUB
 def open_dice_mmap_prepare(self, desc):
     drvdata = desc.file.private_data

@@ -81,13 +81,7 @@ from mmaplab.kernel.mmap_action import mmap_action_simple_ioremap
 
 
 # %% tags=["answer"]
-### BEGIN SOLUTION
-def mtdchar_mmap_prepare(self, desc):
-    if self.mmu:
-        # The MTD_RAM/MTD_ROM branch was dead code (`if (0 && ...)`): not converted.
-        return -errno.ENODEV
-    return 0 if vma_desc_test(desc, VMA_SHARED_BIT) else -errno.EACCES
-### END SOLUTION
+### SOLUTION: mmaplab.drivers.mtdchar.model:MtdcharDriver.mtdchar_mmap_prepare
 ### BEGIN STUB
 def mtdchar_mmap_prepare(self, desc):
     # TODO: what does mtdchar_mmap() really do on each configuration?

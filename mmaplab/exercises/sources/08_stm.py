@@ -104,31 +104,8 @@ from mmaplab.kernel.mmap_action import mmap_action_simple_ioremap
 
 
 # %% tags=["answer"]
-### BEGIN SOLUTION
-def stm_char_mmap_prepare(self, desc):
-    stm = self.stm
-    output = desc.file.private_data.output
-    if stm.data.mmio_addr is None:
-        return -errno.EOPNOTSUPP
-    if desc.pgoff:
-        return -errno.EINVAL
-    size = vma_desc_size(desc)
-    if output.nr_chans * stm.data.sw_mmiosz != size:
-        return -errno.EINVAL
-    phys = stm.data.mmio_addr(stm.data, output.master, output.channel, output.nr_chans)
-    if not phys:
-        return -errno.EINVAL
-    desc.page_prot = pgprot_noncached(desc.page_prot)
-    vma_desc_set_flags(desc, VMA_IO_BIT, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT)
-    desc.vm_ops = self.vm_ops
-    mmap_action_simple_ioremap(desc, phys, size)
-    return 0
-
-
-def stm_mmap_mapped(self, start, end, pgoff, file, vm_private_data):
-    self.stm.dev.pm_runtime_get_sync()
-    return 0
-### END SOLUTION
+### SOLUTION: mmaplab.drivers.stm.model:StmDriver.stm_char_mmap_prepare
+### SOLUTION: mmaplab.drivers.stm.model:StmDriver.stm_mmap_mapped
 ### BEGIN STUB
 def stm_char_mmap_prepare(self, desc):
     stm = self.stm

@@ -80,19 +80,8 @@ from mmaplab.drivers.afs import AfsDriver
 
 
 # %% tags=["answer"]
-### BEGIN SOLUTION
-def afs_file_mmap_prepare(self, desc):
-    ret = self.generic_file_mmap_prepare(desc)
-    if ret:
-        return ret
-    desc.vm_ops = self.vm_ops
-    return 0
-
-
-def afs_mapped(self, start, end, pgoff, file, vm_private_data):
-    self.afs_add_open_mmap(self._vnode(file))
-    return 0
-### END SOLUTION
+### SOLUTION: mmaplab.drivers.afs.model:AfsDriver.afs_file_mmap_prepare
+### SOLUTION: mmaplab.drivers.afs.model:AfsDriver.afs_mapped
 ### BEGIN STUB
 def afs_file_mmap_prepare(self, desc):
     # TODO: generic_file_mmap_prepare(), then afs_vm_ops

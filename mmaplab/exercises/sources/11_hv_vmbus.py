@@ -74,15 +74,7 @@ from mmaplab.kernel.mmap_action import mmap_action_complete
 
 
 # %% tags=["answer"]
-### BEGIN SOLUTION
-def hv_mmap_ring_buffer_wrapper(self, filp, kobj, attr, vma):
-    channel = kobj
-    desc = compat_set_desc_from_vma(filp, vma)
-    err = channel.mmap_prepare_ring_buffer(channel, desc)
-    if err:
-        return err
-    return __compat_vma_mmap(desc, vma)
-### END SOLUTION
+### SOLUTION: mmaplab.drivers.hv_vmbus.model:hv_mmap_ring_buffer_wrapper
 ### BEGIN STUB
 def hv_mmap_ring_buffer_wrapper(self, filp, kobj, attr, vma):
     channel = kobj

@@ -34,7 +34,7 @@
 # function: `filep.private_data.dev` is the `uio_device` (`idev.info`, `idev.info_lock`),
 # `self.uio_find_mem_index(vma)`, `self.size_ok(vma, mem)` (the page-rounded size check),
 # `self.uio_mmap_physical(vma)`, `self.uio_mmap_logical(vma)`,
-# `self.uio_mmap_dma_coherent(vma)`. Constants: `uio.UIO_MEM_PHYS`, `uio.UIO_MEM_IOVA`, ….
+# `self.uio_mmap_dma_coherent(vma)`. Constants: `UIO_MEM_PHYS`, `UIO_MEM_IOVA`, ….
 
 
 # %% [markdown]
@@ -108,44 +108,12 @@
 import errno
 
 from mmaplab.kernel.compat import __compat_vma_mmap, compat_set_desc_from_vma
-from mmaplab.drivers import uio
-from mmaplab.drivers.uio import UioCore
+from mmaplab.drivers.uio import (UIO_MEM_DMA_COHERENT, UIO_MEM_IOVA, UIO_MEM_LOGICAL,
+                                 UIO_MEM_PHYS, UIO_MEM_VIRTUAL, UioCore)
 
 
 # %% tags=["answer"]
-### BEGIN SOLUTION
-def uio_mmap(self, filep, vma):
-    idev = filep.private_data.dev
-    if vma.vm_end < vma.vm_start:
-        return -errno.EINVAL
-    vma.vm_private_data = idev
-    idev.info_lock.down_write("uio_mmap")
-    try:
-        info = idev.info
-        if info is None:
-            return -errno.EINVAL
-        mi = self.uio_find_mem_index(vma)
-        if mi < 0:
-            return -errno.EINVAL
-        if not self.size_ok(vma, info.mem[mi]):
-            return -errno.EINVAL
-        if info.mmap_prepare is not None:
-            desc = compat_set_desc_from_vma(filep, vma)
-            ret = info.mmap_prepare(info, desc)
-            if ret:
-                return ret
-            return __compat_vma_mmap(desc, vma)
-        memtype = info.mem[mi].memtype
-        if memtype in (uio.UIO_MEM_IOVA, uio.UIO_MEM_PHYS):
-            return self.uio_mmap_physical(vma)
-        if memtype in (uio.UIO_MEM_LOGICAL, uio.UIO_MEM_VIRTUAL):
-            return self.uio_mmap_logical(vma)
-        if memtype == uio.UIO_MEM_DMA_COHERENT:
-            return self.uio_mmap_dma_coherent(vma)
-        return -errno.EINVAL
-    finally:
-        idev.info_lock.up_write()
-### END SOLUTION
+### SOLUTION: mmaplab.drivers.uio.model:uio_mmap
 ### BEGIN STUB
 def uio_mmap(self, filep, vma):
     idev = filep.private_data.dev
@@ -164,11 +132,11 @@ def uio_mmap(self, filep, vma):
             return -errno.EINVAL
         # TODO: the driver's override, info.mmap_prepare(info, desc)
         memtype = info.mem[mi].memtype
-        if memtype in (uio.UIO_MEM_IOVA, uio.UIO_MEM_PHYS):
+        if memtype in (UIO_MEM_IOVA, UIO_MEM_PHYS):
             return self.uio_mmap_physical(vma)
-        if memtype in (uio.UIO_MEM_LOGICAL, uio.UIO_MEM_VIRTUAL):
+        if memtype in (UIO_MEM_LOGICAL, UIO_MEM_VIRTUAL):
             return self.uio_mmap_logical(vma)
-        if memtype == uio.UIO_MEM_DMA_COHERENT:
+        if memtype == UIO_MEM_DMA_COHERENT:
             return self.uio_mmap_dma_coherent(vma)
         return -errno.EINVAL
     finally:

@@ -76,15 +76,7 @@ from mmaplab.kernel.pgtable import pgprot_noncached
 
 
 # %% tags=["answer"]
-### BEGIN SOLUTION
-def hv_uio_ring_mmap_prepare(channel, desc):
-    ring_buffer = page_address(channel.ringbuffer_page)
-    if channel.state != VmbusChannelState.CHANNEL_OPENED_STATE:
-        return -errno.ENODEV
-    mmap_action_simple_ioremap(desc, virt_to_phys(ring_buffer),
-                               channel.ringbuffer_pagecount << PAGE_SHIFT)
-    return 0
-### END SOLUTION
+### SOLUTION: mmaplab.drivers.uio_hv_generic.model:hv_uio_ring_mmap_prepare
 ### BEGIN STUB
 def hv_uio_ring_mmap_prepare(channel, desc):
     ring_buffer = page_address(channel.ringbuffer_page)

@@ -90,22 +90,8 @@ from mmaplab.drivers.target_core_user import TcmuDev
 
 
 # %% tags=["answer"]
-### BEGIN SOLUTION
-def tcmu_mmap_prepare(self, info, desc):
-    udev = self
-    vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT)
-    desc.vm_ops = udev.vm_ops
-    desc.private_data = udev
-    if (desc.end - desc.start) >> PAGE_SHIFT != udev.mmap_pages:
-        return -errno.EINVAL
-    return 0
-
-
-def tcmu_vma_mapped(self, start, end, pgoff, file, vm_private_data):
-    udev = vm_private_data.value
-    udev.kref_get()
-    return 0
-### END SOLUTION
+### SOLUTION: mmaplab.drivers.target_core_user.model:TcmuDev.tcmu_mmap_prepare
+### SOLUTION: mmaplab.drivers.target_core_user.model:TcmuDev.tcmu_vma_mapped
 ### BEGIN STUB
 def tcmu_mmap_prepare(self, info, desc):
     udev = self
