@@ -41,9 +41,10 @@ import errno
 
 from mmaplab import (
     MAP_FIXED, MAP_SHARED, MM, PAGE_SIZE, PROT_READ, File, FileOperations, FMode, Inode,
-    VMA_DONTDUMP_BIT, VmOperationsStruct, VMFlag, vma_desc_set_flags,
+    VmOperationsStruct,
 )
 from mmaplab.kernel.memory import remap_pfn_range
+from mmaplab.kernel_c import compile_c
 
 BASE = 0x7F0000000000          # a fixed, free window for MAP_FIXED mappings
 RW = FMode.READ | FMode.WRITE
@@ -83,27 +84,26 @@ def device(name, minor, **fops):
 #
 # ## Hazard 1: a field changed after the merge decision
 #
-# A driver that wants its buffer kept out of core dumps sets `VM_DONTDUMP`. In the legacy
-# style (our own illustrative C):
-#
-# ```c
-# static int demo_mmap(struct file *file, struct vm_area_struct *vma)
-# {
-#         vm_flags_set(vma, VM_DONTDUMP);
-#         return 0;
-# }
-# ```
+# A driver that wants its buffer kept out of core dumps sets `VM_DONTDUMP`. The cell
+# below writes such a driver in the legacy style, in kernel C (our own), compiles it with
+# the book's C front end (`mmaplab.kernel_c`, whose header stands for `<linux/mm.h>`) and
+# installs the compiled function as the device's `->mmap`: the hook that runs is the C shown.
 #
 # Map two adjacent pages of the same open file, at consecutive offsets. Look at *where*
 # the hook runs in the trace of the second `mmap()`:
 
 # %%
-def demo_mmap(file, vma):
-    vma.vm_flags |= VMFlag.DONTDUMP
-    return 0
+demo_c = compile_c(r"""
+#include <linux/mm.h>
 
+static int demo_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	vm_flags_set(vma, VM_DONTDUMP);
+	return 0;
+}
+""", "demo.c")
 
-legacy = device("demo", 200, mmap=demo_mmap)
+legacy = device("demo", 200, mmap=demo_c.function("demo_mmap"))
 mm = MM()
 mm.mmap(BASE, PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, legacy, 0)
 with mm.trace.recording() as t:
@@ -127,23 +127,20 @@ print("VMAs:", len(mm.vmas()))
 # :::
 #
 # The same driver written with `mmap_prepare` states the flag on the *description* of the
-# mapping, which the merge decision then sees:
-#
-# ```c
-# static int demo_mmap_prepare(struct vm_area_desc *desc)
-# {
-#         vma_desc_set_flags(desc, VMA_DONTDUMP_BIT);
-#         return 0;
-# }
-# ```
+# mapping, which the merge decision then sees (compiled and installed in the same way):
 
 # %%
-def demo_mmap_prepare(desc):
-    vma_desc_set_flags(desc, VMA_DONTDUMP_BIT)
-    return 0
+demo2_c = compile_c(r"""
+#include <linux/mm.h>
 
+static int demo_mmap_prepare(struct vm_area_desc *desc)
+{
+	vma_desc_set_flags(desc, VMA_DONTDUMP_BIT);
+	return 0;
+}
+""", "demo2.c")
 
-prepared = device("demo2", 201, mmap_prepare=demo_mmap_prepare)
+prepared = device("demo2", 201, mmap_prepare=demo2_c.function("demo_mmap_prepare"))
 mm = MM()
 mm.mmap(BASE, PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, prepared, 0)
 with mm.trace.recording() as t:
@@ -194,45 +191,46 @@ print("file references:", half.f_count)
 # A very common legacy pattern: install `vm_ops`, call the driver's own `open` to take a
 # reference on the device, then remap. Here a page-table allocation fails inside the remap
 # (`mm.injecting("pte_alloc")` makes the model's allocation fail, as the kernel's
-# fault-injection framework can):
-#
-# ```c
-# static int leaky_mmap(struct file *file, struct vm_area_struct *vma)
-# {
-#         vma->vm_ops = &leaky_vm_ops;
-#         leaky_vma_open(vma);            /* dev->users++ */
-#         return remap_pfn_range(vma, vma->vm_start, dev_pfn,
-#                                vma->vm_end - vma->vm_start, vma->vm_page_prot);
-# }
-# ```
+# fault-injection framework can). The driver, in kernel C, compiled and installed as
+# the device's `->mmap`:
 
 # %%
-class Device:
-    users = 0
+leaky_c = compile_c(r"""
+#include <linux/mm.h>
 
+struct leaky_dev {
+	int users;
+};
 
-leaky_dev = Device()
+static struct leaky_dev leaky_dev;
+static const unsigned long dev_pfn = 0xfee00;
 
+static void leaky_vma_open(struct vm_area_struct *vma)
+{
+	leaky_dev.users++;
+}
 
-def leaky_open(vma):
-    leaky_dev.users += 1
+static void leaky_vma_close(struct vm_area_struct *vma)
+{
+	leaky_dev.users--;
+}
 
+static const struct vm_operations_struct leaky_vm_ops = {
+	.open = leaky_vma_open,
+	.close = leaky_vma_close,
+};
 
-def leaky_close(vma):
-    leaky_dev.users -= 1
+static int leaky_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	vma->vm_ops = &leaky_vm_ops;
+	leaky_vma_open(vma);		/* dev->users++ */
+	return remap_pfn_range(vma, vma->vm_start, dev_pfn,
+				vma->vm_end - vma->vm_start, vma->vm_page_prot);
+}
+""", "leaky.c")
+leaky_dev = leaky_c.bind().store.leaky_dev   # the C's global, read after the mmap below
 
-
-leaky_vm_ops = VmOperationsStruct(name="leaky_vm_ops", open=leaky_open, close=leaky_close)
-
-
-def leaky_mmap(file, vma):
-    vma.vm_ops = leaky_vm_ops
-    leaky_open(vma)
-    return remap_pfn_range(vma, vma.vm_start, 0xFEE00, vma.vm_end - vma.vm_start,
-                           vma.vm_page_prot)
-
-
-leaky = device("leaky", 203, mmap=leaky_mmap)
+leaky = device("leaky", 203, mmap=leaky_c.function("leaky_mmap"))
 mm = MM()
 with mm.injecting("pte_alloc"):
     try:
@@ -251,6 +249,10 @@ print("VMAs left:", len(mm.vmas()), "| device users:", leaky_dev.users)
 # mapping that exists. Make an allocation after the hook fail in the same way:
 
 # %%
+class Device:
+    users = 0
+
+
 good_dev = Device()
 
 

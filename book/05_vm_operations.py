@@ -121,38 +121,59 @@ for label, step in steps:
 # or a later step may fail. AFS (`fs/afs/file.c`) counted open mappings of a vnode to
 # know when callbacks must be kept; its first conversion to `mmap_prepare` took that count
 # in the prepare hook. The series reverted it (as a hotfix) and restored it with the count
-# moved into `mapped`. Our own illustration of the two versions:
+# moved into `mapped`.
 #
-# ```c
-# /* first conversion: counts a mapping that may merge away */
-# static int vnode_mmap_prepare(struct vm_area_desc *desc)
-# {
-#         vnode_add_open_mmap(vnode_of(desc->file));
-#         desc->vm_ops = &vnode_vm_ops;
-#         return 0;
-# }
-#
-# /* restored version: count only a VMA that really exists */
-# static int vnode_mapped(unsigned long start, unsigned long end, pgoff_t pgoff,
-#                         const struct file *file, void **vm_private_data)
-# {
-#         vnode_add_open_mmap(vnode_of(file));
-#         return 0;
-# }
-# ```
-#
-# The difference shows as soon as two mappings of the same file merge. `mmaplab.drivers.afs`
-# models both versions of the real driver (`make_buggy()` is the first conversion,
-# `AfsDriver("prepare")` the restored one); its spec has a scenario for exactly this case.
-# `run_scenario` plays it on a fresh address space and records what the driver saw:
+# The cell below writes the first conversion in kernel C and takes the restored version
+# from exercise 09's C reference (printed), compiles both with our C front end
+# (`mmaplab.kernel_c`) and installs each as the prepare hook of the real driver's model,
+# `mmaplab.drivers.afs` (whose `afs_add_open_mmap()`, `afs_vm_open()` and so on the C
+# calls). The difference shows as soon as two mappings of the same file merge: the afs spec
+# has a scenario for exactly this case, and `run_scenario` plays it on a fresh address
+# space and records what the driver saw.
 
 # %%
 from mmaplab.drivers import afs  # noqa: E402
+from mmaplab.exercises.c_answer import c_sources  # noqa: E402
+from mmaplab.kernel_c import compile_c, method  # noqa: E402
 from mmaplab.lab.scenario import run_scenario  # noqa: E402
 
+first_c = compile_c(r"""
+#include <linux/fs.h>
+
+static const struct vm_operations_struct afs_vm_ops = {
+	.open		= afs_vm_open,
+	.close		= afs_vm_close,
+	.fault		= filemap_fault,
+};
+
+/* The first conversion (9d5403b1036c): counts a mapping that may still merge away. */
+static int afs_file_mmap_prepare(struct vm_area_desc *desc)
+{
+	struct afs_vnode *vnode = AFS_FS_I(file_inode(desc->file));
+	int ret;
+
+	afs_add_open_mmap(vnode);
+	ret = generic_file_mmap_prepare(desc);
+	if (!ret)
+		desc->vm_ops = &afs_vm_ops;
+	else
+		afs_drop_open_mmap(vnode);
+	return ret;
+}
+""", "afs_first.c")
+restored_c = compile_c(c_sources("09")["reference"], "reference.c")
+print(restored_c.source.expandtabs(8).rstrip())
+
+
+def afs_with(prog):
+    """The afs driver model whose prepare hook is the C of ``prog``."""
+    hook = method(prog, "afs_file_mmap_prepare")
+    return lambda: type("AfsDriver", (afs.AfsDriver,), {"afs_file_mmap_prepare": hook})()
+
+
 merge = next(s for s in afs.SPEC.scenarios if s.name == "merge-with-previous")
-versions = [("first conversion (9d5403b1036c)", afs.make_buggy),
-            ("v4 10/21 (count in mapped)", lambda: afs.AfsDriver("prepare"))]
+versions = [("first conversion (9d5403b1036c)", afs_with(first_c)),
+            ("v4 10/21 (count in mapped)", afs_with(restored_c))]
 for label, make in versions:
     print(label)
     for obs in run_scenario(make(), merge):
@@ -163,8 +184,9 @@ for label, make in versions:
 # %% [markdown]
 # Two `mmap()` calls, one merged VMA, one `close`: counting in `mmap_prepare` leaves the
 # vnode believing it is still mapped — it stays on the volume's `open_mmaps` list for ever;
-# counting in `mapped` is exact. The {doc}`case_studies/afs` page runs the whole
-# equivalence harness on the afs models.
+# counting in `mapped` is exact. The driver model has both versions too (`afs.make_buggy()`
+# is the first conversion, `AfsDriver("prepare")` the restored one); the
+# {doc}`case_studies/afs` page runs the whole equivalence harness on them.
 #
 # ## `mapped` can fail
 #

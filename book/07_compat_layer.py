@@ -51,8 +51,7 @@ from mmaplab import (
     MAP_FIXED, MAP_SHARED, MM, PAGE_SIZE, PROT_READ, V4, File, FileOperations, FMode, Inode,
     VmOperationsStruct,
 )
-from mmaplab.kernel.compat import __compat_vma_mmap, compat_set_desc_from_vma, vfs_mmap
-from mmaplab.kernel.mmap_action import mmap_action_simple_ioremap
+from mmaplab.kernel_c import compile_c
 
 BASE = 0x7F0000000000
 P = PAGE_SIZE
@@ -66,23 +65,25 @@ def open_file(name, minor, **fops):
 # %% [markdown]
 # ## Stacking: a legacy `->mmap` forwarding to a converted file
 #
-# ```c
-# static int wrapper_mmap(struct file *file, struct vm_area_struct *vma)
-# {
-#         struct file *lower = file->private_data;
-#
-#         return vfs_mmap(lower, vma);
-# }
-# ```
+# The wrapper below is kernel C, compiled in the cell by the book's C front end
+# (`mmaplab.kernel_c`) and installed as the wrapper file's `->mmap`: the C shown is the
+# hook that runs.
 
 # %%
 lower = open_file("/data/lower", 1, mmap_prepare=lambda desc: 0)
 
+wrapper_c = compile_c(r"""
+#include <linux/mm.h>
 
-def wrapper_mmap(file, vma):
-    return vfs_mmap(file.private_data, vma)
+static int wrapper_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct file *lower = file->private_data;
 
+	return vfs_mmap(lower, vma);
+}
+""", "wrapper.c")
 
+wrapper_mmap = wrapper_c.function("wrapper_mmap")
 wrapper = open_file("/dev/wrapper", 2, mmap=wrapper_mmap)
 wrapper.private_data = lower
 mm = MM()
@@ -98,37 +99,40 @@ print(t.render())
 #
 # Suppose a driver's `->mmap` does several things and one of them is mapping an I/O region.
 # Step one of a conversion: move the mapping into a descriptor-style helper and call
-# `__compat_vma_mmap()` from the old hook; the file keeps `->mmap` for now.
-#
-# ```c
-# static int bar_mmap(struct file *file, struct vm_area_struct *vma)
-# {
-#         struct vm_area_desc desc;
-#
-#         compat_set_desc_from_vma(&desc, file, vma);
-#         bar_describe(&desc);     /* mmap_action_simple_ioremap(&desc, ...) */
-#         return __compat_vma_mmap(&desc, vma);
-# }
-# ```
+# `__compat_vma_mmap()` from the old hook; the file keeps `->mmap` for now. Step two
+# deletes `bar_mmap` and installs `bar_mmap_prepare`. Both steps are in the C below, which
+# the cell compiles; each step installs its own hook from it.
 
 # %%
-BAR_PHYS, BAR_LEN = 0xFE000000, 2 * P
+bar_c = compile_c(r"""
+#include <linux/mm.h>
 
+#define BAR_PHYS	0xfe000000
+#define BAR_LEN		(2 * PAGE_SIZE)
 
-def bar_describe(desc):
-    mmap_action_simple_ioremap(desc, BAR_PHYS, BAR_LEN)
+static void bar_describe(struct vm_area_desc *desc)
+{
+	mmap_action_simple_ioremap(desc, BAR_PHYS, BAR_LEN);
+}
 
+/* Step one: the old hook, its I/O mapping now described on a descriptor. */
+static int bar_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct vm_area_desc desc;
 
-def bar_mmap(file, vma):
-    desc = compat_set_desc_from_vma(file, vma)
-    bar_describe(desc)
-    return __compat_vma_mmap(desc, vma)
+	compat_set_desc_from_vma(&desc, file, vma);
+	bar_describe(&desc);
+	return __compat_vma_mmap(&desc, vma);
+}
 
-
-def bar_mmap_prepare(desc):          # step two: the finished conversion
-    bar_describe(desc)
-    return 0
-
+/* Step two: the finished conversion. */
+static int bar_mmap_prepare(struct vm_area_desc *desc)
+{
+	bar_describe(desc);
+	return 0;
+}
+""", "bar.c")
+bar_mmap, bar_mmap_prepare = bar_c.function("bar_mmap"), bar_c.function("bar_mmap_prepare")
 
 for label, fops in [("step 1: ->mmap + __compat_vma_mmap", {"mmap": bar_mmap}),
                     ("step 2: ->mmap_prepare", {"mmap_prepare": bar_mmap_prepare})]:

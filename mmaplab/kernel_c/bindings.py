@@ -198,6 +198,7 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "compat_set_vma_from_desc": compat.compat_set_vma_from_desc,
     "__compat_vma_mmap": compat.__compat_vma_mmap,
     "compat_vma_mmap": compat.compat_vma_mmap,
+    "vfs_mmap": compat.vfs_mmap,
     "mmap_action_complete": _mmap_action_complete,
     # drivers/base/power/runtime.c: the model's struct device carries the PM state
     "pm_runtime_get_sync": lambda dev: dev.pm_runtime_get_sync(),

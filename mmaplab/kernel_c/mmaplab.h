@@ -230,6 +230,8 @@ void compat_set_desc_from_vma(struct vm_area_desc *desc, const struct file *file
 			      const struct vm_area_struct *vma);
 void compat_set_vma_from_desc(struct vm_area_struct *vma, struct vm_area_desc *desc);
 int __compat_vma_mmap(struct vm_area_desc *desc, struct vm_area_struct *vma);
+/* include/linux/fs.h: a stacking file calls the lower file's hook through this. */
+int vfs_mmap(struct file *file, struct vm_area_struct *vma);
 int mmap_action_complete(struct vm_area_struct *vma, struct mmap_action *action);
 
 /* The page cache (mm/filemap.c). */
