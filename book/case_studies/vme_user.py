@@ -39,32 +39,18 @@ print(spec_citation(SPEC))
 # %% [markdown]
 # ## The hook, before and after
 #
-# Our own sketch in kernel style (the bus-level helper `vme_master_mmap()` in `vme.c` and
-# the char-device side in `vme_user.c` are folded together). **Before**:
-#
-# ```c
-# static int vme_user_master_mmap(unsigned int minor, struct vm_area_struct *vma)
-# {
-#         struct vme_user_vma_priv *vma_priv;
-#         int err;
-#
-#         mutex_lock(&image[minor].mutex);
-#         /* vme.c: EFAULT if pgoff + size runs past the window, then
-#          *        noncached + vm_iomap_memory(vma, bus_start + offset, size) */
-#         err = vme_master_mmap(image[minor].resource, vma);
-#         if (err)
-#                 goto out;
-#         vma_priv = kmalloc(sizeof(*vma_priv), GFP_KERNEL);  /* per-mapping state */
-#         /* ... ENOMEM check, minor, refcount = 1 ... */
-#         vma->vm_ops = &vme_user_vm_ops;
-#         vma->vm_private_data = vma_priv;
-#         image[minor].mmap_count++;
-# out:
-#         mutex_unlock(&image[minor].mutex);
-#         return err;
-# }
-# ```
-#
+# **Before**: our own sketch of the legacy hooks, in kernel C: the bus-level helper
+# `vme_master_mmap()` in `vme.c` and the char-device side in `vme_user.c`. The cell below
+# compiles it with our C front end (`mmaplab.kernel_c`) and runs it in place of the legacy
+# driver model's own two functions, on every device configuration of exercise 10: the C
+# shown is the C that ran.
+
+# %%
+from mmaplab.widgets import c_legacy_text
+
+print(c_legacy_text("10"))
+
+# %% [markdown]
 # **After ([v4 16/21](https://lore.kernel.org/all/08ecc1e1d319564fd49b9e9012f994edaff921db.1774045440.git.ljs@kernel.org/))**:
 #
 # The hook as the series writes it is exercise 10's C reference: the cell

@@ -2,7 +2,7 @@
 ``mmap_prepare`` hook through a cell that compiles and checks it, not as a block of
 illustrative C, and that C passes its exercise; where the legacy ``->mmap`` hook is
 written in C (``legacy.c``), the case study runs it in place of the legacy driver model's
-hook; chapter 3's example hook is C compiled in the cell that runs it."""
+hook; chapters 1, 3, 5 and 7's example hooks are C compiled in the cell that runs them."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def test_the_shown_c_is_the_reference_and_it_passes(nn: str) -> None:
 
 #: Case studies whose legacy hook ("Before") is C that runs against the legacy model.
 LEGACY = {"hpet": "05", "open_dice": "06", "mtdchar": "07", "stm": "08", "afs": "09",
-          "target_core_user": "14"}
+          "vme_user": "10", "target_core_user": "14"}
 
 
 @pytest.mark.parametrize(("page", "nn"), LEGACY.items())
@@ -64,3 +64,25 @@ def test_chapter_3s_hook_is_the_c_that_runs() -> None:
     text = (CASE_STUDIES.parent / "03_vm_area_desc.py").read_text(encoding="utf-8")
     assert not re.search(r"^# ```c$", text, re.M), "an illustrative C block in chapter 3"
     assert 'regs = device("regs", 3, regs_c.function("regs_mmap_prepare"))' in text
+
+
+#: The chapters' example hooks: each is C compiled in a cell and installed as what runs.
+CHAPTER_HOOKS = {
+    "01_why_mmap_is_deprecated": ('mmap=demo_c.function("demo_mmap")',
+                                  'mmap_prepare=demo2_c.function("demo_mmap_prepare")',
+                                  'mmap=leaky_c.function("leaky_mmap")'),
+    "05_vm_operations": ('method(prog, "afs_file_mmap_prepare")',
+                         'compile_c(c_sources("09")["reference"], "reference.c")'),
+    "07_compat_layer": ('wrapper_mmap = wrapper_c.function("wrapper_mmap")',
+                        '("step 1: ->mmap + __compat_vma_mmap", {"mmap": bar_mmap})',
+                        'bar_mmap, bar_mmap_prepare = bar_c.function("bar_mmap"), '
+                        'bar_c.function("bar_mmap_prepare")'),
+}
+
+
+@pytest.mark.parametrize(("page", "wiring"), CHAPTER_HOOKS.items())
+def test_a_chapters_hooks_are_the_c_that_runs(page: str, wiring: tuple[str, ...]) -> None:
+    text = (CASE_STUDIES.parent / f"{page}.py").read_text(encoding="utf-8")
+    assert not re.search(r"^# ```c$", text, re.M), f"an illustrative C block in {page}"
+    for line in wiring:
+        assert line in text, line
