@@ -65,7 +65,7 @@ from .mm_types import (
     vma_dummy_vm_ops,
 )
 from .mmap_action import mmap_action_complete, mmap_action_prepare
-from .pgtable import CC_BITS, Pgprot, vm_get_page_prot
+from .pgtable import PAGE_CHG_PROT_BITS, Pgprot, vm_get_page_prot
 from .shmem import shmem_zero_setup
 from .vma import (
     MunmapState,
@@ -83,8 +83,7 @@ __all__ = ["do_mmap", "get_unmapped_area", "mmap_region", "MmapState", "may_expa
 
 _U64 = 1 << 64
 #: Caching bits a driver put in the page protection survive ``vma_set_page_prot()``.
-#: What ``pgprot_modify()`` keeps of the old prot (x86 ``_PAGE_CHG_MASK``: caching, CC).
-_CACHE_BITS = Pgprot.PCD | Pgprot.PWT | CC_BITS
+_CACHE_BITS = PAGE_CHG_PROT_BITS
 _NOT_CACHE_BITS = ~_CACHE_BITS
 # Flag tests of the hot path on ints (``flags._value_``): see flags.vmflag.
 _MAY_RWX = (VMFlag.MAYREAD | VMFlag.MAYWRITE | VMFlag.MAYEXEC)._value_

@@ -33,14 +33,12 @@ from .hooks import call_hook
 from .memory import populate_vma_page_range
 from .mm_types import MmStruct, VmAreaStruct
 from .mmap import may_expand_vm
-from .pgtable import CC_BITS, Pgprot, pgprot, vm_get_page_prot
+from .pgtable import PAGE_CHG_PROT_BITS, Pgprot, pgprot, vm_get_page_prot
 from .vma import vma_modify_flags
 
 __all__ = ["do_mprotect_pkey", "mprotect_fixup", "change_protection"]
 
-#: What ``pgprot_modify()``/``pte_modify()`` keep (x86 ``_PAGE_CHG_MASK``: caching, CC).
-_CACHE_BITS = Pgprot.PCD | Pgprot.PWT | CC_BITS
-_CACHE = _CACHE_BITS._value_
+_CACHE = PAGE_CHG_PROT_BITS._value_
 
 
 def change_protection(mm: MmStruct, vma: VmAreaStruct, start: int, end: int) -> None:
@@ -57,14 +55,18 @@ def change_protection(mm: MmStruct, vma: VmAreaStruct, start: int, end: int) -> 
         return
     base = vma.vm_page_prot
     shared_w = VMFlag.SHARED in vma.vm_flags and VMFlag.WRITE in vma.vm_flags
+    new_bits = base & ~PAGE_CHG_PROT_BITS
     for pte in ptes.values():
+        # pte_modify() keeps the PTE's caching and CC bits: a PTE mapped cached under a VMA
+        # made uncached later (the helper captured page_prot first) stays cached.
+        prot = new_bits | (pte.prot & PAGE_CHG_PROT_BITS)
         if pte.special:
-            pte.prot = (base & ~CC_BITS) | (pte.prot & CC_BITS)  # pte_modify() keeps _PAGE_CC
+            pte.prot = prot
             continue
         exclusive_anon = (pte.page is not None and pte.page.kind == "anon"
                           and pte.page.mapcount == 1 and VMFlag.WRITE in vma.vm_flags)
         writable = shared_w or (exclusive_anon and pte.writable)
-        pte.prot = (base | Pgprot.RW) if writable and Pgprot.PRESENT in base else base & ~Pgprot.RW
+        pte.prot = (prot | Pgprot.RW) if writable and Pgprot.PRESENT in prot else prot & ~Pgprot.RW
 
 
 # The flag tests of the hot path below are on ints (``flags._value_``): see flags.vmflag.

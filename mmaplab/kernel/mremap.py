@@ -42,13 +42,12 @@ from .hooks import call_hook
 from .mlock import mlock_future_ok
 from .mm_types import MmStruct, VmAreaStruct
 from .mmap import expand_vm_refusal, get_unmapped_area, may_expand_vm
-from .pgtable import Pgprot
+from .pgtable import PAGE_CHG_PROT_BITS, Pgprot
 from .vma import copy_vma, do_vmi_munmap, vma_merge_extend
 
 __all__ = ["do_mremap", "VmaRemapStruct", "move_page_tables"]
 
 _ULONG = 1 << 64
-_CACHE_BITS = Pgprot.PCD | Pgprot.PWT
 
 
 @dataclass(slots=True)
@@ -190,8 +189,9 @@ def move_page_tables(mm: MmStruct, old: int, new: int, length: int, new_vma: VmA
     for addr, pte in mm.pagetable.entries(old, old + length).items():
         mm.pagetable.clear(addr)
         if not pte.special:
-            # Same flags, same page protection; keep the PTE's write bit (COW state).
-            pte.prot = (base & ~Pgprot.RW) | (pte.prot & (Pgprot.RW | _CACHE_BITS))
+            # Same flags, same page protection; keep the PTE's write bit (COW state) and
+            # what pte_modify() would keep (caching, encryption: move_ptes() moves the PTE).
+            pte.prot = (base & ~Pgprot.RW) | (pte.prot & (Pgprot.RW | PAGE_CHG_PROT_BITS))
         mm.pagetable.set(new + (addr - old), pte)
     return length
 

@@ -69,6 +69,9 @@ def pgprot(value: int) -> Pgprot:
 #: The confidential-computing bits ``pte_modify()`` keeps (x86 ``_PAGE_CC`` in the
 #: change mask): mprotect() never turns a decrypted mapping back into an encrypted one.
 CC_BITS = Pgprot.ENC | Pgprot.SHARED
+#: The protection bits ``pgprot_modify()`` and ``pte_modify()`` keep from the old value
+#: (the prot part of x86 ``_PAGE_CHG_MASK``): the caching a driver chose, and CC_BITS.
+PAGE_CHG_PROT_BITS = Pgprot.PCD | Pgprot.PWT | CC_BITS
 
 
 #: The bits ``vm_get_page_prot()`` looks at (the index of x86's ``protection_map``).

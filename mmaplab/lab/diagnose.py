@@ -339,8 +339,15 @@ def _state_rule(e: Facts, g: Facts, e0: Facts | None, g0: Facts | None, kind: st
     return "state"
 
 
+_SPECIAL = frozenset({"PFNMAP", "MIXEDMAP"})
+
+
 def _vma_rule(ev: Sequence[VmaFacts], gv: Sequence[VmaFacts]) -> str | None:
     for a, b in zip(ev, gv, strict=False):
+        # No action at all comes first: a hook that did nothing also lacks the caching
+        # attribute, but "uncached is missing" would send the learner to the smaller fix.
+        if a.flags & _SPECIAL and not b.flags & _SPECIAL:
+            return "no-action"
         if a.attributes != b.attributes:
             missing = a.attributes - b.attributes
             if "noncached" in missing:
@@ -353,9 +360,6 @@ def _vma_rule(ev: Sequence[VmaFacts], gv: Sequence[VmaFacts]) -> str | None:
         if a.vm_ops != b.vm_ops:
             return "vm-ops"
         if a.flags != b.flags:
-            special = {"PFNMAP", "MIXEDMAP"}
-            if a.flags & special and not b.flags & special:
-                return "no-action"
             return "flags"
         if a.private_data != b.private_data:
             return "private-data"

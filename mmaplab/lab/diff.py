@@ -140,6 +140,12 @@ def _tokens(line: str) -> list[str]:
     return [t for part in line.split() for t in part.split("|")]
 
 
+def _line_key(line: str) -> str:
+    """What a line is about: its first two words ("page 3", "pages 0..2"), without the
+    colon the line puts after them."""
+    return " ".join(line.split()[:2]).rstrip(":")
+
+
 def _line_diff(e: str, g: str) -> str:
     te, tg = _tokens(e), _tokens(g)
     missing = [t for t in te if t not in tg]
@@ -164,7 +170,7 @@ def _diff_lines(aspect: str, expected: Any, got: Any) -> list[str]:
         diffs = [(x, _line_diff(x, y)) for x, y in zip(exp, act, strict=True) if x != y]
         if diffs:
             lines.append("  difference:")
-            lines += [f"    {' '.join(x.split()[:2])}: {d}" for x, d in diffs]
+            lines += [f"    {_line_key(x)}: {d}" for x, d in diffs]
     else:
         lines.append(f"  difference: {len(exp)} expected, {len(act)} present")
     return lines

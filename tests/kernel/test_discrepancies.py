@@ -570,3 +570,30 @@ def test_d11_data_vm_helper_matches_what_maps_shows():
     mm.mmap(BASE + 5 * P, 3 * P, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
     assert data_vm(mm) == 2
     assert [is_data_mapping(v.vm_flags) for v in mm.vmas()] == [True, False, False]
+
+
+def test_mprotect_keeps_the_caching_of_each_pte_as_pte_modify_does():
+    """The remap helper captures desc->page_prot when it is called (the book's pitfall):
+    pgprot_noncached() after it gives an uncached VMA with cached PTEs.  mprotect()
+    does not repair that: pte_modify() keeps the PTE's caching bits (x86 _PAGE_CHG_MASK,
+    arch/x86/include/asm/pgtable.h), and change_protection() rewrites PTEs with it."""
+    from mmaplab.kernel.mmap_action import mmap_action_remap_full
+    from mmaplab.kernel.pgtable import Pgprot, pgprot_noncached
+
+    def prepare(desc):
+        mmap_action_remap_full(desc, 0x7000)
+        desc.page_prot = pgprot_noncached(desc.page_prot)  # too late for the PTEs
+        return 0
+
+    f = File(Inode("/dev/late", 4 * P), FileOperations(name="late", mmap_prepare=prepare),
+             FMode.READ | FMode.WRITE)
+    mm = MM()
+    mm.mmap(BASE, 2 * P, RW, MAP_SHARED | MAP_FIXED, f, 0)
+    vma = mm.find_vma(BASE)
+    assert vma is not None and Pgprot.PCD in vma.vm_page_prot
+    for prot in (PROT_READ, RW):  # a split, then the merge back
+        mm.mprotect(BASE, P, prot)
+        for addr in (BASE, BASE + P):
+            pte = mm.pagetable.lookup(addr)
+            assert pte is not None and Pgprot.PCD not in pte.prot, (prot, hex(addr))
+    assert Pgprot.RW in mm.pagetable.lookup(BASE).prot  # the new protection did apply

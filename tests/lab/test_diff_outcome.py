@@ -35,3 +35,11 @@ def test_outcome_text_and_fields_agree():
         got_kind, detail = outcome_kind_of(op, ret, exc)
         assert got_kind is kind
         assert outcome_of(op, ret, exc) == ("ok" if kind is OutcomeKind.OK else detail)
+
+
+def test_a_line_difference_names_its_line_with_one_colon():
+    from mmaplab.lab.diff import _diff_lines
+
+    lines = _diff_lines("ptes", ("page 3: pfn 0xfed01 rw",), ("page 3: pfn 0xfed00 rw",))
+    assert "    page 3: missing 0xfed01; unexpected 0xfed00" in lines
+    assert not any("::" in line for line in lines)
