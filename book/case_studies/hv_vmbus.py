@@ -46,19 +46,17 @@ print(spec_citation(SPEC))
 # %% [markdown]
 # ## The wrapper, before and after
 #
-# Our own sketch in kernel style. **Before** — the callback receives the VMA:
-#
-# ```c
-# static int hv_mmap_ring_buffer_wrapper(struct file *filp, struct kobject *kobj,
-#                                        const struct bin_attribute *attr,
-#                                        struct vm_area_struct *vma)
-# {
-#         struct vmbus_channel *channel = container_of(kobj, struct vmbus_channel, kobj);
-#
-#         return channel->mmap_ring_buffer(channel, vma);
-# }
-# ```
-#
+# **Before**: our own sketch of the sysfs "ring" attribute's `->mmap`, which hands the VMA
+# to the channel's legacy callback, in kernel C. The cell below compiles it with our C front
+# end (`mmaplab.kernel_c`) and runs it in place of the vmbus driver model's own wrapper, on
+# every device configuration of exercise 11: the C shown is the C that ran.
+
+# %%
+from mmaplab.widgets import c_legacy_text
+
+print(c_legacy_text("11"))
+
+# %% [markdown]
 # **After ([v4 18/21](https://lore.kernel.org/all/05467cb62267d750e5c770147517d4df0246cda6.1774045440.git.ljs@kernel.org/))** — the callback receives a descriptor built from the VMA:
 #
 # The hook as the series writes it is exercise 11's C reference: the cell

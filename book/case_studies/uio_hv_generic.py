@@ -39,20 +39,17 @@ print(spec_citation(SPEC))
 # %% [markdown]
 # ## The callback, before and after
 #
-# Our own sketch in kernel style. **Before**:
-#
-# ```c
-# static int hv_uio_ring_mmap(struct vmbus_channel *channel, struct vm_area_struct *vma)
-# {
-#         void *ring = page_address(channel->ringbuffer_page);
-#
-#         if (channel->state != CHANNEL_OPENED_STATE)
-#                 return -ENODEV;
-#         return vm_iomap_memory(vma, virt_to_phys(ring),
-#                                channel->ringbuffer_pagecount << PAGE_SHIFT);
-# }
-# ```
-#
+# **Before**: our own sketch of the channel's ring callback, which maps the ring on the VMA,
+# in kernel C. The cell below compiles it with our C front end (`mmaplab.kernel_c`) and runs
+# it in place of the callback the legacy driver model registers, on every device
+# configuration of exercise 13: the C shown is the C that ran.
+
+# %%
+from mmaplab.widgets import c_legacy_text
+
+print(c_legacy_text("13"))
+
+# %% [markdown]
 # **After ([v4 18/21](https://lore.kernel.org/all/05467cb62267d750e5c770147517d4df0246cda6.1774045440.git.ljs@kernel.org/))**:
 #
 # The hook as the series writes it is exercise 13's C reference: the cell

@@ -311,13 +311,54 @@ def legacy_c_source(nn: str) -> str | None:
     return path.read_text() if path.is_file() else None
 
 
+def _closed(knobs: dict[str, Any], close: Callable[[], Any]) -> None:
+    """Apply the one knob the vmbus kits' cases set after construction."""
+    state = knobs.pop("channel.state", None)
+    if knobs:
+        raise ValueError(f"no legacy install point for the knobs {sorted(knobs)}")
+    if state == "closed":
+        close()
+
+
+def _vmbus_ring_legacy(ov: dict[str, Any], knobs: dict[str, Any]) -> Any:
+    """Exercise 11: the wrapper is a method of the vmbus driver, not of the ring device
+    (the model keeps its pre-series version as ``hv_mmap_ring_buffer_wrapper_legacy``)."""
+    from ..drivers import hv_vmbus
+    from ._driver_exercise import subclass_with
+
+    methods = {f"{name}_legacy": fn for name, fn in ov.items()}
+    ring = hv_vmbus.VmbusRing("legacy", vmbus=subclass_with(hv_vmbus.VmbusDrv, methods)(False))
+    _closed(dict(knobs), lambda: ring.dev.close_channel(primary=True))
+    return ring
+
+
+def _hv_uio_legacy(ov: dict[str, Any], knobs: dict[str, Any]) -> Any:
+    """Exercise 13: the hook is the ring callback the device gives its channel."""
+    from ..drivers import uio_hv_generic
+
+    dev = uio_hv_generic.HvUioDevice("legacy", ring_callback=ov.get("hv_uio_ring_mmap"))
+    _closed(dict(knobs), dev.close_channel)
+    return dev
+
+
+#: Exercises whose legacy hook is not a method of the exercise's device class (a method of
+#: another object, a callback): the hooks' names and how to build the legacy device, on a
+#: case's knobs, with those of them the C defines installed (none: the model's own).
+_LEGACY_INSTALL: dict[str, tuple[tuple[str, ...], Callable[[dict[str, Any], dict[str, Any]],
+                                                          Any]]] = {
+    "11": (("hv_mmap_ring_buffer_wrapper",), _vmbus_ring_legacy),
+    "13": (("hv_uio_ring_mmap",), _hv_uio_legacy),
+}
+
+
 def check_legacy_c(nn: str, source: str | None = None, filename: str = "legacy.c"
                    ) -> tuple[int, list[Any]]:
     """Run a legacy hook written in C against the driver model's legacy variant:
     ``(requests, reports)``, one :func:`mmaplab.lab.compare.compare` report per device
     configuration of the exercise (its cases' knobs), between the model's legacy driver
     and the same driver whose hooks are the C (each function the C defines that the
-    driver class has replaces that method)."""
+    driver class has replaces that method; for the kits of ``_LEGACY_INSTALL``, the
+    hooks are installed where that kit's legacy driver takes them)."""
     import importlib
 
     from ..lab.compare import compare
@@ -329,27 +370,28 @@ def check_legacy_c(nn: str, source: str | None = None, filename: str = "legacy.c
         raise LookupError(f"exercise {nn} has no legacy hook in C")
     answer = CAnswer(nn, src, filename)
     (cls, *_) = ex.extra["devices"]()
-    names = [n for n in answer.prog.functions if callable(getattr(cls, n, None))]
+    if nn in _LEGACY_INSTALL:
+        hooks, build = _LEGACY_INSTALL[nn]
+    else:
+        hooks = tuple(n for n in answer.prog.functions if callable(getattr(cls, n, None)))
+
+        def build(ov: dict[str, Any], knobs: dict[str, Any]) -> Any:
+            return subclass_with(cls, ov)("legacy", **knobs) if ov else cls("legacy", **knobs)
+    names = [n for n in answer.prog.functions if n in hooks]
     if not names:
-        raise CError(answer.prog.prog.where(None), f"the C defines none of {cls.__name__}'s "
-                     "hooks")
-
-    def bound(name: str) -> Any:
-        def call(self: Any, *args: Any) -> Any:
-            return answer.for_device(self).bind(self).function(name)(*args)
-        call.__name__ = call.__qualname__ = name
-        return call
-
-    in_c = subclass_with(cls, {n: bound(n) for n in names})
+        raise CError(answer.prog.prog.where(None), "the C defines none of the legacy hooks "
+                     f"({', '.join(hooks) or cls.__name__ + ' has none'})")
+    in_c = {n: c_callable(answer, n) for n in names}
     spec = importlib.import_module(f"mmaplab.drivers.{ex.slug}").SPEC
-    def legacy(kind: type, knobs: dict[str, Any]) -> Callable[[], Any]:
-        return lambda: kind("legacy", **knobs)
+
+    def legacy(ov: dict[str, Any], knobs: dict[str, Any]) -> Callable[[], Any]:
+        return lambda: build(ov, knobs)
 
     n, reports = 0, []
     for dc in ex.extra["driver_cases"]():
         knobs = dict(dc.knobs)
         scenarios = tuple(dc.scenarios if dc.scenarios is not None else spec.scenarios)
-        reports.append(compare((legacy(cls, knobs), legacy(in_c, knobs)), scenarios,
+        reports.append(compare((legacy({}, knobs), legacy(in_c, knobs)), scenarios,
                                labels=("the legacy model", "the legacy C"), name=dc.name))
         n += sum(len(s.ops) for s in scenarios)
     return n, reports

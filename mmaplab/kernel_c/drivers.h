@@ -153,7 +153,9 @@ struct vmbus_channel {
 	enum vmbus_channel_state state;
 	struct page *ringbuffer_page;
 	u32 ringbuffer_pagecount;
-	int (*mmap_prepare_ring_buffer)(struct vmbus_channel *channel,
+	int (*mmap_ring_buffer)(struct vmbus_channel *channel,	/* Linux 7.0 */
+				struct vm_area_struct *vma);
+	int (*mmap_prepare_ring_buffer)(struct vmbus_channel *channel,	/* v4 18/21 */
 					struct vm_area_desc *desc);
 };
 void *page_address(const struct page *page);

@@ -215,6 +215,27 @@ def test_a_legacy_c_hook_runs_in_place_of_the_legacy_model_and_differences_show(
     assert "[page_prot]" in "".join(r.render() for r in reports)
 
 
+
+@pytest.mark.parametrize(("nn", "line", "instead"), [
+    ("10", "image[minor].mmap_count++;", ""),
+    ("11", "return channel->mmap_ring_buffer(channel, vma);", "return -ENODEV;"),
+    ("13", "return -ENODEV;", "return -EINVAL;"),
+])
+def test_a_legacy_c_hook_away_from_the_device_class_is_the_one_that_runs(
+        nn: str, line: str, instead: str) -> None:
+    """10's hooks are methods of the device class; 11's wrapper is a method of the vmbus
+    driver and 13's a channel callback (installed through their kits' install points): in
+    each, the C as written behaves as the legacy model and a one-line change is seen."""
+    from mmaplab.exercises.c_answer import check_legacy_c, legacy_c_source
+
+    source = legacy_c_source(nn) or ""
+    assert line in source
+    n, reports = check_legacy_c(nn, source)
+    assert n > 0 and reports and all(r.ok for r in reports)
+    n, reports = check_legacy_c(nn, source.replace(line, instead))
+    assert not all(r.ok for r in reports)
+
+
 def test_a_compile_error_that_breaks_a_catalogued_rule_names_the_misconception(
         tmp_path, capsys) -> None:  # noqa: ANN001
     """vm_iomap_memory() on a descriptor does not compile; exercise 01 catalogues that
