@@ -13,6 +13,11 @@ included, but two of Jupyter Book's: ``sphinx_jupyterbook_latex`` is off (``_con
 no PDF is built), and ``sphinx_multitoc_numbering``, which sphinx-external-toc always
 loads, is declared safe here for the version that was read (:data:`READ_SAFE`). ``book_jobs`` (``auto``: one per processor) is read from ``_config.yml``; the environment
 variable ``MMAPLAB_BOOK_JOBS`` overrides it (``1``: serial, as before).
+
+With ``execute_notebooks: cache`` every reader opens jupyter-cache's sqlite database, and
+the first to find it missing creates its tables: two readers at once fail the build with
+"table settings already exists" (seen once). :func:`_create_cache_db` creates the database
+in the main process, before Sphinx forks the readers.
 """
 
 from __future__ import annotations
@@ -47,7 +52,20 @@ def _set_jobs(app: Any, config: Any) -> None:
     _declare_read_safe(app)
 
 
+def _create_cache_db(app: Any) -> None:
+    """Create jupyter-cache's database now, in the one process, if readers will share it."""
+    config = getattr(app.env, "mystnb_config", None)
+    if app.parallel <= 1 or config is None or config.execution_mode != "cache":
+        return
+    from jupyter_cache import get_cache
+
+    engine = get_cache(config.execution_cache_path).db  # the property creates the tables
+    engine.dispose()  # no connection is carried into the forked readers
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.add_config_value("book_jobs", "1", "", types=(str, int))
     app.connect("config-inited", _set_jobs)
+    # After myst-nb's own builder-inited handler (priority 500) has set the cache path.
+    app.connect("builder-inited", _create_cache_db, priority=900)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -72,3 +72,20 @@ def test_the_config_asks_for_parallel_and_leaves_the_latex_extension_out() -> No
     assert config["sphinx"]["local_extensions"]["parallel"] == "book/_ext"
     assert config["sphinx"]["config"]["book_jobs"] == "auto"
     assert config["latex"]["use_jupyterbook_latex"] is False
+
+
+def test_the_cache_database_exists_before_the_readers_fork(tmp_path: Path) -> None:
+    """Two readers creating jupyter-cache's tables at once fail the build ("table settings
+    already exists"): the main process creates them first, in cache mode only."""
+    ext = _extension()
+    path = tmp_path / "cache"
+
+    def app(parallel: int, mode: str) -> SimpleNamespace:
+        config = SimpleNamespace(execution_mode=mode, execution_cache_path=str(path))
+        return SimpleNamespace(parallel=parallel, env=SimpleNamespace(mystnb_config=config))
+
+    ext._create_cache_db(app(2, "force"))
+    ext._create_cache_db(app(1, "cache"))
+    assert not (path / "global.db").exists()
+    ext._create_cache_db(app(2, "cache"))
+    assert (path / "global.db").exists()
