@@ -42,22 +42,19 @@ print(spec_citation(SPEC))
 # %% [markdown]
 # ## The hook, before and after
 #
-# Our own sketch in kernel style of the part of `uio_mmap()` that changes. **Before**:
-#
-# ```c
-# static int uio_mmap(struct file *filep, struct vm_area_struct *vma)
-# {
-#         /* ... under idev->info_lock: EINVAL if unregistered, if vm_pgoff selects no
-#          *     region, or if the request has more pages than the region ... */
-#
-#         if (idev->info->mmap) {
-#                 ret = idev->info->mmap(idev->info, vma);    /* driver override */
-#                 goto out;
-#         }
-#         /* ... built-in types: uio_mmap_physical/logical/dma_coherent(vma) ... */
-# }
-# ```
-#
+# **Before**: our own rendering of `uio_mmap()` as Linux 7.0 has it, in kernel C: the checks
+# under `info_lock`, then the driver's legacy `uio_info->mmap` override, which gets the VMA,
+# or the built-in memory types. The cell below compiles it with our C front end
+# (`mmaplab.kernel_c`) and runs it in place of the uio core model's own `uio_mmap()`, on
+# every device configuration of exercise 12 (tcm-user's legacy `->mmap` is reached through
+# the function pointer): the C shown is the C that ran.
+
+# %%
+from mmaplab.widgets import c_legacy_text
+
+print(c_legacy_text("12"))
+
+# %% [markdown]
 # **After ([v4 19/21](https://lore.kernel.org/all/157583e4477705b496896c7acd4ac88a937b8fa6.1774045440.git.ljs@kernel.org/))**:
 #
 # The hook as the series writes it is exercise 12's C reference: the cell

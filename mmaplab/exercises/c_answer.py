@@ -320,7 +320,7 @@ def _closed(knobs: dict[str, Any], close: Callable[[], Any]) -> None:
         close()
 
 
-def _vmbus_ring_legacy(ov: dict[str, Any], knobs: dict[str, Any]) -> Any:
+def _vmbus_ring_legacy(ov: dict[str, Any], case: Any) -> Any:
     """Exercise 11: the wrapper is a method of the vmbus driver, not of the ring device
     (the model keeps its pre-series version as ``hv_mmap_ring_buffer_wrapper_legacy``)."""
     from ..drivers import hv_vmbus
@@ -328,25 +328,43 @@ def _vmbus_ring_legacy(ov: dict[str, Any], knobs: dict[str, Any]) -> Any:
 
     methods = {f"{name}_legacy": fn for name, fn in ov.items()}
     ring = hv_vmbus.VmbusRing("legacy", vmbus=subclass_with(hv_vmbus.VmbusDrv, methods)(False))
-    _closed(dict(knobs), lambda: ring.dev.close_channel(primary=True))
+    _closed(dict(case.knobs), lambda: ring.dev.close_channel(primary=True))
     return ring
 
 
-def _hv_uio_legacy(ov: dict[str, Any], knobs: dict[str, Any]) -> Any:
+def _hv_uio_legacy(ov: dict[str, Any], case: Any) -> Any:
     """Exercise 13: the hook is the ring callback the device gives its channel."""
     from ..drivers import uio_hv_generic
 
     dev = uio_hv_generic.HvUioDevice("legacy", ring_callback=ov.get("hv_uio_ring_mmap"))
-    _closed(dict(knobs), dev.close_channel)
+    _closed(dict(case.knobs), dev.close_channel)
     return dev
+
+
+def _uio_legacy(ov: dict[str, Any], case: Any) -> Any:
+    """Exercise 12: ``uio_mmap`` is the uio core's (``UioCore.uio_mmap_legacy`` before the
+    series), and each case's device registers with a core: uio_pdrv_genirq's, or tcmu's,
+    whose legacy ``uio_info->mmap`` the C then calls through its function pointer."""
+    from ..drivers import target_core_user, uio
+    from ._driver_exercise import subclass_with
+
+    def core() -> Any:
+        cls = subclass_with(uio.UioCore, {"uio_mmap_legacy": ov["uio_mmap"]}) if ov else uio.UioCore
+        return cls(False)
+
+    if case.name.startswith("tcm-user"):
+        dev = target_core_user.TcmuDev("legacy")
+        dev.core = core()  # TcmuDev builds its own UioCore; open() goes through dev.core
+        return dev
+    return uio.UioPdrv("legacy", core=core(), **dict(case.knobs))
 
 
 #: Exercises whose legacy hook is not a method of the exercise's device class (a method of
 #: another object, a callback): the hooks' names and how to build the legacy device, on a
 #: case's knobs, with those of them the C defines installed (none: the model's own).
-_LEGACY_INSTALL: dict[str, tuple[tuple[str, ...], Callable[[dict[str, Any], dict[str, Any]],
-                                                          Any]]] = {
+_LEGACY_INSTALL: dict[str, tuple[tuple[str, ...], Callable[[dict[str, Any], Any], Any]]] = {
     "11": (("hv_mmap_ring_buffer_wrapper",), _vmbus_ring_legacy),
+    "12": (("uio_mmap",), _uio_legacy),
     "13": (("hv_uio_ring_mmap",), _hv_uio_legacy),
 }
 
@@ -375,7 +393,8 @@ def check_legacy_c(nn: str, source: str | None = None, filename: str = "legacy.c
     else:
         hooks = tuple(n for n in answer.prog.functions if callable(getattr(cls, n, None)))
 
-        def build(ov: dict[str, Any], knobs: dict[str, Any]) -> Any:
+        def build(ov: dict[str, Any], case: Any) -> Any:
+            knobs = dict(case.knobs)
             return subclass_with(cls, ov)("legacy", **knobs) if ov else cls("legacy", **knobs)
     names = [n for n in answer.prog.functions if n in hooks]
     if not names:
@@ -384,14 +403,13 @@ def check_legacy_c(nn: str, source: str | None = None, filename: str = "legacy.c
     in_c = {n: c_callable(answer, n) for n in names}
     spec = importlib.import_module(f"mmaplab.drivers.{ex.slug}").SPEC
 
-    def legacy(ov: dict[str, Any], knobs: dict[str, Any]) -> Callable[[], Any]:
-        return lambda: build(ov, knobs)
+    def legacy(ov: dict[str, Any], case: Any) -> Callable[[], Any]:
+        return lambda: build(ov, case)
 
     n, reports = 0, []
     for dc in ex.extra["driver_cases"]():
-        knobs = dict(dc.knobs)
         scenarios = tuple(dc.scenarios if dc.scenarios is not None else spec.scenarios)
-        reports.append(compare((legacy({}, knobs), legacy(in_c, knobs)), scenarios,
+        reports.append(compare((legacy({}, dc), legacy(in_c, dc)), scenarios,
                                labels=("the legacy model", "the legacy C"), name=dc.name))
         n += sum(len(s.ops) for s in scenarios)
     return n, reports

@@ -80,6 +80,8 @@ struct uio_info {
 	const char *version;
 	struct uio_mem mem[MAX_UIO_MAPS];
 	int (*mmap_prepare)(struct uio_info *info, struct vm_area_desc *desc);
+	/* Before v4 19/21 the override was a legacy hook; kept for the legacy uio_mmap(). */
+	int (*mmap)(struct uio_info *info, struct vm_area_struct *vma);
 };
 struct uio_device {			/* drivers/uio/uio.c */
 	struct uio_info *info;		/* NULL once the device is unregistered */

@@ -39,7 +39,7 @@ def test_the_shown_c_is_the_reference_and_it_passes(nn: str) -> None:
 
 #: Case studies whose legacy hook ("Before") is C that runs against the legacy model.
 LEGACY = {"hpet": "05", "open_dice": "06", "mtdchar": "07", "stm": "08", "afs": "09",
-          "vme_user": "10", "hv_vmbus": "11", "uio_hv_generic": "13",
+          "vme_user": "10", "hv_vmbus": "11", "uio": "12", "uio_hv_generic": "13",
           "target_core_user": "14"}
 
 

@@ -220,11 +220,16 @@ def test_a_legacy_c_hook_runs_in_place_of_the_legacy_model_and_differences_show(
     ("10", "image[minor].mmap_count++;", ""),
     ("11", "return channel->mmap_ring_buffer(channel, vma);", "return -ENODEV;"),
     ("13", "return -ENODEV;", "return -EINVAL;"),
+    # 12's uio_mmap is the uio core's: tcm-user's legacy override is reached through
+    # uio_info->mmap, and an IOVA region takes the PHYS path
+    ("12", "ret = idev->info->mmap(idev->info, vma);", "ret = -EINVAL;"),
+    ("12", "\tcase UIO_MEM_IOVA:\n", ""),
 ])
 def test_a_legacy_c_hook_away_from_the_device_class_is_the_one_that_runs(
         nn: str, line: str, instead: str) -> None:
     """10's hooks are methods of the device class; 11's wrapper is a method of the vmbus
-    driver and 13's a channel callback (installed through their kits' install points): in
+    driver, 12's of the uio core and 13's a channel callback (installed through their kits'
+    install points): in
     each, the C as written behaves as the legacy model and a one-line change is seen."""
     from mmaplab.exercises.c_answer import check_legacy_c, legacy_c_source
 
