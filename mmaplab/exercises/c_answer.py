@@ -345,18 +345,15 @@ def _uio_legacy(ov: dict[str, Any], case: Any) -> Any:
     """Exercise 12: ``uio_mmap`` is the uio core's (``UioCore.uio_mmap_legacy`` before the
     series), and each case's device registers with a core: uio_pdrv_genirq's, or tcmu's,
     whose legacy ``uio_info->mmap`` the C then calls through its function pointer."""
-    from ..drivers import target_core_user, uio
+    from ..drivers import uio
+    from ..drivers.target_core_user.mutants import tcmu_on
     from ._driver_exercise import subclass_with
+    from .ex12_uio import TCMU_CASE
 
-    def core() -> Any:
-        cls = subclass_with(uio.UioCore, {"uio_mmap_legacy": ov["uio_mmap"]}) if ov else uio.UioCore
-        return cls(False)
-
-    if case.name.startswith("tcm-user"):
-        dev = target_core_user.TcmuDev("legacy")
-        dev.core = core()  # TcmuDev builds its own UioCore; open() goes through dev.core
-        return dev
-    return uio.UioPdrv("legacy", core=core(), **dict(case.knobs))
+    cls = subclass_with(uio.UioCore, {"uio_mmap_legacy": ov["uio_mmap"]}) if ov else uio.UioCore
+    if case.name == TCMU_CASE:
+        return tcmu_on(cls(False), "legacy")
+    return uio.UioPdrv("legacy", core=cls(False), **dict(case.knobs))
 
 
 #: Exercises whose legacy hook is not a method of the exercise's device class (a method of

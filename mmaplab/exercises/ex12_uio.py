@@ -8,13 +8,11 @@ one driver that overrides the mapping (``mmaplab.drivers.target_core_user``).
 from __future__ import annotations
 
 from ..drivers import target_core_user, uio
+from ..drivers.target_core_user.mutants import tcmu_on
 from ._driver_exercise import DriverCase, driver_exercise, pick, subclass_with
 
-
-def _tcmu(core: uio.UioCore):
-    dev = target_core_user.TcmuDev("prepare")
-    dev.core = core  # TcmuDev builds its own UioCore; open() goes through dev.core
-    return dev
+#: The case whose device is tcm-user (the driver with an override), not uio_pdrv_genirq.
+TCMU_CASE = "tcm-user (uio_info->mmap_prepare)"
 
 
 _IOVA = ("map-phys", "phys-beyond-bytes", "private-phys")
@@ -32,8 +30,8 @@ def _cases(mod):
                        lambda: uio.UioPdrv("prepare", memtype0=uio.UIO_MEM_IOVA),
                        pick(uio.SPEC.scenarios, *_IOVA), knobs={"memtype0": uio.UIO_MEM_IOVA},
                        pins="range", baseline=lambda: uio.UioPdrv("prepare")),
-            DriverCase("tcm-user (uio_info->mmap_prepare)", lambda ov: _tcmu(core(ov)),
-                       lambda: _tcmu(uio.UioCore(True)),
+            DriverCase(TCMU_CASE, lambda ov: tcmu_on(core(ov)),
+                       lambda: tcmu_on(uio.UioCore(True)),
                        tuple(target_core_user.SPEC.scenarios), mutants=False)]
 
 
