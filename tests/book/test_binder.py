@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BINDER_DIR = ROOT / "binder"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-#: Where the browser waits for a notebook to finish (kernel start included).
+#: How long one notebook may take to open and run in the lab (kernel start included).
 RUN_TIMEOUT_S = 180
 COPY_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "_build", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
@@ -257,11 +257,14 @@ def headless_chromium(profile: Path) -> Iterator[Any]:
     opts.binary_location = str(CHROMIUM)
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--window-size=1400,1000", f"--user-data-dir={profile}"):
+                 "--no-first-run", "--window-size=1400,1000", f"--user-data-dir={profile}",
+                 # The page polls with timers: keep Chromium from throttling them as it does
+                 # for pages it considers in the background (the flags Puppeteer sets).
+                 "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+                 "--disable-backgrounding-occluded-windows"):
         opts.add_argument(flag)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
-    driver.set_script_timeout(RUN_TIMEOUT_S + 30)
     try:
         yield driver
     finally:
@@ -295,24 +298,40 @@ def chapter_with_widget() -> Path:
     pytest.fail("no chapter in _toc.yml displays a widget")
 
 
-#: Opens a document through JupyterLab's own commands, runs every cell, and reports the
-#: cells: the page exposes the app (LabApp.expose_app_in_browser) for exactly this.
-RUN_NOTEBOOK_JS = """
-const [path, factory, timeoutMs, done] = arguments;
+#: Opens a document through JupyterLab's own commands and runs every cell, in the page:
+#: the page exposes the app (LabApp.expose_app_in_browser) for exactly this.  The script
+#: returns at once; progress and the result go to ``window.__mmaplabRun``, which Python
+#: polls with short calls (a single long-running WebDriver call hit the HTTP client's own
+#: read timeout on a slow CI machine, and reported nothing about where the run was).
+START_RUN_JS = """
+const [path, factory, timeoutMs] = arguments;
+const state = window.__mmaplabRun = {phase: 'opening', path, done: false};
 (async () => {
   const app = window.jupyterapp;
   const sleep = ms => new Promise(r => setTimeout(r, ms));
   // factory null: the default viewer for the file type, as /lab/tree/<path> opens it.
   if (factory && !app.docRegistry.getWidgetFactory(factory)) {
-    done({error: 'no widget factory ' + factory}); return;
+    throw new Error('no widget factory ' + factory);
   }
   const panel = await app.commands.execute('docmanager:open',
                                            factory ? {path, factory} : {path});
   await panel.context.ready;
   if (!panel.content?.widgets || !panel.sessionContext) {
-    done({error: path + ' did not open as a notebook: ' + panel.constructor.name}); return;
+    throw new Error(path + ' did not open as a notebook: ' + panel.constructor.name);
   }
+  const cells = () => panel.content.widgets.filter(c => c.model.type === 'code');
+  // What an output says, from the model (a windowed cell out of view is not rendered).
+  const join = v => Array.isArray(v) ? v.join('') : (v ?? '');
+  const outputText = o => o.output_type === 'stream' ? join(o.text)
+    : o.output_type === 'error' ? o.ename + ': ' + o.evalue
+    : join(o.data?.['text/plain']);
+  const status = () => panel.sessionContext.session?.kernel?.status ?? 'no kernel';
+  state.progress = () => ({
+    kernel: status(), cells: cells().length,
+    ran: cells().filter(c => c.model.executionCount !== null).length,
+    running: cells().findIndex(c => c.model.executionState === 'running')});
   // A text notebook without kernelspec metadata asks which kernel: take the default.
+  state.phase = 'starting the kernel';
   const t00 = Date.now();
   while (!panel.sessionContext.session?.kernel && Date.now() - t00 < timeoutMs) {
     document.querySelector('.jp-Dialog .jp-mod-accept')?.click();
@@ -320,23 +339,25 @@ const [path, factory, timeoutMs, done] = arguments;
   }
   await panel.sessionContext.ready;
   await app.commands.execute('notebook:clear-all-cell-outputs');
+  state.phase = 'running the cells';
+  // Resolves once every cell has run, or run-all stopped at a failing one.
   await app.commands.execute('notebook:run-all-cells');
-  const t0 = Date.now();
-  const busy = () => panel.sessionContext.session?.kernel?.status !== 'idle';
-  const cells = () => panel.content.widgets.filter(c => c.model.type === 'code');
-  // Run-all stops at a failing cell: done when the kernel is idle and nothing is queued.
-  while (Date.now() - t0 < timeoutMs) {
-    await sleep(500);
-    const pending = cells().some(
-      c => c.node.querySelector('.jp-InputPrompt')?.textContent?.includes('*'));
-    if (!busy() && !pending && cells().some(c => c.model.executionCount !== null)) break;
-  }
+  // Then wait on the cell models, never on prompts in the DOM: the notebook is windowed
+  // ('full'), so a cell out of view has no prompt in the page, or a stale one.
+  const running = () => cells().some(c => c.model.executionState === 'running');
+  while (status() !== 'idle' || running()) await sleep(250);
+  state.phase = 'rendering widgets';
+  // A widget view exists only in a rendered cell: bring the first one into view.
+  const all = panel.content.widgets;
+  const first = all.findIndex(c => c.model.type === 'code' && c.model.outputs.toJSON()
+    .some(o => o.data?.['application/vnd.jupyter.widget-view+json']));
+  if (first >= 0 && panel.content.scrollToItem) await panel.content.scrollToItem(first);
   await sleep(1500);  // let widget views render
-  done({
+  state.result = {
     kernel: panel.sessionContext.kernelDisplayName,
     cells: cells().map(c => ({
       count: c.model.executionCount,
-      text: c.node.querySelector('.jp-OutputArea')?.innerText ?? '',
+      text: c.model.outputs.toJSON().map(outputText).join(''),
       errors: [...Array(c.model.outputs.length).keys()].map(i => c.model.outputs.get(i))
               .filter(o => o.type === 'error').map(o => o.toJSON().ename),
     })),
@@ -344,8 +365,20 @@ const [path, factory, timeoutMs, done] = arguments;
     sliders: panel.node.querySelectorAll('.jp-OutputArea-output .widget-slider').length,
     widgetErrors: [...panel.node.querySelectorAll('.jp-OutputArea-output')]
       .filter(n => /Error displaying widget|Loading widget/.test(n.innerText)).length,
-  });
-})().catch(e => done({error: String(e && e.stack || e)}));
+  };
+})().catch(e => { state.error = String(e && e.stack || e); })
+    .finally(() => { state.done = true; });
+"""
+
+#: Where the run is: its phase, and (once the notebook is open) the kernel's status and
+#: how many code cells have run.
+POLL_RUN_JS = """
+const s = window.__mmaplabRun;
+if (!s) return null;
+let progress = null;
+try { progress = s.progress ? s.progress() : null; } catch (e) { progress = String(e); }
+return {phase: s.phase, done: s.done, error: s.error ?? null, result: s.result ?? null,
+        progress};
 """
 
 
@@ -363,11 +396,27 @@ def _open_lab(browser: Any, lab: str) -> None:
     pytest.fail("JupyterLab's shell did not come up in the browser")
 
 
-def _run(browser: Any, path: Path, factory: str | None) -> dict[str, Any]:
-    result = browser.execute_async_script(RUN_NOTEBOOK_JS, str(path), factory,
-                                          RUN_TIMEOUT_S * 1000)
-    assert "error" not in result, result.get("error")
-    return dict(result)
+def _lab_log_tail(binder: BinderEnv, chars: int = 3000) -> str:
+    log = binder.repo.parent / "lab.log"
+    return log.read_text(errors="replace")[-chars:] if log.exists() else "(no lab.log)"
+
+
+def _run(browser: Any, binder: BinderEnv, path: Path, factory: str | None) -> dict[str, Any]:
+    """Run every cell of ``path`` in the lab; fail naming the phase the run was stuck in."""
+    start = time.monotonic()
+    browser.execute_script(START_RUN_JS, str(path), factory, RUN_TIMEOUT_S * 1000)
+    state: dict[str, Any] | None = None
+    while time.monotonic() - start < RUN_TIMEOUT_S:
+        state = browser.execute_script(POLL_RUN_JS)
+        if state and state["done"]:
+            break
+        time.sleep(1)
+    else:
+        pytest.fail(f"{path}: not finished after {RUN_TIMEOUT_S} s: {state}\n"
+                    f"--- lab.log (end) ---\n{_lab_log_tail(binder)}")
+    assert state is not None and not state["error"], \
+        f"{path}: {state and state['error']}\n--- lab.log (end) ---\n{_lab_log_tail(binder)}"
+    return dict(state["result"])
 
 
 def _console_errors(browser: Any) -> list[str]:
@@ -388,7 +437,7 @@ def test_chapter_and_exercise_run_in_binder_jupyterlab(binder: BinderEnv, lab: s
     chapter = chapter_with_widget()
     # A text notebook opens with the default viewer binder/postBuild sets (jupytext's).
     factory = None if chapter.suffix in TEXT_NOTEBOOK_SUFFIXES else "Notebook"
-    ran = _run(browser, chapter, factory)
+    ran = _run(browser, binder, chapter, factory)
     assert ran["kernel"].startswith("Python 3"), ran["kernel"]
     assert all(c["count"] is not None for c in ran["cells"]), f"{chapter}: not every cell ran"
     errors = [c["errors"] for c in ran["cells"] if c["errors"]]
@@ -397,7 +446,7 @@ def test_chapter_and_exercise_run_in_binder_jupyterlab(binder: BinderEnv, lab: s
     assert ran["widgetErrors"] == 0
 
     exercise = sorted((binder.repo / "exercises").glob("01_*.ipynb"))[0].relative_to(binder.repo)
-    done = _run(browser, exercise, "Notebook")
+    done = _run(browser, binder, exercise, "Notebook")
     outputs = "\n".join(c["text"] for c in done["cells"])
     assert not {"ModuleNotFoundError", "ImportError", "NameError"} & {
         e for c in done["cells"] for e in c["errors"]}, outputs[-2000:]
