@@ -147,8 +147,8 @@ MUTANTS: tuple[Mutant, ...] = (
        "not available on this hardware), and user space sees the errno", "errno",
        _unaligned_einval, phys=UNALIGNED),
     _m("first-block-phys",
-       "maps the first HPET block for every timer (self.hpets instead of the block of the "
-       "timer hpet_open() assigned, file->private_data->hd_hpets): on a machine with two "
+       "maps the first HPET block for every timer, not the block hpet_open() assigned "
+       "the timer (file->private_data->hd_hpets): on a machine with two "
        "blocks a timer of the second block maps the first block's registers", "range",
        _first_block_phys, second_block=HPET_PHYS_2),
     _m("no-alignment-check",

@@ -121,8 +121,9 @@ MUTANTS: tuple[Mutant, ...] = (
        "flags", _OPS, _prepare(_OPS, flags=False)),
     _m("priv-not-set",
        "mapped publishes the private data through its out-parameter: vm_private_data is "
-       "a reference to the VMA's private data; set vm_private_data.value = ctx so the "
-       "VMA (and open, close, fault) can find it", "private-data",
+       "a pointer to the VMA's private data; set *vm_private_data = ctx (in Python, "
+       "vm_private_data.value = ctx) so the VMA (and open, close, fault) can find it",
+       "private-data",
        _ops(mapped=_mapped_not_published)),
     _m("alloc-failure-ignored",
        "a context allocation that fails must fail the mapping: ring_ctx_alloc() returns "
