@@ -44,7 +44,9 @@ BINDER_DIR = ROOT / "binder"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 #: How long one notebook may take to open and run in the lab (kernel start included).
-RUN_TIMEOUT_S = 180
+#: About 10 s each here, quiet, and 15 s at load 5; generous, because a stuck run fails
+#: the same way and says where it stuck.
+RUN_TIMEOUT_S = 300
 COPY_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "_build", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
     ".ruff_cache", ".hypothesis", ".ipynb_checkpoints", ".backup",
