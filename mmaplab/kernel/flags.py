@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import errno
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from .errors import kerr
 
@@ -245,7 +245,7 @@ class VMFlag(enum.Flag):
 
 
 #: enum.Flag's own map of members and seen combinations by value.
-_MEMBERS: dict[int, VMFlag] = VMFlag._value2member_map_  # type: ignore[assignment]
+_MEMBERS = cast(dict[int, VMFlag], VMFlag._value2member_map_)
 
 
 def vmflag(value: int) -> VMFlag:

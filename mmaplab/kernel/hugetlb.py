@@ -41,7 +41,7 @@ def huge_page_size_for(flags: int) -> int:
 
 def _hugetlbfs_mmap_prepare(desc: VmAreaDesc) -> int:
     """``hugetlbfs_file_mmap()``: mark the VMA and reserve pages (none are available)."""
-    hsize = desc.file.f_inode.i_size if desc.file is not None else PMD_SIZE
+    hsize = desc.file.f_inode.i_size
     if desc.pgoff & ((hsize >> PAGE_SHIFT) - 1):
         return -errno.EINVAL
     vma_desc_set_flags(desc, VMA_HUGETLB_BIT, VMA_DONTEXPAND_BIT)

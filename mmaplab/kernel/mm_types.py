@@ -505,7 +505,12 @@ class VmAreaDesc:
         return self._mm
 
     @property
-    def file(self) -> File | None:
+    def file(self) -> File:
+        """``desc->file``: the file being mapped.  Never NULL in the kernel: only a file
+        mapping reaches ``f_op->mmap_prepare``.  (Unit tests of the flag helpers build a
+        descriptor without one; reading it then is refused by name.)"""
+        if self._file is None:
+            raise HookViolation(self.hook, "this vm_area_desc was built without a file")
         return self._file
 
     @property

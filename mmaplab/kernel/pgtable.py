@@ -14,6 +14,7 @@ import enum
 from bisect import bisect_left, insort
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from .config import MemEncrypt, cc_platform
 from .flags import PAGE_SHIFT, PAGE_SIZE, VMFlag, fast_flag_ops
@@ -56,7 +57,7 @@ class Pgprot(enum.Flag):
 
 
 #: enum.Flag's own map of members and seen combinations by value.
-_PGPROTS: dict[int, Pgprot] = Pgprot._value2member_map_  # type: ignore[assignment]
+_PGPROTS = cast(dict[int, Pgprot], Pgprot._value2member_map_)
 
 
 def pgprot(value: int) -> Pgprot:

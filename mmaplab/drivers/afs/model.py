@@ -206,7 +206,6 @@ class AfsDriver(Driver):
     def afs_file_mmap_prepare_buggy(self, desc: VmAreaDesc) -> int:
         """``afs_file_mmap_prepare()`` as of 9d5403b1036c: the reference is taken here,
         before the kernel knows whether a VMA will be created at all."""
-        assert desc.file is not None
         vnode = self._vnode(desc.file)
         self.afs_add_open_mmap(vnode)
         ret = self.generic_file_mmap_prepare(desc)

@@ -26,7 +26,6 @@ def _nothing(self: AfsDriver, start: int, end: int, pgoff: int, file: Any,
 
 
 def _ref_in_prepare(self: AfsDriver, desc: VmAreaDesc) -> int:
-    assert desc.file is not None
     vnode = self._vnode(desc.file)
     self.afs_add_open_mmap(vnode)
     ret = self.generic_file_mmap_prepare(desc)
@@ -38,7 +37,6 @@ def _ref_in_prepare(self: AfsDriver, desc: VmAreaDesc) -> int:
 
 
 def _ref_in_prepare_and_mapped(self: AfsDriver, desc: VmAreaDesc) -> int:
-    assert desc.file is not None
     self.afs_add_open_mmap(self._vnode(desc.file))
     ret = self.generic_file_mmap_prepare(desc)
     if ret:

@@ -138,7 +138,7 @@ class HpetDriver(Driver):
         """``hpet_mmap_prepare()`` (v4 13/21)."""
         if not self.hpet_mmap_enabled:
             return -errno.EACCES
-        devp: HpetDev = desc.file.private_data  # type: ignore[union-attr]  # a device file
+        devp: HpetDev = desc.file.private_data
         addr = devp.hd_hpets.hp_hpet_phys
         if addr & (PAGE_SIZE - 1):
             return -errno.ENOSYS

@@ -26,7 +26,6 @@ UNALIGNED = HPET_PHYS + 0x400
 
 
 def _addr(desc: VmAreaDesc) -> int:
-    assert desc.file is not None
     return int(desc.file.private_data.hd_hpets.hp_hpet_phys)
 
 

@@ -119,7 +119,7 @@ trk_vm_ops = VmOperationsStruct(name="trk_vm_ops", mapped=trk_mapped, open=trk_v
 
 
 def trk_mmap_prepare(desc: VmAreaDesc) -> int:
-    dev = desc.file.private_data  # type: ignore[union-attr]  # a file mapping has a file
+    dev = desc.file.private_data
     if desc.pgoff + vma_desc_pages(desc) > dev.nr_pages:
         return -errno.EINVAL
     desc.vm_ops = trk_vm_ops

@@ -23,7 +23,6 @@ def _prepare(ops: VmOperationsStruct, *, count: bool = False, check: bool = True
              bytes_check: bool = False, install: bool = True) -> Callable[[VmAreaDesc], int]:
     """A converted hook with one of the typical slips (keyword: which)."""
     def trk_mmap_prepare(desc: VmAreaDesc) -> int:
-        assert desc.file is not None
         dev = desc.file.private_data
         size = vma_desc_size(desc) if bytes_check else vma_desc_pages(desc)
         if check and desc.pgoff + size > dev.nr_pages:

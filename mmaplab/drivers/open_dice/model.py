@@ -109,7 +109,7 @@ class OpenDiceDriver(Driver):
     def open_dice_mmap_prepare(self, desc: VmAreaDesc) -> int:
         """``open_dice_mmap_prepare()`` (v4 12/21): the same on the descriptor, then
         ``mmap_action_simple_ioremap()``."""
-        drvdata: OpenDiceDriver = desc.file.private_data  # type: ignore[union-attr]
+        drvdata: OpenDiceDriver = desc.file.private_data
         if vma_desc_test(desc, VMA_MAYSHARE_BIT):
             if vma_desc_test(desc, VMA_WRITE_BIT):
                 return -errno.EPERM

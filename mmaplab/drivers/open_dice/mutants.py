@@ -33,7 +33,6 @@ __all__ = ["MUTANTS"]
 
 
 def _rmem(desc: VmAreaDesc) -> tuple[int, int]:
-    assert desc.file is not None
     rmem = desc.file.private_data.rmem
     return rmem.base, rmem.size
 

@@ -127,7 +127,7 @@ def buf_mmap(file: File, vma: VmAreaStruct) -> int:
 # -- converted (->mmap_prepare, on a descriptor): the reference answer -------------------------
 
 def fb_mmap_prepare(desc: VmAreaDesc) -> int:
-    dev = desc.file.private_data  # type: ignore[union-attr]  # a device file has a file
+    dev = desc.file.private_data
     pages = vma_desc_pages(desc)
     if desc.pgoff >= dev.nr_pages or pages > dev.nr_pages - desc.pgoff:
         return -errno.EINVAL
@@ -136,14 +136,14 @@ def fb_mmap_prepare(desc: VmAreaDesc) -> int:
 
 
 def regs_mmap_prepare(desc: VmAreaDesc) -> int:
-    dev = desc.file.private_data  # type: ignore[union-attr]
+    dev = desc.file.private_data
     desc.page_prot = pgprot_noncached(desc.page_prot)
     mmap_action_simple_ioremap(desc, dev.phys, dev.len)
     return 0
 
 
 def buf_mmap_prepare(desc: VmAreaDesc) -> int:
-    dev = desc.file.private_data  # type: ignore[union-attr]
+    dev = desc.file.private_data
     pages = vma_desc_pages(desc)
     if desc.pgoff >= dev.nr_pages or pages > dev.nr_pages - desc.pgoff:
         return -errno.ENXIO

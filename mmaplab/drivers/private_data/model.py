@@ -132,7 +132,7 @@ ring_vm_ops = VmOperationsStruct(name="ring_vm_ops", mapped=ring_mapped, open=ri
 
 
 def ring_mmap_prepare(desc: VmAreaDesc) -> int:
-    dev = desc.file.private_data  # type: ignore[union-attr]  # a device file
+    dev = desc.file.private_data
     if desc.pgoff + vma_desc_pages(desc) > dev.nr_pages:
         return -errno.EINVAL
     vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT)

@@ -31,7 +31,6 @@ def _ops(**hooks: Any) -> VmOperationsStruct:
 def _prepare(ops: VmOperationsStruct, *, flags: bool = True, check: bool = True,
              ctx_here: bool = False) -> Callable[[VmAreaDesc], int]:
     def ring_mmap_prepare(desc: VmAreaDesc) -> int:
-        assert desc.file is not None
         dev = desc.file.private_data
         if check and desc.pgoff + vma_desc_pages(desc) > dev.nr_pages:
             return -errno.EINVAL

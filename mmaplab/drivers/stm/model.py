@@ -207,7 +207,7 @@ class StmDriver(Driver):
     def stm_char_mmap_prepare(self, desc: VmAreaDesc) -> int:
         """``stm_char_mmap_prepare()`` (v4 15/21): checks, no PM get, simple_ioremap."""
         stm = self.stm
-        output = desc.file.private_data.output  # type: ignore[union-attr]  # a device file
+        output = desc.file.private_data.output
         if stm.data.mmio_addr is None:
             return -errno.EOPNOTSUPP
         if desc.pgoff:

@@ -30,7 +30,6 @@ POLICY: dict[str, Any] = {"master": 1, "channel": 64}
 
 
 def _output(desc: VmAreaDesc) -> StmOutput:
-    assert desc.file is not None
     stmf = desc.file.private_data
     assert isinstance(stmf, StmFile)
     return stmf.output

@@ -244,7 +244,6 @@ class VmeUser(Driver):
     # -- vme_user.c, converted ---------------------------------------------------------
     def vme_user_mmap_prepare(self, desc: VmAreaDesc) -> int:
         """``vme_user_mmap_prepare()`` (v4 16/21): master minors only (ENODEV)."""
-        assert desc.file is not None
         minor = desc.file.f_inode.dev[1]
         if MINOR_TYPE[minor] == MASTER_MINOR:
             return self.vme_user_master_mmap_prepare(minor, desc)
