@@ -78,7 +78,7 @@ def _legacy_open(vma: VmAreaStruct) -> None:
 
 
 def _legacy_close(vma: VmAreaStruct) -> None:
-    vma.vm_file.private_data.drop_open_mmap()  # type: ignore[union-attr]
+    vma.vm_file.private_data.drop_open_mmap()  # type: ignore[union-attr]  # a file mapping
 
 
 trk_legacy_vm_ops = VmOperationsStruct(name="trk_vm_ops", open=_legacy_open,

@@ -67,7 +67,7 @@ def hv_uio_ring_mmap(channel: VmbusChannel, vma: VmAreaStruct) -> int:
 
 def hv_uio_ring_mmap_prepare(channel: VmbusChannel, desc: VmAreaDesc) -> int:
     """``hv_uio_ring_mmap_prepare()`` (v4 18/21): the same check, then a simple ioremap."""
-    ring_buffer = page_address(channel.ringbuffer_page)  # type: ignore[arg-type]
+    ring_buffer = page_address(channel.ringbuffer_page)  # type: ignore[arg-type]  # set when opened
     if channel.state != VmbusChannelState.CHANNEL_OPENED_STATE:
         return -errno.ENODEV
     mmap_action_simple_ioremap(desc, virt_to_phys(ring_buffer),

@@ -254,7 +254,7 @@ class VmeUser(Driver):
         img = self.image[minor]
         img.mutex.down_write("vme_user_master_mmap_prepare")
         try:
-            err = self.vme_master_mmap_prepare(img.resource, desc)  # type: ignore[arg-type]
+            err = self.vme_master_mmap_prepare(img.resource, desc)  # type: ignore[arg-type]  # set
             if not err:
                 desc.vm_ops = self.vm_ops
             return err
