@@ -65,7 +65,7 @@ from .mm_types import (
     vma_dummy_vm_ops,
 )
 from .mmap_action import mmap_action_complete, mmap_action_prepare
-from .pgtable import PAGE_CHG_PROT_BITS, Pgprot, vm_get_page_prot
+from .pgtable import Pgprot, vm_get_page_prot, vm_pgprot_modify
 from .shmem import shmem_zero_setup
 from .vma import (
     MunmapState,
@@ -82,9 +82,6 @@ __all__ = ["do_mmap", "get_unmapped_area", "mmap_region", "MmapState", "may_expa
            "is_data_mapping", "data_vm", "expand_vm_refusal"]
 
 _U64 = 1 << 64
-#: Caching bits a driver put in the page protection survive ``vma_set_page_prot()``.
-_CACHE_BITS = PAGE_CHG_PROT_BITS
-_NOT_CACHE_BITS = ~_CACHE_BITS
 # Flag tests of the hot path on ints (``flags._value_``): see flags.vmflag.
 _MAY_RWX = (VMFlag.MAYREAD | VMFlag.MAYWRITE | VMFlag.MAYEXEC)._value_
 _HUGETLB, _WRITE, _LOCKED, _SOFTDIRTY = (VMFlag.HUGETLB._value_, VMFlag.WRITE._value_,
@@ -526,8 +523,8 @@ def __mmap_complete(mm: MmStruct, m: MmapState, vma: VmAreaStruct, vms: MunmapSt
             else:
                 mm.locked_vm += (m.end - m.addr) >> PAGE_SHIFT
         vma.vm_flags = flags = vmflag(vma.vm_flags._value_ | _SOFTDIRTY)
-        cache = vma.vm_page_prot
-        vma.vm_page_prot = (vm_get_page_prot(flags) & _NOT_CACHE_BITS) | (cache & _CACHE_BITS)
+        # vma_set_page_prot(): the caching bits a driver put in the page protection stay.
+        vma.vm_page_prot = vm_pgprot_modify(vma.vm_page_prot, flags)
 
 
 def _swapped_file_merged(mm: MmStruct, m: MmapState) -> None:

@@ -33,12 +33,10 @@ from .hooks import call_hook
 from .memory import populate_vma_page_range
 from .mm_types import MmStruct, VmAreaStruct
 from .mmap import may_expand_vm
-from .pgtable import PAGE_CHG_PROT_BITS, Pgprot, pgprot, vm_get_page_prot
+from .pgtable import Pgprot, pgprot_modify, vm_pgprot_modify
 from .vma import vma_modify_flags
 
 __all__ = ["do_mprotect_pkey", "mprotect_fixup", "change_protection"]
-
-_CACHE = PAGE_CHG_PROT_BITS._value_
 
 
 def change_protection(mm: MmStruct, vma: VmAreaStruct, start: int, end: int) -> None:
@@ -55,11 +53,10 @@ def change_protection(mm: MmStruct, vma: VmAreaStruct, start: int, end: int) -> 
         return
     base = vma.vm_page_prot
     shared_w = VMFlag.SHARED in vma.vm_flags and VMFlag.WRITE in vma.vm_flags
-    new_bits = base & ~PAGE_CHG_PROT_BITS
     for pte in ptes.values():
         # pte_modify() keeps the PTE's caching and CC bits: a PTE mapped cached under a VMA
         # made uncached later (the helper captured page_prot first) stays cached.
-        prot = new_bits | (pte.prot & PAGE_CHG_PROT_BITS)
+        prot = pgprot_modify(pte.prot, base)
         if pte.special:
             pte.prot = prot
             continue
@@ -113,8 +110,7 @@ def mprotect_fixup(mm: MmStruct, prev: VmAreaStruct | None, vma: VmAreaStruct, s
         raise
     vma.vm_flags = newflags
     # vma_set_page_prot(): the new protection_map entry, keeping the caching bits.
-    vma.vm_page_prot = pgprot((vm_get_page_prot(newflags)._value_ & ~_CACHE)
-                              | (vma.vm_page_prot._value_ & _CACHE))
+    vma.vm_page_prot = vm_pgprot_modify(vma.vm_page_prot, newflags)
     change_protection(mm, vma, start, end)
     new = newflags._value_
     if old & _ACCOUNT and not new & _ACCOUNT:

@@ -21,6 +21,7 @@ from .flags import PAGE_SHIFT, PAGE_SIZE, VMFlag, fast_flag_ops
 from .page_alloc import Page
 
 __all__ = ["Pgprot", "Pte", "PageTable", "PTRS_PER_PTE", "PMD_SHIFT", "pgprot", "vm_get_page_prot",
+           "pgprot_modify", "vm_pgprot_modify",
            "pgprot_noncached", "pgprot_writecombine", "pgprot_decrypted", "pgprot_encrypted"]
 
 
@@ -73,6 +74,23 @@ CC_BITS = Pgprot.ENC | Pgprot.SHARED
 #: The protection bits ``pgprot_modify()`` and ``pte_modify()`` keep from the old value
 #: (the prot part of x86 ``_PAGE_CHG_MASK``): the caching a driver chose, and CC_BITS.
 PAGE_CHG_PROT_BITS = Pgprot.PCD | Pgprot.PWT | CC_BITS
+_CHG = PAGE_CHG_PROT_BITS._value_
+
+
+def pgprot_modify(oldprot: Pgprot, newprot: Pgprot) -> Pgprot:
+    """``pgprot_modify()`` (arch/x86/include/asm/pgtable.h, 7.0): ``newprot``, keeping
+    the bits of ``oldprot`` a protection change must not lose (``PAGE_CHG_PROT_BITS``).
+
+    ``pte_modify()`` keeps the same bits of a PTE, so mprotect's ``change_protection()``
+    uses this for PTEs too.
+    """
+    return pgprot((newprot._value_ & ~_CHG) | (oldprot._value_ & _CHG))
+
+
+def vm_pgprot_modify(oldprot: Pgprot, vm_flags: VMFlag) -> Pgprot:
+    """``vm_pgprot_modify()`` (mm/mmap.c): the protection ``vm_flags`` select, with the
+    caching and CC bits of ``oldprot`` (what ``vma_set_page_prot()`` stores)."""
+    return pgprot_modify(oldprot, vm_get_page_prot(vm_flags))
 
 
 #: The bits ``vm_get_page_prot()`` looks at (the index of x86's ``protection_map``).
