@@ -190,8 +190,9 @@ def _solution_refs(text: str) -> list[tuple[str, str]]:
             if m is not None]
 
 
-def _version(text: str, keep: str, where: str) -> str:
-    """The answer cell's stub: its own lines, the ``### SOLUTION:`` lines dropped."""
+def _stub(text: str, where: str) -> str:
+    """The answer cell's stub: its lines without the ``### SOLUTION:`` lines and the
+    ``### BEGIN/END STUB`` markers (which must balance)."""
     out: list[str] = []
     inside: str | None = None
     for n, line in enumerate(text.split("\n"), 1):
@@ -208,8 +209,7 @@ def _version(text: str, keep: str, where: str) -> str:
                 raise SourceError(f"{where}: answer cell line {n}: unbalanced {line.strip()!r}")
             inside = block if begins else None
             continue
-        if inside is None or inside == keep:
-            out.append(line)
+        out.append(line)
     if inside is not None:
         raise SourceError(f"{where}: answer cell: ### BEGIN {inside.upper()} is never ended")
     return "\n".join(out).strip("\n")
@@ -255,7 +255,7 @@ class ExerciseSource:
 
     @property
     def stub(self) -> str:
-        return _version(self._code("answer").text, "stub", self.name)
+        return _stub(self._code("answer").text, self.name)
 
     @property
     def solution_refs(self) -> list[tuple[str, str]]:
