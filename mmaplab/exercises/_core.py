@@ -134,7 +134,9 @@ class Exercise:
 
     def diagnose(self, d: Divergence) -> str:
         err = d.got.error
-        if isinstance(err, HookError) and err.kind == "not-an-int":
+        # Not an errno at all: None-like garbage, a positive errno (C's `return EINVAL;`),
+        # a number beyond the errno range.
+        if isinstance(err, HookError) and err.kind in _BAD_RETURN_KINDS:
             return "bad-return-value"
         if d.rule == "hook-crash":
             return "hook-crash"
@@ -159,6 +161,9 @@ def _no_vm_ops(o: Observation) -> bool:
 
 
 _SPECIAL = frozenset({"PFNMAP", "MIXEDMAP"})
+#: The ``HookError.kind`` of a return value that is not 0 or a negative errno
+#: (:func:`mmaplab.kernel.hooks.call_hook`).
+_BAD_RETURN_KINDS = frozenset({"not-an-int", "positive", "not-an-errno"})
 
 
 def _no_action(d: Divergence) -> bool:
@@ -182,7 +187,9 @@ GENERIC = {
     "bad-return-value": Misconception(
         "bad-return-value", "hooks return 0 or a negative errno",
         "A kernel hook reports failure by returning a negative errno such as "
-        "-errno.EINVAL, and success by returning 0 (or None). Anything else is a bug."),
+        "-errno.EINVAL, and success by returning 0 (or None). Anything else is a bug.",
+        "Return 0 on success and a negated errno on failure: -errno.ENODEV (-ENODEV in C), "
+        "never errno.ENODEV."),
     "no-action": Misconception(
         "no-action", "nothing asks the kernel to map anything",
         "The hook returned 0 but recorded no action (or the wrong one), so the new VMA has "

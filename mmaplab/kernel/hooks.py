@@ -44,7 +44,7 @@ from .mm_types import (
     hooks_running,
 )
 
-__all__ = ["call_hook", "call_void_hook", "Deferred"]
+__all__ = ["call_hook", "call_void_hook", "Deferred", "HookPointer"]
 
 
 def _watched(hook: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -198,3 +198,33 @@ def call_void_hook(hook: str, fn: Callable[..., Any], *args: Any) -> None:
         _failed(_raised(hook, exc, _VOID_RULE))
     finally:
         _unguard(guarded)
+
+
+class HookPointer:
+    """A driver's function pointer that kernel-shaped code calls directly, still a hook.
+
+    The uio core calls ``info->mmap_prepare(info, desc)`` and the vmbus wrapper
+    ``channel->mmap_prepare_ring_buffer(channel, desc)`` themselves, as the kernel's C
+    does (and as the exercises' reference answers read).  A structure that holds such a
+    pointer stores it as a ``HookPointer``, so each call still goes through
+    :func:`call_hook` under the pointer's name (its raise or bad return reported as that
+    hook's), and a descriptor it is passed names it in a ``HookViolation``.
+    """
+
+    __slots__ = ("hook", "fn")
+
+    def __init__(self, hook: str, fn: Callable[..., Any]) -> None:
+        self.hook = hook
+        self.fn = fn
+
+    @classmethod
+    def wrap(cls, hook: str, fn: Any) -> Any:
+        """``fn`` as a pointer named ``hook`` (None, and a pointer already, as they are)."""
+        return fn if fn is None or isinstance(fn, cls) else cls(hook, fn)
+
+    def __call__(self, *args: Any) -> int:
+        for arg in args:
+            if isinstance(arg, VmAreaDesc):
+                object.__setattr__(arg, "hook", self.hook)
+        return call_hook(self.hook, self.fn, *args)
+

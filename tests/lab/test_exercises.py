@@ -282,6 +282,19 @@ def test_a_missing_import_is_reported_at_its_line() -> None:
     assert "mmap_action_simple_iorenap(desc" in r.crash.line and "Misconception" not in r.text
 
 
+
+def test_a_positive_errno_is_a_bad_return_value_named_under_the_callbacks_own_hook() -> None:
+    """C's `return ENODEV;` (an errno not negated) in exercise 13's ring callback, which
+    the vmbus wrapper calls itself: the report names the callback (a HookPointer), and the
+    diagnosis is the return value, not the order of the checks."""
+    src = EXERCISES["13"].source.solution
+    assert "return -errno.ENODEV" in src
+    r = evaluate("13", src.replace("return -errno.ENODEV", "return errno.ENODEV"))
+    assert not r.passed and r.misconception == "bad-return-value", r.text
+    text = " ".join(r.text.split())  # as one line: the report is wrapped at 100 columns
+    assert "vmbus_channel.ring->mmap_prepare: returned 19 (ENODEV?)" in text
+    assert "never errno.ENODEV" in text  # the diagnosis's own hint, not hint 1
+
 # -- stored outputs are true ---------------------------------------------------------------
 
 @pytest.fixture(scope="session")

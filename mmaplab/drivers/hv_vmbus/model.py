@@ -28,13 +28,14 @@ import enum
 import errno
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ...kernel.compat import __compat_vma_mmap, compat_set_desc_from_vma
 from ...kernel.errors import kerr
 from ...kernel.filemap import VM_FAULT_SIGBUS
 from ...kernel.flags import PAGE_SHIFT
 from ...kernel.fs import File, FileOperations, FMode, Inode
-from ...kernel.hooks import call_hook, call_void_hook
+from ...kernel.hooks import HookPointer, call_hook, call_void_hook
 from ...kernel.locks import RwSemaphore
 from ...kernel.mm_types import VmAreaDesc, VmAreaStruct, VmFault, VmOperationsStruct
 from ...kernel.page_alloc import Page
@@ -66,6 +67,12 @@ class VmbusChannel:
     mmap_prepare_ring_buffer: Callable[[VmbusChannel, VmAreaDesc], int] | None = None
     ring_sysfs_visible: bool = False
     ring_inode: Inode | None = None
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        # The ring attribute's wrapper calls the callback itself: a hook of its own.
+        if attr == "mmap_prepare_ring_buffer":
+            value = HookPointer.wrap("vmbus_channel.ring->mmap_prepare", value)
+        object.__setattr__(self, attr, value)
 
     def sysfs_path(self) -> str:
         return f"/sys/bus/vmbus/devices/{self.device}/channels/{self.relid}/ring"

@@ -42,7 +42,7 @@ from ...kernel.flags import (
     VMFlag,
 )
 from ...kernel.fs import File, FileOperations, FMode, Inode
-from ...kernel.hooks import call_hook
+from ...kernel.hooks import HookPointer, call_hook
 from ...kernel.locks import RwSemaphore
 from ...kernel.memory import remap_pfn_range
 from ...kernel.mm_types import VmAreaDesc, VmAreaStruct, VmFault, VmOperationsStruct, vma_pages
@@ -136,6 +136,12 @@ class UioInfo:
     mmap_prepare: Callable[[UioInfo, VmAreaDesc], int | None] | None = None
     open: Callable[[UioInfo, Inode], int | None] | None = None
     release: Callable[[UioInfo, Inode], int | None] | None = None
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        # uio_mmap() calls info->mmap_prepare itself: the pointer is a hook of its own.
+        if attr == "mmap_prepare":
+            value = HookPointer.wrap(f"{self.name}->mmap_prepare", value)
+        object.__setattr__(self, attr, value)
 
 
 class UioDevice:
